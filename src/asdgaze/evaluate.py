@@ -1,0 +1,336 @@
+"""Score saliency maps against each group's fixations with the MIT-convention metrics.
+
+The library side of ``asdgaze evaluate``: :func:`evaluate` takes a dataset and a folder of maps
+named by image stem, scores every (image, group) pair with the nine metrics of
+:mod:`asdgaze.metrics.suite`, and writes ``per_image.csv``, ``summary.csv``, ``summary.json``
+and ``manifest.json`` into the output folder.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import hashlib
+import json
+import multiprocessing
+import os
+import platform
+import sys
+import time
+import warnings
+import zlib
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from asdgaze import __version__
+from asdgaze.data.fixmaps import continuous_map, other_fixation_map
+from asdgaze.data.types import Dataset
+from asdgaze.io import sha256_file, write_json_atomic, write_text_atomic
+from asdgaze.maps.imresize import imresize
+from asdgaze.maps.io import MapError, MapKind, find_maps, load_map
+from asdgaze.metrics.suite import MIT_METRICS, Target, score_mit
+from asdgaze.models.baselines import CENTER_SIGMA_FRACTION, gaussian_center_log_density
+
+CONVENTION = "mit"
+
+
+class EvaluateError(ValueError):
+    """Inputs that cannot be evaluated (missing maps, unknown groups, bad baseline)."""
+
+
+@dataclass(frozen=True)
+class EvaluateOptions:
+    """Every choice that changes a score; all of them are written to ``manifest.json``.
+
+    groups: groups to score (None: all groups of the dataset).
+    maps_kind: what ``.npy`` maps hold: "saliency" or "log-density" (scored as exp(log p)).
+    ig_baseline: baseline map of information gain: "gaussian" (centre Gaussian, σ = 1/4 of each
+        side), "uniform", or a path to a template map (``.npy`` read as ``ig_baseline_kind``, or PNG).
+    shuffled_n_other: number of other images (same group) whose fixations form the shuffled-AUC
+        negatives; None means all other images.
+    seed: root seed of every random draw (AUC jitter, Borji/shuffled splits, choice of other images).
+    """
+
+    groups: tuple[str, ...] | None = None
+    maps_kind: MapKind | None = None
+    ig_baseline: str = "gaussian"
+    ig_baseline_kind: MapKind = "log-density"
+    shuffled_n_other: int | None = 10
+    n_splits: int = 100
+    step_size: float = 0.1
+    seed: int = 0
+    allow_missing: bool = False
+    metrics: tuple[str, ...] = MIT_METRICS
+
+
+@dataclass
+class EvaluateResult:
+    per_image: pd.DataFrame
+    summary: pd.DataFrame
+    out_dir: Path
+    files: dict[str, Path]
+    missing: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+def image_seed(seed: int, stem: str) -> int:
+    """Seed of one image's random draws: independent of processing order and of the other images."""
+    return int(np.random.SeedSequence([seed, zlib.crc32(stem.encode())]).generate_state(1)[0])
+
+
+def baseline_map(option: str, kind: MapKind, height: int, width: int) -> np.ndarray:
+    """The information-gain baseline as a saliency map of size (height, width), float64."""
+    if option == "gaussian":
+        return np.exp(gaussian_center_log_density(height, width, CENTER_SIGMA_FRACTION))
+    if option == "uniform":
+        return np.full((height, width), 1.0 / (height * width))
+    path = Path(option)
+    if not path.is_file():
+        raise EvaluateError(f"--ig-baseline: {option!r} is neither 'gaussian', 'uniform' nor an existing file")
+    template = load_map(path, kind)
+    if template.shape != (height, width):
+        template = imresize(template, output_shape=(height, width))
+    return template
+
+
+# Per-process state of the worker pool (set once by _init_worker).
+_STATE: dict[str, Any] = {}
+
+
+def _init_worker(dataset: Dataset, maps: dict[str, Path], options: EvaluateOptions) -> None:
+    _STATE.update(dataset=dataset, maps=maps, options=options)
+    # One BLAS thread per worker: the pool already uses the cores.
+    try:
+        from threadpoolctl import threadpool_limits
+
+        threadpool_limits(1)
+    except ImportError:
+        pass
+
+
+def _score_image(stem: str) -> tuple[str, list[dict[str, Any]], list[str], float]:
+    t0 = time.perf_counter()
+    dataset: Dataset = _STATE["dataset"]
+    options: EvaluateOptions = _STATE["options"]
+    stim = dataset.stimuli[stem]
+    h, w = stim.shape
+    notes: list[str] = []
+    path = _STATE["maps"][stem]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        saliency = load_map(path, options.maps_kind)
+    notes += [str(c.message) for c in caught]
+    if saliency.shape != (h, w):
+        notes.append(
+            f"{path}: map is {saliency.shape[0]}x{saliency.shape[1]}, image {stem} is {h}x{w}; "
+            "resized with MATLAB-style bicubic imresize as the MIT code does"
+        )
+        saliency = imresize(saliency, output_shape=(h, w))
+    seed = image_seed(options.seed, stem)
+    groups = options.groups or tuple(dataset.groups)
+    targets: dict[str, Target] = {}
+    for group in groups:
+        fix = dataset.fixations_for(group, stem)
+        rng = np.random.default_rng([seed, zlib.crc32(group.encode())])
+        other = other_fixation_map(dataset, group, stem, n_other=options.shuffled_n_other, rng=rng)
+        targets[group] = Target(
+            fixation_map=fix.binary_map(h, w),
+            density=continuous_map(dataset, group, stem),
+            other_map=other,
+        )
+    base = baseline_map(options.ig_baseline, options.ig_baseline_kind, h, w)
+    scores = score_mit(
+        saliency, targets, base, metrics=options.metrics, seed=seed,
+        n_splits=options.n_splits, step_size=options.step_size,
+    )
+    rows = []
+    for group in groups:
+        n_fix = len(dataset.fixations_for(group, stem))
+        for metric in options.metrics:
+            rows.append(dict(image=stem, group=group, metric=metric, value=scores[group][metric],
+                             convention=CONVENTION, n_fixations=n_fix))
+    return stem, rows, notes, time.perf_counter() - t0
+
+
+def summarise(per_image: pd.DataFrame) -> pd.DataFrame:
+    """Mean, SD (ddof 1) and n (images with a finite score) per group and metric."""
+    finite = per_image[np.isfinite(per_image["value"].astype(float))]
+    g = finite.groupby(["group", "metric"], sort=False)["value"]
+    summary = g.agg(mean="mean", sd="std", n="count").reset_index()
+    total = per_image.groupby(["group", "metric"], sort=False)["value"].size().rename("n_images").reset_index()
+    summary = summary.merge(total, on=["group", "metric"], how="right")
+    summary["n"] = summary["n"].fillna(0).astype(int)
+    return summary[["group", "metric", "mean", "sd", "n", "n_images"]]
+
+
+def _fixation_digest(dataset: Dataset, groups: tuple[str, ...]) -> str:
+    h = hashlib.sha256()
+    for group in groups:
+        for stem in dataset.stimuli:
+            f = dataset.fixations_for(group, stem)
+            h.update(f"{group}/{stem}/{len(f)}".encode())
+            for arr in (f.x, f.y, f.duration, f.viewer):
+                h.update(np.ascontiguousarray(arr).tobytes())
+    return h.hexdigest()
+
+
+def _versions() -> dict[str, str]:
+    import importlib.metadata as md
+
+    out = {"asdgaze": __version__, "python": platform.python_version()}
+    for dist in ("numpy", "scipy", "pandas", "POT", "pillow"):
+        try:
+            out[dist] = md.version(dist)
+        except md.PackageNotFoundError:
+            out[dist] = "not installed"
+    return out
+
+
+def evaluate(
+    dataset: Dataset,
+    maps_dir: str | Path,
+    out_dir: str | Path,
+    options: EvaluateOptions = EvaluateOptions(),
+    *,
+    workers: int | None = None,
+    progress: bool = True,
+) -> EvaluateResult:
+    """Score every map in ``maps_dir`` against every group's fixations and write the outputs.
+
+    Args:
+        dataset: stimuli and fixations (see :mod:`asdgaze.data`).
+        maps_dir: folder with ``<stem>.npy`` or ``<stem>.png`` per image.
+        out_dir: where per_image.csv, summary.csv, summary.json and manifest.json go.
+        options: every scoring choice (recorded in the manifest).
+        workers: processes scoring images in parallel (default: the number of CPU cores, at most 8).
+        progress: show a progress bar over images.
+
+    Raises:
+        EvaluateError: unknown group, or maps missing for some images (all missing stems are listed)
+        while ``options.allow_missing`` is False.
+    """
+    t_start = time.perf_counter()
+    out_dir = Path(out_dir)
+    groups = tuple(options.groups) if options.groups else tuple(dataset.groups)
+    unknown = [g for g in groups if g not in dataset.fixations]
+    if unknown:
+        raise EvaluateError(f"group(s) {', '.join(unknown)} not in dataset {dataset.name!r} "
+                            f"(it has: {', '.join(dataset.groups)})")
+    options = EvaluateOptions(**{**asdict(options), "groups": groups})
+    unknown_metrics = [m for m in options.metrics if m not in MIT_METRICS]
+    if unknown_metrics:
+        raise EvaluateError(f"unknown metric(s) {', '.join(unknown_metrics)}; known: {', '.join(MIT_METRICS)}")
+    if options.ig_baseline not in ("gaussian", "uniform") and not Path(options.ig_baseline).is_file():
+        raise EvaluateError(f"--ig-baseline: {options.ig_baseline!r} is neither 'gaussian', 'uniform' "
+                            "nor an existing file")
+    found, missing = find_maps(maps_dir, dataset.stimuli)
+    if missing and not options.allow_missing:
+        raise EvaluateError(
+            f"no map in {maps_dir} for {len(missing)} of {len(dataset.stimuli)} images: "
+            f"{', '.join(missing)} (expected <stem>.npy or <stem>.png; --allow-missing scores the rest)"
+        )
+    if not found:
+        raise EvaluateError(f"no maps found in {maps_dir}")
+    if options.maps_kind is None and any(m.is_npy for m in found.values()):
+        raise EvaluateError(f"{maps_dir} holds .npy maps: say what they contain with "
+                            "--maps-kind saliency|log-density")
+    maps = {stem: m.path for stem, m in found.items()}
+    stems = list(maps)
+
+    n_workers = workers if workers is not None else min(os.cpu_count() or 1, 8)
+    n_workers = max(1, min(n_workers, len(stems)))
+    results: dict[str, tuple[list[dict[str, Any]], list[str], float]] = {}
+    bar = _progress(len(stems), progress)
+    try:
+        if n_workers == 1:
+            _init_worker(dataset, maps, options)
+            for stem in stems:
+                _, rows, notes, dt = _score_image(stem)
+                results[stem] = (rows, notes, dt)
+                bar.update(1)
+        else:
+            ctx = multiprocessing.get_context("spawn")  # safe beside torch threads
+            with cf.ProcessPoolExecutor(n_workers, mp_context=ctx, initializer=_init_worker,
+                                        initargs=(dataset, maps, options)) as pool:
+                futures = {pool.submit(_score_image, stem): stem for stem in stems}
+                for fut in cf.as_completed(futures):
+                    stem, rows, notes, dt = fut.result()
+                    results[stem] = (rows, notes, dt)
+                    bar.update(1)
+    finally:
+        bar.close()
+
+    rows = [r for stem in stems for r in results[stem][0]]
+    notes = [n for stem in stems for n in results[stem][1]]
+    for n in notes:
+        warnings.warn(n, stacklevel=2)
+    per_image = pd.DataFrame(rows, columns=["image", "group", "metric", "value", "convention", "n_fixations"])
+    summary = summarise(per_image)
+    files = _write_outputs(out_dir, dataset, maps_dir, maps, options, per_image, summary, missing, notes,
+                           {stem: results[stem][2] for stem in stems}, time.perf_counter() - t_start, n_workers)
+    return EvaluateResult(per_image, summary, out_dir, files, missing, notes)
+
+
+def _progress(total: int, enabled: bool):
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, unit="img", desc="evaluate", disable=not enabled, file=sys.stderr)
+
+
+def score_description(options: EvaluateOptions) -> dict[str, str]:
+    """Plain-language statement of what was scored, written into every output."""
+    return {
+        "convention": "mit: MIT Saliency Benchmark code (cvzoya/saliency, code_forMetrics), "
+                      "fixation maps with duplicates collapsed",
+        "maps": ("log-density maps scored as the density exp(log p) in float64"
+                 if options.maps_kind == "log-density" else "maps scored as given (float64)"),
+        "ig_baseline": {
+            "gaussian": f"centre Gaussian, sigma = {CENTER_SIGMA_FRACTION} x each image side (fixed, not fitted)",
+            "uniform": "uniform map",
+        }.get(options.ig_baseline, f"template file {options.ig_baseline} ({options.ig_baseline_kind})"),
+        "shuffled_auc_negatives": (
+            f"fixations of {options.shuffled_n_other} random other images of the same group"
+            if options.shuffled_n_other else "fixations of all other images of the same group"
+        ) + ", rescaled to this image's size",
+    }
+
+
+def _write_outputs(out_dir, dataset, maps_dir, maps, options, per_image, summary, missing, notes,
+                   seconds_per_image, total_seconds, n_workers) -> dict[str, Path]:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    files = {name: out_dir / name for name in ("per_image.csv", "summary.csv", "summary.json", "manifest.json")}
+    write_text_atomic(files["per_image.csv"], per_image.to_csv(index=False, float_format="%.10g"))
+    write_text_atomic(files["summary.csv"], summary.to_csv(index=False, float_format="%.10g"))
+    described = score_description(options)
+    summary_json = {
+        "description": described,
+        "options": _jsonable(asdict(options)),
+        "summary": json.loads(summary.to_json(orient="records")),
+    }
+    write_json_atomic(files["summary.json"], summary_json)
+    manifest = {
+        "tool": "asdgaze evaluate",
+        "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "versions": _versions(),
+        "dataset": {"name": dataset.name, "root": str(dataset.root), "n_images": len(dataset.stimuli),
+                    "groups": list(options.groups or ()),
+                    "fixations_sha256": _fixation_digest(dataset, tuple(options.groups or ()))},
+        "maps": {"folder": str(maps_dir), "missing": missing,
+                 "sha256": {stem: sha256_file(p) for stem, p in maps.items()}},
+        "options": _jsonable(asdict(options)),
+        "description": described,
+        "seeds": {"root": options.seed, "per_image": "SeedSequence([seed, crc32(stem)])",
+                  "per_group": "default_rng([image_seed, crc32(group)]) for the choice of other images"},
+        "notes": notes,
+        "timings": {"total_s": round(total_seconds, 3), "workers": n_workers,
+                    "per_image_s": {k: round(v, 4) for k, v in seconds_per_image.items()}},
+    }
+    write_json_atomic(files["manifest.json"], manifest)
+    return files
+
+
+def _jsonable(d: dict[str, Any]) -> dict[str, Any]:
+    return {k: (list(v) if isinstance(v, tuple) else v) for k, v in d.items()}

@@ -1,0 +1,133 @@
+"""Reading and writing saliency-map files named by image stem.
+
+Accepted files, per stem: ``<stem>.npy`` (a float map; whether it holds a saliency map or a
+natural-log density must be stated, see :data:`MAP_KINDS`) and ``<stem>.png`` (8- or 16-bit
+grayscale, read as value / 255 or value / 65535). When both exist the ``.npy`` file is used,
+since it keeps full precision.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable, Literal
+
+import numpy as np
+from PIL import Image
+from scipy.special import logsumexp
+
+from asdgaze.io import atomic_path
+
+MapKind = Literal["saliency", "log-density"]
+MAP_KINDS: tuple[str, ...] = ("saliency", "log-density")
+MAP_SUFFIXES = (".npy", ".png")
+
+
+class MapError(ValueError):
+    """A saliency-map file that cannot be used (names the file and the problem)."""
+
+
+@dataclass(frozen=True)
+class MapFile:
+    stem: str
+    path: Path
+
+    @property
+    def is_npy(self) -> bool:
+        return self.path.suffix.lower() == ".npy"
+
+
+def find_maps(maps_dir: str | Path, stems: Iterable[str]) -> tuple[dict[str, MapFile], list[str]]:
+    """Locate the map file of every stem in ``maps_dir``.
+
+    Returns (found, missing): found maps stem -> MapFile, missing lists stems with no file.
+    """
+    maps_dir = Path(maps_dir)
+    if not maps_dir.is_dir():
+        raise MapError(f"maps folder not found: {maps_dir}")
+    found: dict[str, MapFile] = {}
+    missing: list[str] = []
+    for stem in stems:
+        for suffix in MAP_SUFFIXES:
+            p = maps_dir / f"{stem}{suffix}"
+            if p.is_file():
+                found[stem] = MapFile(stem, p)
+                break
+        else:
+            missing.append(stem)
+    return found, missing
+
+
+def load_map(path: str | Path, kind: MapKind | None) -> np.ndarray:
+    """Load one map as the float64 saliency map that the MIT-convention metrics score.
+
+    - ``.npy`` with kind ``"saliency"``: the array as float64.
+    - ``.npy`` with kind ``"log-density"``: exp(log p) in float64 (never an 8-bit rendering).
+      A log-density whose logsumexp is off 0 by more than 1e-3 gives a warning.
+    - ``.png``: 8-bit / 255 or 16-bit / 65535 (kind is ignored; a PNG is always a saliency map).
+
+    Raises:
+        MapError: unreadable file, wrong dimensionality, non-finite values, or an ``.npy`` map
+        with ``kind=None``.
+    """
+    path = Path(path)
+    if path.suffix.lower() == ".png":
+        return _load_png(path)
+    if kind is None:
+        raise MapError(
+            f"{path}: .npy maps need --maps-kind saliency|log-density "
+            "(a log-density is scored as exp(log p); a saliency map as it is)"
+        )
+    if kind not in MAP_KINDS:
+        raise MapError(f"unknown map kind {kind!r}; expected one of {', '.join(MAP_KINDS)}")
+    try:
+        arr = np.load(path, allow_pickle=False)
+    except Exception as e:  # corrupt or not an npy file
+        raise MapError(f"{path}: cannot read .npy map ({e})") from e
+    arr = np.squeeze(np.asarray(arr))
+    if arr.ndim != 2:
+        raise MapError(f"{path}: expected a 2-D map, got shape {arr.shape}")
+    if not np.issubdtype(arr.dtype, np.number):
+        raise MapError(f"{path}: expected numbers, got dtype {arr.dtype}")
+    arr = arr.astype(np.float64)
+    if kind == "log-density":
+        if np.any(np.isnan(arr)) or np.any(arr == np.inf):
+            raise MapError(f"{path}: log-density contains NaN or +inf")
+        lse = float(logsumexp(arr))
+        if abs(lse) > 1e-3:
+            warnings.warn(f"{path}: log-density does not sum to 1 (logsumexp = {lse:.4g}); scored as given",
+                          stacklevel=2)
+        return np.exp(arr)
+    if not np.all(np.isfinite(arr)):
+        raise MapError(f"{path}: saliency map contains NaN or inf")
+    return arr
+
+
+def _load_png(path: Path) -> np.ndarray:
+    try:
+        with Image.open(path) as im:
+            im.load()
+            mode = im.mode
+            arr = np.asarray(im)
+    except Exception as e:
+        raise MapError(f"{path}: cannot read PNG map ({e})") from e
+    if arr.ndim == 3:
+        # An RGB(A) rendering of a grayscale map: accept only if the colour channels agree.
+        if not (np.array_equal(arr[..., 0], arr[..., 1]) and np.array_equal(arr[..., 0], arr[..., 2])):
+            raise MapError(f"{path}: colour PNG; expected a grayscale saliency map")
+        arr = arr[..., 0]
+    if arr.dtype == np.uint8:
+        return arr.astype(np.float64) / 255.0
+    if arr.dtype in (np.uint16, np.int32) or mode.startswith("I"):
+        return arr.astype(np.float64) / 65535.0
+    if arr.dtype == bool:
+        return arr.astype(np.float64)
+    raise MapError(f"{path}: unsupported PNG mode {mode}")
+
+
+def save_npy(path: str | Path, arr: np.ndarray) -> None:
+    """Write ``arr`` to ``path`` (.npy) atomically."""
+    with atomic_path(path) as tmp:
+        with open(tmp, "wb") as f:
+            np.save(f, arr)

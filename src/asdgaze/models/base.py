@@ -1,0 +1,21 @@
+"""The one interface every saliency model implements: an image in, a log-density out."""
+
+from __future__ import annotations
+
+from typing import Protocol, runtime_checkable
+
+import numpy as np
+
+
+@runtime_checkable
+class SaliencyModel(Protocol):
+    """A model of where people look.
+
+    ``log_density(image)`` takes an RGB image (H, W, 3) uint8 and returns a float64 (H, W) array
+    of natural-log probabilities over pixels: ``logsumexp(result) == 0``. Models that need only the
+    image size (centre-bias baselines) ignore the pixel values.
+    """
+
+    name: str
+
+    def log_density(self, image: np.ndarray) -> np.ndarray: ...

@@ -1,0 +1,57 @@
+import numpy as np
+import pytest
+from PIL import Image
+
+from asdgaze.maps.io import MapError, find_maps, load_map, save_npy
+
+
+def test_find_maps_prefers_npy_and_lists_missing(tmp_path):
+    save_npy(tmp_path / "1.npy", np.zeros((2, 2)))
+    Image.fromarray(np.zeros((2, 2), np.uint8)).save(tmp_path / "1.png")
+    Image.fromarray(np.zeros((2, 2), np.uint8)).save(tmp_path / "2.png")
+    found, missing = find_maps(tmp_path, ["1", "2", "3", "4"])
+    assert found["1"].path.name == "1.npy"
+    assert found["2"].path.name == "2.png"
+    assert missing == ["3", "4"]
+
+
+def test_log_density_is_exponentiated_in_float64(tmp_path):
+    p = np.array([[0.1, 0.2], [0.3, 0.4]])
+    save_npy(tmp_path / "a.npy", np.log(p))
+    out = load_map(tmp_path / "a.npy", "log-density")
+    assert out.dtype == np.float64
+    np.testing.assert_allclose(out, p, rtol=1e-15)
+
+
+def test_unnormalised_log_density_warns(tmp_path):
+    save_npy(tmp_path / "a.npy", np.zeros((2, 2)))
+    with pytest.warns(UserWarning, match="logsumexp"):
+        load_map(tmp_path / "a.npy", "log-density")
+
+
+def test_npy_needs_a_kind(tmp_path):
+    save_npy(tmp_path / "a.npy", np.zeros((2, 2)))
+    with pytest.raises(MapError, match="maps-kind"):
+        load_map(tmp_path / "a.npy", None)
+
+
+def test_png_8_and_16_bit(tmp_path):
+    Image.fromarray(np.array([[0, 51], [255, 102]], np.uint8)).save(tmp_path / "a.png")
+    np.testing.assert_array_equal(load_map(tmp_path / "a.png", None), [[0, 0.2], [1, 0.4]])
+    Image.fromarray(np.array([[0, 65535]], np.uint16)).save(tmp_path / "b.png")
+    np.testing.assert_array_equal(load_map(tmp_path / "b.png", None), [[0, 1]])
+
+
+def test_corrupt_files_name_the_file(tmp_path):
+    (tmp_path / "bad.npy").write_bytes(b"not an array")
+    with pytest.raises(MapError, match="bad.npy"):
+        load_map(tmp_path / "bad.npy", "saliency")
+    (tmp_path / "bad.png").write_bytes(b"not a png")
+    with pytest.raises(MapError, match="bad.png"):
+        load_map(tmp_path / "bad.png", None)
+    save_npy(tmp_path / "nan.npy", np.array([[np.nan, 1.0]]))
+    with pytest.raises(MapError, match="nan.npy"):
+        load_map(tmp_path / "nan.npy", "saliency")
+    save_npy(tmp_path / "3d.npy", np.zeros((2, 2, 2)))
+    with pytest.raises(MapError, match="2-D"):
+        load_map(tmp_path / "3d.npy", "saliency")

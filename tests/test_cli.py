@@ -1,0 +1,61 @@
+"""The command line, end to end on the bundled demo data."""
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from asdgaze.cli import main
+
+
+def test_demo_runs_and_prints_a_table(tmp_path, capsys):
+    assert main(["demo", "--out", str(tmp_path / "demo"), "--workers", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "AUC-Judd" in out and "ASD" in out and "TD" in out
+    scores = tmp_path / "demo" / "centre-bias" / "scores"
+    summary = pd.read_csv(scores / "summary.csv")
+    assert set(summary.group) == {"ASD", "TD"} and len(summary) == 18
+    # The model is the information-gain baseline itself, so IG is 0 up to the float32 storage of the maps.
+    ig = summary[summary.metric == "ig"]["mean"].to_numpy()
+    np.testing.assert_allclose(ig, 0.0, atol=1e-5)
+
+
+def test_evaluate_command(tmp_path, capsys):
+    from asdgaze.data import demo_dataset_path, load_demo
+    from asdgaze.maps.io import save_npy
+
+    ds = load_demo()
+    for stem, stim in ds.stimuli.items():
+        save_npy(tmp_path / "maps" / f"{stem}.npy", np.ones((stim.height, stim.width)))
+    rc = main(["evaluate", "--dataset", str(demo_dataset_path()), "--maps", str(tmp_path / "maps"),
+               "--maps-kind", "saliency", "--groups", "TD", "--out", str(tmp_path / "out"),
+               "--shuffled-others", "all", "--no-progress", "--workers", "1"])
+    assert rc == 0
+    per_image = pd.read_csv(tmp_path / "out" / "per_image.csv")
+    assert set(per_image.group) == {"TD"}
+    # A constant map: CC is undefined (NaN) by the MIT rules.
+    assert per_image[per_image.metric == "cc"].value.isna().all()
+    manifest = json.loads((tmp_path / "out" / "manifest.json").read_text())
+    assert manifest["options"]["shuffled_n_other"] is None
+
+
+def test_evaluate_reports_missing_maps(tmp_path, capsys):
+    from asdgaze.data import demo_dataset_path
+
+    (tmp_path / "maps").mkdir()
+    rc = main(["evaluate", "--dataset", str(demo_dataset_path()), "--maps", str(tmp_path / "maps"),
+               "--out", str(tmp_path / "out"), "--no-progress"])
+    assert rc != 0
+    assert "no map" in capsys.readouterr().err
+
+
+def test_table_needs_coords(tmp_path, capsys):
+    from asdgaze.data import demo_dataset_path
+
+    (tmp_path / "maps").mkdir()
+    (tmp_path / "t.csv").write_text("image,x,y\n1,1,1\n")
+    rc = main(["evaluate", "--dataset", str(demo_dataset_path()), "--table", str(tmp_path / "t.csv"),
+               "--maps", str(tmp_path / "maps"), "--out", str(tmp_path / "out")])
+    assert rc != 0
+    assert "--coords" in capsys.readouterr().err

@@ -171,3 +171,21 @@ def test_group_selection(tmp_path):
     res = evaluate(ds, tmp_path / "maps", tmp_path / "out", EvaluateOptions(maps_kind="saliency", groups=("TD",)),
                    workers=1, progress=False)
     assert set(res.per_image.group) == {"TD"}
+
+
+def test_uniform_ig_baseline_by_hand(tmp_path):
+    ds = _dataset(tmp_path, n_images=2)
+    maps = _write_maps(tmp_path / "maps", ds)
+    res = evaluate(ds, tmp_path / "maps", tmp_path / "out",
+                   EvaluateOptions(maps_kind="saliency", ig_baseline="uniform", metrics=("ig",)),
+                   workers=1, progress=False)
+    eps = 2.220446049250313e-16
+    for stem, s in maps.items():
+        p = (s - s.min()) / (s.max() - s.min())
+        p /= p.sum()
+        f = ds.fixations["ASD"][stem]
+        pix = sorted({(int(yy), int(xx)) for xx, yy in zip(f.x, f.y)})
+        expected = np.mean([np.log2(eps + p[r, c]) - np.log2(eps + 1 / (H * W)) for r, c in pix])
+        assert _value(res.per_image, stem, "ASD", "ig") == pytest.approx(expected, rel=1e-12)
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text())
+    assert summary["description"]["ig_baseline"] == "uniform map"

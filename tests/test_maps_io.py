@@ -15,12 +15,12 @@ def test_find_maps_prefers_npy_and_lists_missing(tmp_path):
     assert missing == ["3", "4"]
 
 
-def test_log_density_is_exponentiated_in_float64(tmp_path):
+def test_log_density_is_exponentiated_in_float64_and_scaled_to_max_one(tmp_path):
     p = np.array([[0.1, 0.2], [0.3, 0.4]])
     save_npy(tmp_path / "a.npy", np.log(p))
     out = load_map(tmp_path / "a.npy", "log-density")
     assert out.dtype == np.float64
-    np.testing.assert_allclose(out, p, rtol=1e-15)
+    np.testing.assert_allclose(out, [[0.25, 0.5], [0.75, 1.0]], rtol=1e-15)
 
 
 def test_unnormalised_log_density_warns(tmp_path):

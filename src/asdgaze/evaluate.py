@@ -17,20 +17,20 @@ import platform
 import sys
 import time
 import warnings
-import zlib
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
+from threadpoolctl import threadpool_limits
 
 from asdgaze import __version__
 from asdgaze.data.fixmaps import continuous_map, other_fixation_map
 from asdgaze.data.types import Dataset
 from asdgaze.io import sha256_file, write_json_atomic, write_text_atomic
-from asdgaze.maps.imresize import imresize
 from asdgaze.maps.io import MapError, MapKind, find_maps, load_map
+from asdgaze.metrics.streams import metric_rng
 from asdgaze.metrics.suite import MIT_METRICS, Target, score_mit
 from asdgaze.models.baselines import CENTER_SIGMA_FRACTION, gaussian_center_log_density
 
@@ -76,13 +76,12 @@ class EvaluateResult:
     notes: list[str] = field(default_factory=list)
 
 
-def image_seed(seed: int, stem: str) -> int:
-    """Seed of one image's random draws: independent of processing order and of the other images."""
-    return int(np.random.SeedSequence([seed, zlib.crc32(stem.encode())]).generate_state(1)[0])
-
-
 def baseline_map(option: str, kind: MapKind, height: int, width: int) -> np.ndarray:
-    """The information-gain baseline as a saliency map of size (height, width), float64."""
+    """The information-gain baseline as a saliency map, float64.
+
+    A template file is returned at its own size; the metric resizes it to the image as MIT's
+    ``InfoGain.m`` does.
+    """
     if option == "gaussian":
         return np.exp(gaussian_center_log_density(height, width, CENTER_SIGMA_FRACTION))
     if option == "uniform":
@@ -90,10 +89,7 @@ def baseline_map(option: str, kind: MapKind, height: int, width: int) -> np.ndar
     path = Path(option)
     if not path.is_file():
         raise EvaluateError(f"--ig-baseline: {option!r} is neither 'gaussian', 'uniform' nor an existing file")
-    template = load_map(path, kind)
-    if template.shape != (height, width):
-        template = imresize(template, output_shape=(height, width))
-    return template
+    return load_map(path, kind)
 
 
 # Per-process state of the worker pool (set once by _init_worker).
@@ -102,13 +98,8 @@ _STATE: dict[str, Any] = {}
 
 def _init_worker(dataset: Dataset, maps: dict[str, Path], options: EvaluateOptions) -> None:
     _STATE.update(dataset=dataset, maps=maps, options=options)
-    # One BLAS thread per worker: the pool already uses the cores.
-    try:
-        from threadpoolctl import threadpool_limits
-
-        threadpool_limits(1)
-    except ImportError:
-        pass
+    # One BLAS/OpenMP thread per worker: the pool already uses the cores.
+    threadpool_limits(1)
 
 
 def _score_image(stem: str) -> tuple[str, list[dict[str, Any]], list[str], float]:
@@ -124,17 +115,16 @@ def _score_image(stem: str) -> tuple[str, list[dict[str, Any]], list[str], float
         saliency = load_map(path, options.maps_kind)
     notes += [str(c.message) for c in caught]
     if saliency.shape != (h, w):
+        # score_mit resizes it per metric exactly as the MIT code does (EMD from the original size).
         notes.append(
             f"{path}: map is {saliency.shape[0]}x{saliency.shape[1]}, image {stem} is {h}x{w}; "
             "resized with MATLAB-style bicubic imresize as the MIT code does"
         )
-        saliency = imresize(saliency, output_shape=(h, w))
-    seed = image_seed(options.seed, stem)
     groups = options.groups or tuple(dataset.groups)
     targets: dict[str, Target] = {}
     for group in groups:
         fix = dataset.fixations_for(group, stem)
-        rng = np.random.default_rng([seed, zlib.crc32(group.encode())])
+        rng = metric_rng(options.seed, stem, group, "other_images")
         other = other_fixation_map(dataset, group, stem, n_other=options.shuffled_n_other, rng=rng)
         targets[group] = Target(
             fixation_map=fix.binary_map(h, w),
@@ -143,7 +133,7 @@ def _score_image(stem: str) -> tuple[str, list[dict[str, Any]], list[str], float
         )
     base = baseline_map(options.ig_baseline, options.ig_baseline_kind, h, w)
     scores = score_mit(
-        saliency, targets, base, metrics=options.metrics, seed=seed,
+        saliency, targets, base, metrics=options.metrics, seed=options.seed, image_id=stem,
         n_splits=options.n_splits, step_size=options.step_size,
     )
     rows = []
@@ -322,8 +312,9 @@ def _write_outputs(out_dir, dataset, maps_dir, maps, options, per_image, summary
                  "sha256": {stem: sha256_file(p) for stem, p in maps.items()}},
         "options": _jsonable(asdict(options)),
         "description": described,
-        "seeds": {"root": options.seed, "per_image": "SeedSequence([seed, crc32(stem)])",
-                  "per_group": "default_rng([image_seed, crc32(group)]) for the choice of other images"},
+        "seeds": {"root": options.seed,
+                  "streams": "asdgaze.metrics.streams.metric_rng(seed, image, group, metric); "
+                             "metric 'other_images' draws the shuffled-AUC images"},
         "notes": notes,
         "timings": {"total_s": round(total_seconds, 3), "workers": n_workers,
                     "per_image_s": {k: round(v, 4) for k, v in seconds_per_image.items()}},

@@ -63,8 +63,11 @@ def load_map(path: str | Path, kind: MapKind | None) -> np.ndarray:
     """Load one map as the float64 saliency map that the MIT-convention metrics score.
 
     - ``.npy`` with kind ``"saliency"``: the array as float64.
-    - ``.npy`` with kind ``"log-density"``: exp(log p) in float64 (never an 8-bit rendering).
-      A log-density whose logsumexp is off 0 by more than 1e-3 gives a warning.
+    - ``.npy`` with kind ``"log-density"``: the density exp(log p) in float64 (never an 8-bit
+      rendering), divided by its maximum. Every MIT metric is invariant to that positive scale
+      except through AUC-Judd's 1e-7 jitter, which the MIT code adds on the map's own scale and
+      which would reorder the pixels of a raw density (values near 1e-6). A log-density whose
+      logsumexp is off 0 by more than 1e-3 gives a warning.
     - ``.png``: 8-bit / 255 or 16-bit / 65535 (kind is ignored; a PNG is always a saliency map).
 
     Raises:
@@ -98,7 +101,7 @@ def load_map(path: str | Path, kind: MapKind | None) -> np.ndarray:
         if abs(lse) > 1e-3:
             warnings.warn(f"{path}: log-density does not sum to 1 (logsumexp = {lse:.4g}); scored as given",
                           stacklevel=2)
-        return np.exp(arr)
+        return np.exp(arr - arr.max())
     if not np.all(np.isfinite(arr)):
         raise MapError(f"{path}: saliency map contains NaN or inf")
     return arr

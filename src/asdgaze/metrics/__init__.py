@@ -1,0 +1,34 @@
+"""Saliency metrics in the MIT Saliency Benchmark convention (cvzoya/saliency, code_forMetrics).
+
+One pure function per metric; :func:`asdgaze.metrics.suite.score_mit` computes all of them at
+once for several groups, sharing work. Definitions: ``shared/specs/metrics.md`` section 3;
+Bylinskii et al., "What do different evaluation metrics tell us about saliency models?",
+IEEE TPAMI 41(3), 2019.
+"""
+
+from __future__ import annotations
+
+from asdgaze.metrics.auc import auc_borji, auc_judd, auc_shuffled, matlab_to_flat, other_candidates
+from asdgaze.metrics.distribution import cc, kl_div, sim
+from asdgaze.metrics.transport import emd
+from asdgaze.metrics.location import info_gain, nss
+from asdgaze.metrics.streams import metric_rng
+from asdgaze.metrics.suite import MIT_METRICS, Target, score_mit
+
+__all__ = [
+    "auc_judd",
+    "auc_borji",
+    "auc_shuffled",
+    "nss",
+    "cc",
+    "kl_div",
+    "sim",
+    "info_gain",
+    "emd",
+    "matlab_to_flat",
+    "other_candidates",
+    "metric_rng",
+    "MIT_METRICS",
+    "Target",
+    "score_mit",
+]

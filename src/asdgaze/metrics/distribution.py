@@ -1,0 +1,124 @@
+"""Distribution-based metrics in the MIT convention: CC, KL divergence and SIM.
+
+The saliency map is compared with the continuous fixation map C (blurred fixations, 0..1).
+Reference: MIT Saliency Benchmark code (cvzoya/saliency, code_forMetrics: CC.m, KLdiv.m,
+similarity.m); Bylinskii et al., "What do different evaluation metrics tell us about saliency
+models?", IEEE TPAMI 41(3), 2019. Spec: ``shared/specs/metrics.md`` sections 3.5-3.7.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from asdgaze.metrics._checks import real_map
+from asdgaze.metrics._prepared import EPS, PreparedSaliency, minmax
+
+__all__ = ["cc", "kl_div", "sim"]
+
+
+def _cc(prep: PreparedSaliency, d: np.ndarray) -> float:
+    # Constancy is tested directly (a rounded mean can leave a ~1e-17 spread).
+    if prep.constant or not d.max() > d.min():
+        return math.nan
+    sc, ss = prep.centered
+    dc = d - d.mean()
+    sd = float(np.dot(dc, dc))
+    return float(np.dot(sc, dc) / math.sqrt(ss * sd))
+
+
+def _kl(prep: PreparedSaliency, d: np.ndarray) -> float:
+    q = d / d.sum() if np.any(d) else d
+    t = q / prep.kl_model
+    t += EPS
+    with np.errstate(invalid="ignore", divide="ignore"):
+        np.log(t, out=t)  # a negative saliency map gives NaN here, as MATLAB gives a complex value
+    return float(np.dot(q, t))
+
+
+def _sim_probability(a: np.ndarray, cached: np.ndarray | None = None) -> np.ndarray | None:
+    if not np.any(a):
+        return a  # MATLAB leaves an all-zero map as it is
+    if cached is not None:
+        return cached
+    n = minmax(a)
+    return None if n is None else n / n.sum()
+
+
+def _sim(prep: PreparedSaliency, d: np.ndarray) -> float:
+    ps = _sim_probability(prep.flat, prep.probability)
+    pc = _sim_probability(d)
+    if ps is None or pc is None:
+        return math.nan
+    return float(np.minimum(ps, pc).sum())
+
+
+def _density(density: np.ndarray) -> np.ndarray:
+    return real_map(density, "density")
+
+
+def cc(saliency: np.ndarray, density: np.ndarray) -> float:
+    """Pearson linear correlation coefficient (MIT ``CC.m``).
+
+    ``CC = sum((S - mean S)(C - mean C)) / sqrt(sum((S - mean S)^2) sum((C - mean C)^2))`` over all
+    pixels, with S resized to C's grid (MATLAB ``corr2``).
+
+    Args:
+        saliency: (h, w) saliency map.
+        density: (H, W) continuous fixation map C.
+
+    Returns:
+        Correlation in [-1, 1]; NaN if either map is constant.
+
+    Example:
+        >>> cc(np.array([[0.0, 1.0], [2.0, 3.0]]), np.array([[0.0, 2.0], [4.0, 6.0]]))
+        1.0
+    """
+    d = _density(density)
+    prep = PreparedSaliency(real_map(saliency, "saliency"), d.shape)
+    return _cc(prep, d.ravel())
+
+
+def kl_div(saliency: np.ndarray, density: np.ndarray) -> float:
+    """KL divergence KL(C || S) in nats (MIT ``KLdiv.m``); lower is better.
+
+    ``P = S/sum(S)``, ``Q = C/sum(C)`` (each only if the map has a nonzero pixel; no min-max);
+    ``KL = sum Q * ln(eps + Q/(P + eps))`` with eps = 2.2e-16. S is resized to C's grid.
+
+    Args:
+        saliency: (h, w) saliency map (non-negative for a meaningful value).
+        density: (H, W) continuous fixation map C.
+
+    Returns:
+        Divergence in nats (0 for identical distributions).
+
+    Example:
+        >>> round(kl_div(np.array([[1.0, 1.0]]), np.array([[1.0, 0.0]])), 12)  # ln 2
+        0.69314718056
+    """
+    d = _density(density)
+    prep = PreparedSaliency(real_map(saliency, "saliency"), d.shape)
+    return _kl(prep, d.ravel())
+
+
+def sim(saliency: np.ndarray, density: np.ndarray) -> float:
+    """Similarity / histogram intersection (MIT ``similarity.m``).
+
+    Each map with a nonzero pixel is min-max scaled, then divided by its sum (P_S, P_C);
+    ``SIM = sum min(P_S, P_C)``. S is resized to C's grid.
+
+    Args:
+        saliency: (h, w) saliency map.
+        density: (H, W) continuous fixation map C.
+
+    Returns:
+        Score in [0, 1] (1 for identical maps); NaN if a map is a nonzero constant.
+
+    Example:
+        >>> sim(np.array([[0.0, 1.0, 1.0]]), np.array([[0.0, 2.0, 0.0]]))
+        0.5
+    """
+    d = _density(density)
+    prep = PreparedSaliency(real_map(saliency, "saliency"), d.shape)
+    return _sim(prep, d.ravel())

@@ -123,6 +123,105 @@ def demo(out_dir, workers) -> int:
 # --- predict / weights (DeepGaze IIE) --------------------------------------------------------------
 
 
+def _model_errors():
+    """Errors of the DeepGaze IIE stages that become a clean message and exit code 1."""
+    from asdgaze.data.images import ImageError
+    from asdgaze.models.deepgaze.weights import WeightsError
+
+    return (WeightsError, ImageError, ValueError, FileNotFoundError, RuntimeError)
+
+
+@cli.command()
+@click.option("--images", "images_dir", type=click.Path(exists=True, file_okay=False),
+              help="Folder of images (png, jpg, ...).")
+@click.option("--dataset", type=click.Path(exists=True, file_okay=False),
+              help="Dataset folder (Saliency4ASD layout); its stimulus images are used.")
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), help="Output folder.")
+@click.option("--weights", type=click.Path(dir_okay=False),
+              help="DeepGaze IIE checkpoint (default: deepgaze2e.pth in the cache; see `asdgaze weights`).")
+@click.option("--centerbias", default="mit1003", show_default=True,
+              help="Centre bias: mit1003 (published template, cached), uniform, or a .npy log-density file.")
+@click.option("--device", default="auto", show_default=True, help="auto, cpu or cuda.")
+@click.option("--batch-size", type=int, default=8, show_default=True, help="Images per batch (equal sizes).")
+@click.option("--precision", type=click.Choice(["fp32", "bf16", "fp16"]), default="fp32", show_default=True,
+              help="fp32 is exact (TF32 off); bf16/fp16 autocast the backbones (faster, not exact).")
+@click.option("--overwrite", is_flag=True, help="Recompute existing outputs.")
+@click.option("--no-progress", is_flag=True, help="No progress bar.")
+def predict(images_dir, dataset, out_dir, weights, centerbias, device, batch_size, precision, overwrite,
+            no_progress) -> int:
+    """DeepGaze IIE log-density maps (.npy), density PNGs and overlays for every image."""
+    from asdgaze.predict import run_predict
+
+    if (images_dir is None) == (dataset is None):
+        raise click.UsageError("give exactly one of --images DIR and --dataset PATH")
+    try:
+        result = run_predict(out_dir, images=images_dir, dataset=dataset, weights=weights, centerbias=centerbias,
+                             device=device, batch_size=batch_size, precision=precision, overwrite=overwrite,
+                             progress=not no_progress)
+    except _model_errors() as e:
+        raise click.ClickException(str(e))
+    click.echo(f"{len(result.written)} written, {len(result.skipped)} already present, "
+               f"{len(result.failures)} failed -> {result.out_dir}")
+    if result.failures:
+        click.echo("failed images:", err=True)
+        for name, reason in result.failures:
+            click.echo(f"  {name}: {reason}", err=True)
+        return 1
+    return 0
+
+
+@cli.group()
+def weights() -> None:
+    """Manage the DeepGaze IIE weights and MIT1003 centre bias (cache: $ASDGAZE_HOME or the user cache)."""
+
+
+@weights.command("download")
+@click.option("--force", is_flag=True, help="Download again even if present.")
+def weights_download(force) -> int:
+    """Download deepgaze2e.pth and centerbias_mit1003.npy (release v1.0.0) into the cache."""
+    from asdgaze.models.deepgaze import weights as w
+
+    try:
+        infos = w.download(force=force)
+    except _model_errors() as e:
+        raise click.ClickException(str(e))
+    for info in infos:
+        click.echo(f"{info['file']}: sha256 {info['sha256']}")
+    click.echo(f"cache: {w.cache_dir()}")
+    return 0
+
+
+@weights.command("import")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+def weights_import(path) -> int:
+    """Verify a downloaded deepgaze2e.pth (or centerbias_mit1003.npy) and copy it into the cache."""
+    from asdgaze.models.deepgaze import weights as w
+
+    try:
+        info = w.import_file(path)
+    except _model_errors() as e:
+        raise click.ClickException(str(e))
+    click.echo(f"imported {path} -> {w.default_path(info['file'])} (sha256 {info['sha256']})")
+    return 0
+
+
+@weights.command("status")
+def weights_status() -> int:
+    """Show where the weights are expected and whether they are present."""
+    from asdgaze.models.deepgaze import weights as w
+
+    click.echo(f"cache: {w.cache_dir()}")
+    missing = False
+    for s in w.status():
+        state = f"present, sha256 {s['sha256'] or 'not recorded'}" if s["present"] else "MISSING"
+        missing |= not s["present"]
+        click.echo(f"  {s['file']}: {state} ({s['path']})")
+    if missing:
+        click.echo("fetch with `asdgaze weights download`, or `asdgaze weights import FILE`")
+    return 0
+
+
+
 def main(argv: list[str] | None = None) -> int:
     try:
         rc = cli.main(args=argv, prog_name="asdgaze", standalone_mode=False)

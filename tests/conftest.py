@@ -3,6 +3,8 @@ the tests that need it FAIL with a message saying so (nothing is skipped)."""
 
 from __future__ import annotations
 
+import importlib.util
+import json
 from pathlib import Path
 
 import pytest
@@ -35,4 +37,45 @@ def osie_dir(shared_dir: Path) -> Path:
     if not (path / "TrainingDataset" / "TrainingData" / "Images").is_dir():
         pytest.fail(f"format replica {path} is missing or incomplete (no TrainingDataset/TrainingData/Images)",
                     pytrace=False)
+    return path
+
+
+# --- DeepGaze IIE: the synthetic checkpoint of ../shared/deepgaze, built once per session ---------------
+
+
+@pytest.fixture(scope="session")
+def deepgaze_dir(shared_dir: Path) -> Path:
+    path = shared_dir / "deepgaze"
+    for name in ("synth_checkpoint.py", "manifest.json", "reference_seed0.pt"):
+        if not (path / name).is_file():
+            pytest.fail(f"{path / name} is missing (DeepGaze IIE reference material)", pytrace=False)
+    return path
+
+
+@pytest.fixture(scope="session")
+def synth(deepgaze_dir: Path):
+    """The shared ``synth_checkpoint`` module, imported from its path (not copied into the repo)."""
+    spec = importlib.util.spec_from_file_location("asdgaze_test_synth_checkpoint", deepgaze_dir / "synth_checkpoint.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="session")
+def manifest(deepgaze_dir: Path) -> dict:
+    return json.loads((deepgaze_dir / "manifest.json").read_text())
+
+
+@pytest.fixture(scope="session")
+def state_seed0(synth, manifest):
+    return synth.synth_state_dict(manifest["keys"], seed=0)
+
+
+@pytest.fixture(scope="session")
+def checkpoint_seed0(state_seed0, tmp_path_factory) -> Path:
+    """The seed-0 synthetic checkpoint as a file (torch.save of the state dict, ~420 MB, temp dir)."""
+    import torch
+
+    path = tmp_path_factory.mktemp("weights") / "synth_seed0.pth"
+    torch.save(state_seed0, path)
     return path

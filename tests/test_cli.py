@@ -9,10 +9,14 @@ import pytest
 from asdgaze.cli import main
 
 
-def test_demo_runs_and_prints_a_table(tmp_path, capsys):
+def test_demo_runs_and_prints_a_table(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("ASDGAZE_HOME", str(tmp_path / "empty-cache"))
     assert main(["demo", "--out", str(tmp_path / "demo"), "--workers", "1"]) == 0
     out = capsys.readouterr().out
     assert "AUC-Judd" in out and "ASD" in out and "TD" in out
+    # No weights: the demo says so and where they go, and runs no substitute.
+    assert "DeepGaze IIE: not run, no weights at" in out and str(tmp_path / "empty-cache") in out
+    assert not (tmp_path / "demo" / "deepgaze-iie").exists()
     scores = tmp_path / "demo" / "centre-bias" / "scores"
     summary = pd.read_csv(scores / "summary.csv")
     assert set(summary.group) == {"ASD", "TD"} and len(summary) == 18
@@ -59,3 +63,20 @@ def test_table_needs_coords(tmp_path, capsys):
                "--maps", str(tmp_path / "maps"), "--out", str(tmp_path / "out")])
     assert rc != 0
     assert "--coords" in capsys.readouterr().err
+
+
+def test_demo_with_deepgaze_weights(tmp_path, capsys, checkpoint_seed0):
+    rc = main(["demo", "--out", str(tmp_path / "demo"), "--workers", "1", "--weights", str(checkpoint_seed0),
+               "--centerbias", "uniform"])
+    assert rc == 0, capsys.readouterr()
+    out = capsys.readouterr().out
+    assert "DeepGaze IIE" in out
+    summary = pd.read_csv(tmp_path / "demo" / "deepgaze-iie" / "scores" / "summary.csv")
+    assert set(summary.group) == {"ASD", "TD"} and summary["n"].min() == 8
+    assert len(list((tmp_path / "demo" / "deepgaze-iie" / "maps").glob("*.npy"))) == 8
+
+
+def test_demo_with_a_missing_weights_file_is_an_error(tmp_path, capsys):
+    rc = main(["demo", "--out", str(tmp_path / "demo"), "--weights", str(tmp_path / "nope.pth")])
+    assert rc != 0
+    assert "nope.pth" in capsys.readouterr().err

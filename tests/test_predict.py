@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 import json
 import shutil
 from pathlib import Path
@@ -17,18 +16,9 @@ from asdgaze.predict import run_predict
 
 
 
-@pytest.fixture(scope="module")
-def checkpoint(shared_dir: Path, tmp_path_factory) -> Path:
-    import torch
-
-    d = shared_dir / "deepgaze"
-    spec = importlib.util.spec_from_file_location("asdgaze_test_synth_cp", d / "synth_checkpoint.py")
-    synth = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(synth)
-    keys = json.loads((d / "manifest.json").read_text())["keys"]
-    path = tmp_path_factory.mktemp("predict_weights") / "synth_seed0.pth"
-    torch.save(synth.synth_state_dict(keys, seed=0), path)
-    return path
+@pytest.fixture(scope="session")
+def checkpoint(checkpoint_seed0: Path) -> Path:
+    return checkpoint_seed0
 
 
 @pytest.fixture()

@@ -108,13 +108,17 @@ def evaluate(dataset, table, coords, maps_dir, maps_kind, groups, out_dir, ig_ba
 @click.option("--out", "out_dir", default="demo-output", show_default=True, type=click.Path(file_okay=False),
               help="Output folder.")
 @click.option("--workers", type=int, default=None, help="Parallel processes (default: CPU cores).")
-def demo(out_dir, workers) -> int:
+@click.option("--weights", type=click.Path(dir_okay=False),
+              help="DeepGaze IIE checkpoint (default: the cached one, if present).")
+@click.option("--centerbias", default="mit1003", show_default=True,
+              help="DeepGaze centre bias: mit1003, uniform, or a .npy log-density file.")
+def demo(out_dir, workers, weights, centerbias) -> int:
     """Run the pipeline on the bundled demo data (8 OSIE images, real fixations)."""
     from asdgaze.demo_run import run_demo
 
     try:
-        run_demo(out_dir, workers=workers, echo=click.echo)
-    except (ValueError, FileNotFoundError) as e:
+        run_demo(out_dir, workers=workers, weights=weights, centerbias=centerbias, echo=click.echo)
+    except (ValueError, FileNotFoundError, RuntimeError) as e:
         raise click.ClickException(str(e))
     return 0
 

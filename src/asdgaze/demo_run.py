@@ -2,7 +2,9 @@
 
 Writes, under the output folder, one sub-folder per model: ``maps/`` (log-densities, .npy) and
 ``scores/`` (the outputs of :func:`asdgaze.evaluate.evaluate`). The fixed Gaussian centre bias
-always runs; it is the baseline every saliency model must beat.
+always runs; it is the baseline every saliency model must beat. DeepGaze IIE runs when its
+weights are available (``--weights`` or the cache); otherwise the demo says so and where to put
+them. It never substitutes another model.
 """
 
 from __future__ import annotations
@@ -29,8 +31,19 @@ def write_model_maps(model: SaliencyModel, dataset, maps_dir: Path) -> None:
         save_npy(maps_dir / f"{stem}.npy", log_p.astype(np.float32))
 
 
-def run_demo(out_dir: str | Path, *, workers: int | None = None,
-             echo: Callable[[str], None] = print) -> dict[str, EvaluateResult]:
+def _deepgaze_weights(weights: str | Path | None) -> Path | None:
+    """The checkpoint to use: ``weights`` if given (must exist), else the cached one if present."""
+    from asdgaze.models.deepgaze.weights import default_path, resolve_weights
+
+    if weights is not None:
+        return resolve_weights(weights)  # a missing explicit path is an error
+    cached = default_path()
+    return cached if cached.is_file() else None
+
+
+def run_demo(out_dir: str | Path, *, workers: int | None = None, weights: str | Path | None = None,
+             centerbias: str = "mit1003", echo: Callable[[str], None] = print) -> dict[str, EvaluateResult]:
+    """Score the centre-bias baseline, and DeepGaze IIE if its weights are available, on the demo data."""
     out_dir = Path(out_dir)
     dataset = load_demo()
     echo(f"demo data: {len(dataset.stimuli)} images, groups {', '.join(dataset.groups)} ({dataset.root})")
@@ -41,6 +54,24 @@ def run_demo(out_dir: str | Path, *, workers: int | None = None,
     write_model_maps(model, dataset, folder / "maps")
     options = EvaluateOptions(maps_kind="log-density")
     results[model.name] = evaluate(dataset, folder / "maps", folder / "scores", options, workers=workers)
+
+    checkpoint = _deepgaze_weights(weights)
+    if checkpoint is None:
+        from asdgaze.models.deepgaze.weights import default_path
+
+        echo(f"\nDeepGaze IIE: not run, no weights at {default_path()}. "
+             "`asdgaze weights download` fetches them (or pass --weights PATH).")
+    else:
+        from asdgaze.data import demo_dataset_path
+        from asdgaze.predict import run_predict
+
+        folder = out_dir / "deepgaze-iie"
+        echo(f"\nDeepGaze IIE: {checkpoint} (centre bias: {centerbias})")
+        pred = run_predict(folder, dataset=demo_dataset_path(), weights=checkpoint, centerbias=centerbias,
+                           device="auto")
+        if not pred.ok:
+            raise ValueError("DeepGaze IIE failed on: " + ", ".join(f"{n} ({r})" for n, r in pred.failures))
+        results["DeepGaze IIE"] = evaluate(dataset, folder / "maps", folder / "scores", options, workers=workers)
 
     for name, result in results.items():
         echo(f"\n{name} (MIT convention; log-densities scored as exp(log p); "

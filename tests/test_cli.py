@@ -80,3 +80,19 @@ def test_demo_with_a_missing_weights_file_is_an_error(tmp_path, capsys):
     rc = main(["demo", "--out", str(tmp_path / "demo"), "--weights", str(tmp_path / "nope.pth")])
     assert rc != 0
     assert "nope.pth" in capsys.readouterr().err
+
+
+def test_evaluate_on_saliency4asd_states_the_mit1003_caveat(tmp_path, capsys, osie_dir):
+    from asdgaze.data import load_dataset
+    from asdgaze.maps.io import save_npy
+
+    ds = load_dataset(osie_dir / "TrainingDataset")
+    for stem, stim in list(ds.stimuli.items()):
+        save_npy(tmp_path / "maps" / f"{stem}.npy", np.random.default_rng(int(stem)).random((stim.height, stim.width)))
+    rc = main(["evaluate", "--dataset", str(osie_dir / "TrainingDataset"), "--maps", str(tmp_path / "maps"),
+               "--maps-kind", "saliency", "--out", str(tmp_path / "out"), "--no-progress", "--workers", "2"])
+    assert rc == 0
+    assert "MIT1003" in capsys.readouterr().out
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text())
+    assert "MIT1003" in summary["description"]["caveat"]
+    assert {r["n"] for r in summary["summary"]} == {30}

@@ -101,6 +101,10 @@ def evaluate(dataset, table, coords, maps_dir, maps_kind, groups, out_dir, ig_ba
     _print_result(result, f"{ds.name}: {len(ds.stimuli) - len(result.missing)} images, convention mit")
     if result.missing:
         click.echo(f"  not scored (no map): {', '.join(result.missing)}")
+    if ds.name == "saliency4asd":
+        from asdgaze.evaluate import SALIENCY4ASD_CAVEAT
+
+        click.echo(f"\nNote: {SALIENCY4ASD_CAVEAT}")
     return 0
 
 

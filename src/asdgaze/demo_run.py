@@ -56,11 +56,12 @@ def run_demo(out_dir: str | Path, *, workers: int | None = None, weights: str | 
     results[model.name] = evaluate(dataset, folder / "maps", folder / "scores", options, workers=workers)
 
     checkpoint = _deepgaze_weights(weights)
+    closing = []
     if checkpoint is None:
         from asdgaze.models.deepgaze.weights import default_path
 
-        echo(f"\nDeepGaze IIE: not run, no weights at {default_path()}. "
-             "`asdgaze weights download` fetches them (or pass --weights PATH).")
+        closing.append(f"DeepGaze IIE: not run, no weights at {default_path()}. "
+                       "`asdgaze weights download` fetches them (or pass --weights PATH).")
     else:
         from asdgaze.data import demo_dataset_path
         from asdgaze.predict import run_predict
@@ -78,5 +79,6 @@ def run_demo(out_dir: str | Path, *, workers: int | None = None, weights: str | 
              f"IG baseline: {options.ig_baseline} centre map)")
         echo(summary_table(result.summary))
         echo(f"outputs: {result.out_dir}/ (per_image.csv, summary.csv, summary.json, manifest.json)")
-    echo("\nThe demo groups are an arbitrary split of adult OSIE observers: no group difference is expected.")
+    closing.append("The demo groups are an arbitrary split of adult OSIE observers: no group difference is expected.")
+    echo("\n" + "\n".join(closing))
     return results

@@ -270,9 +270,18 @@ def _progress(total: int, enabled: bool):
     return tqdm(total=total, unit="img", desc="evaluate", disable=not enabled, file=sys.stderr)
 
 
-def score_description(options: EvaluateOptions) -> dict[str, str]:
+SALIENCY4ASD_CAVEAT = (
+    "The Saliency4ASD images are very likely a subset of MIT1003, on which DeepGaze IIE was trained "
+    "(and its centre bias fitted): absolute DeepGaze scores are optimistic; ASD-vs-TD comparisons on "
+    "the same images remain meaningful. Report a centre-bias baseline beside any model."
+)
+
+
+def score_description(options: EvaluateOptions, dataset_name: str = "") -> dict[str, str]:
     """Plain-language statement of what was scored, written into every output."""
+    caveat = {"caveat": SALIENCY4ASD_CAVEAT} if dataset_name == "saliency4asd" else {}
     return {
+        **caveat,
         "convention": "mit: MIT Saliency Benchmark code (cvzoya/saliency, code_forMetrics), "
                       "fixation maps with duplicates collapsed",
         "maps": ("log-density maps scored as the density exp(log p) in float64"
@@ -294,7 +303,7 @@ def _write_outputs(out_dir, dataset, maps_dir, maps, options, per_image, summary
     files = {name: out_dir / name for name in ("per_image.csv", "summary.csv", "summary.json", "manifest.json")}
     write_text_atomic(files["per_image.csv"], per_image.to_csv(index=False, float_format="%.10g"))
     write_text_atomic(files["summary.csv"], summary.to_csv(index=False, float_format="%.10g"))
-    described = score_description(options)
+    described = score_description(options, dataset.name)
     summary_json = {
         "description": described,
         "options": _jsonable(asdict(options)),

@@ -1,7 +1,6 @@
 """The evaluate pipeline: wiring, options, outputs and errors (metric values are tested in tests/metrics)."""
 
 import json
-import warnings
 from pathlib import Path
 
 import numpy as np

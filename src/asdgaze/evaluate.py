@@ -13,7 +13,6 @@ import hashlib
 import json
 import multiprocessing
 import os
-import platform
 import sys
 import time
 import warnings
@@ -25,11 +24,10 @@ import numpy as np
 import pandas as pd
 from threadpoolctl import threadpool_limits
 
-from asdgaze import __version__
 from asdgaze.data.fixmaps import continuous_map, other_fixation_map
 from asdgaze.data.types import Dataset
-from asdgaze.io import sha256_file, write_json_atomic, write_text_atomic
-from asdgaze.maps.io import MapError, MapKind, find_maps, load_map
+from asdgaze.io import package_versions, sha256_file, write_json_atomic, write_text_atomic
+from asdgaze.maps.io import MapKind, find_maps, load_map
 from asdgaze.metrics.streams import metric_rng
 from asdgaze.metrics.suite import MIT_METRICS, Target, score_mit
 from asdgaze.models.baselines import CENTER_SIGMA_FRACTION, gaussian_center_log_density
@@ -167,18 +165,6 @@ def _fixation_digest(dataset: Dataset, groups: tuple[str, ...]) -> str:
     return h.hexdigest()
 
 
-def _versions() -> dict[str, str]:
-    import importlib.metadata as md
-
-    out = {"asdgaze": __version__, "python": platform.python_version()}
-    for dist in ("numpy", "scipy", "pandas", "POT", "pillow"):
-        try:
-            out[dist] = md.version(dist)
-        except md.PackageNotFoundError:
-            out[dist] = "not installed"
-    return out
-
-
 def evaluate(
     dataset: Dataset,
     maps_dir: str | Path,
@@ -313,7 +299,7 @@ def _write_outputs(out_dir, dataset, maps_dir, maps, options, per_image, summary
     manifest = {
         "tool": "asdgaze evaluate",
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-        "versions": _versions(),
+        "versions": package_versions("numpy", "scipy", "pandas", "POT", "pillow"),
         "dataset": {"name": dataset.name, "root": str(dataset.root), "n_images": len(dataset.stimuli),
                     "groups": list(options.groups or ()),
                     "fixations_sha256": _fixation_digest(dataset, tuple(options.groups or ()))},

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import platform
 import tempfile
 from contextlib import contextmanager
 from pathlib import Path
@@ -45,3 +46,16 @@ def sha256_file(path: str | os.PathLike, chunk: int = 1 << 20) -> str:
         while block := f.read(chunk):
             h.update(block)
     return h.hexdigest()
+
+
+def package_versions(*packages: str) -> dict[str, str | None]:
+    """Python's and asdgaze's versions plus each named distribution's (None if not installed)."""
+    import importlib.metadata as md
+
+    out: dict[str, str | None] = {"python": platform.python_version(), "platform": platform.platform()}
+    for name in ("asdgaze", *packages):
+        try:
+            out[name] = md.version(name)
+        except md.PackageNotFoundError:
+            out[name] = None
+    return out

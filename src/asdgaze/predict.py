@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import os
 import platform
-import sys
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -28,7 +27,7 @@ from typing import Sequence
 
 import numpy as np
 
-from asdgaze.io import atomic_path, write_json_atomic
+from asdgaze.io import atomic_path, package_versions, write_json_atomic
 
 PNG_NORMALISATION = "round(255 * p / max(p)), p = exp(log density)"
 
@@ -130,29 +129,11 @@ def resolve_device(device: str = "auto") -> str:
 
 
 def _versions() -> dict:
-    import importlib.metadata as md
-
     import torch
 
-    out = {"python": sys.version.split()[0], "platform": platform.platform()}
-    for pkg in ("asdgaze", "torch", "torchvision", "efficientnet-pytorch", "numpy", "scipy", "pillow"):
-        try:
-            out[pkg] = md.version(pkg)
-        except md.PackageNotFoundError:
-            out[pkg] = None
+    out = package_versions("torch", "torchvision", "efficientnet-pytorch", "numpy", "scipy", "pillow")
     out["torch_threads"] = torch.get_num_threads()
     return out
-
-
-def _read_size(path: Path) -> tuple[int, int]:
-    """(H, W) after EXIF orientation, from the header only."""
-    from PIL import Image
-
-    with Image.open(path) as im:
-        w, h = im.size
-        if im.getexif().get(0x0112, 1) in (5, 6, 7, 8):
-            h, w = w, h
-    return h, w
 
 
 def run_predict(out: str | os.PathLike, images=None, dataset=None, weights: str | os.PathLike | None = None,
@@ -178,6 +159,7 @@ def run_predict(out: str | os.PathLike, images=None, dataset=None, weights: str 
     import torch
     from tqdm import tqdm
 
+    from asdgaze.data._checks import image_size
     from asdgaze.data.images import ImageError, load_image
     from asdgaze.models.centerbias import resolve_centerbias
     from asdgaze.models.deepgaze.model import PRECISIONS, DeepGazeIIE, batches_by_size
@@ -225,7 +207,7 @@ def run_predict(out: str | os.PathLike, images=None, dataset=None, weights: str 
             per_image.setdefault(stem, {"source": str(path)})["status"] = "skipped (exists)"
             continue
         try:
-            pending.append((stem, path, _read_size(path)))
+            pending.append((stem, path, image_size(path)))
         except Exception as e:  # noqa: BLE001 - any unreadable file is reported by name
             result.failures.append((str(path), f"cannot read image ({type(e).__name__}: {e})"))
 

@@ -11,7 +11,7 @@ import pytest
 from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _helpers import GROUPS, IDS, parse_scanpath, read_png, save_png  # noqa: E402
+from _helpers import GROUPS, IDS, parse_scanpath, read_png  # noqa: E402
 
 from asdgaze.data import (  # noqa: E402
     DataError,

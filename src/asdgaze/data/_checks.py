@@ -10,9 +10,10 @@ import numpy as np
 from PIL import Image
 
 from asdgaze.data.errors import DataError, DataWarning
+from asdgaze.data.types import Stimulus
 
 #: File extensions recognised as images (lower case).
-IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".gif", ".webp")
+IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".gif", ".webp", ".ppm", ".pgm")
 
 _EXIF_ORIENTATION = 0x0112
 _INT_RE = re.compile(r"^\d+$")
@@ -60,6 +61,29 @@ def stimulus_sort_key(stem: str) -> tuple:
 
 def is_image_file(path: Path) -> bool:
     return path.is_file() and path.suffix.lower() in IMAGE_EXTENSIONS and not path.name.startswith(".")
+
+
+def image_files(folder: Path) -> list[Path]:
+    """Image files (by suffix) directly inside ``folder``, numeric stems in numeric order."""
+    return sorted((p for p in folder.iterdir() if is_image_file(p)), key=lambda p: (stimulus_sort_key(p.stem), p.name))
+
+
+def read_stimuli(folder: Path, what: str) -> dict[str, Stimulus]:
+    """Every image in ``folder`` as a Stimulus keyed by stem, with its size read from the file.
+
+    ``what`` names the folder in error messages (e.g. "Images folder").
+    """
+    files = image_files(folder)
+    if not files:
+        raise DataError(f"{what} {folder} holds no image files")
+    stimuli: dict[str, Stimulus] = {}
+    for p in files:
+        if p.stem in stimuli:
+            raise DataError(f"{what} {folder}: two images share the id {p.stem!r} "
+                            f"({stimuli[p.stem].path.name}, {p.name})")
+        h, w = image_size(p)
+        stimuli[p.stem] = Stimulus(p.stem, p, h, w)
+    return stimuli
 
 
 def warn_dropped(path: Path, n_dropped: int, n_total: int, what: str) -> None:

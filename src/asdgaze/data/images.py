@@ -17,7 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".gif", ".ppm", ".pgm")
+from asdgaze.data._checks import image_files
+
 
 
 class ImageError(ValueError):
@@ -140,7 +141,7 @@ def load_image(path: str | os.PathLike) -> np.ndarray:
 
 
 def list_images(folder: str | os.PathLike) -> list[Path]:
-    """Image files (by suffix, case-insensitive) directly inside ``folder``, sorted by name.
+    """Image files (by suffix, case-insensitive) directly inside ``folder``, numeric stems in numeric order.
 
     >>> list_images(Path(__file__).parent / "no-such-folder")  # doctest: +ELLIPSIS
     Traceback (most recent call last):
@@ -150,4 +151,4 @@ def list_images(folder: str | os.PathLike) -> list[Path]:
     folder = Path(folder)
     if not folder.is_dir():
         raise ImageError(f"{folder}: not a folder")
-    return sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+    return image_files(folder)

@@ -28,12 +28,7 @@ from typing import Iterable
 import numpy as np
 from PIL import Image
 
-from asdgaze.data._checks import (
-    image_size,
-    is_image_file,
-    stimulus_sort_key,
-    warn_dropped,
-)
+from asdgaze.data._checks import read_stimuli, stimulus_sort_key, warn_dropped
 from asdgaze.data.errors import DataError, DataWarning
 from asdgaze.data.types import Dataset, Fixations, Stimulus
 
@@ -245,17 +240,7 @@ def load_saliency4asd(
             f"(found: {', '.join(parts.scanpaths)}; searched for <G>/<G>_scanpath_<n>.txt)"
         )
 
-    image_files = sorted((p for p in parts.images.iterdir() if is_image_file(p)),
-                         key=lambda p: (stimulus_sort_key(p.stem), p.name))
-    if not image_files:
-        raise DataError(f"Images folder {parts.images} holds no image files")
-    stimuli: dict[str, Stimulus] = {}
-    for p in image_files:
-        if p.stem in stimuli:
-            raise DataError(f"Images folder {parts.images}: two images share the id {p.stem!r} "
-                            f"({stimuli[p.stem].path.name}, {p.name})")
-        h, w = image_size(p)
-        stimuli[p.stem] = Stimulus(p.stem, p, h, w)
+    stimuli = read_stimuli(parts.images, "Images folder")
 
     fixations: dict[str, dict[str, Fixations]] = {}
     fixation_maps: dict[str, dict[str, Path]] = {}

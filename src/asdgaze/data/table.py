@@ -24,7 +24,7 @@ import warnings
 from pathlib import Path
 from typing import Iterable, Literal
 
-from asdgaze.data._checks import image_size, is_image_file, stimulus_sort_key
+from asdgaze.data._checks import read_stimuli
 from asdgaze.data.errors import DataError, DataWarning
 from asdgaze.data.types import Dataset, Fixations, Stimulus
 
@@ -63,18 +63,7 @@ def _float_or_nan(value: str, path: Path, lineno: int, column: str) -> float:
 def _images_in(images_dir: Path) -> dict[str, Stimulus]:
     if not images_dir.is_dir():
         raise DataError(f"images folder {images_dir} does not exist or is not a folder")
-    files = sorted((p for p in images_dir.iterdir() if is_image_file(p)),
-                   key=lambda p: (stimulus_sort_key(p.stem), p.name))
-    if not files:
-        raise DataError(f"images folder {images_dir} holds no image files")
-    stimuli: dict[str, Stimulus] = {}
-    for p in files:
-        if p.stem in stimuli:
-            raise DataError(f"images folder {images_dir}: two images share the id {p.stem!r} "
-                            f"({stimuli[p.stem].path.name}, {p.name})")
-        h, w = image_size(p)
-        stimuli[p.stem] = Stimulus(p.stem, p, h, w)
-    return stimuli
+    return read_stimuli(images_dir, "images folder")
 
 
 def load_table_dataset(

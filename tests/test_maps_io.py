@@ -55,3 +55,9 @@ def test_corrupt_files_name_the_file(tmp_path):
     save_npy(tmp_path / "3d.npy", np.zeros((2, 2, 2)))
     with pytest.raises(MapError, match="2-D"):
         load_map(tmp_path / "3d.npy", "saliency")
+
+
+def test_a_raw_density_given_as_saliency_warns_about_the_jitter(tmp_path):
+    save_npy(tmp_path / "a.npy", np.full((100, 100), 1e-4))
+    with pytest.warns(UserWarning, match="jitter"):
+        load_map(tmp_path / "a.npy", "saliency")

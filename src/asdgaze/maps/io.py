@@ -104,6 +104,11 @@ def load_map(path: str | Path, kind: MapKind | None) -> np.ndarray:
         return np.exp(arr - arr.max())
     if not np.all(np.isfinite(arr)):
         raise MapError(f"{path}: saliency map contains NaN or inf")
+    peak = float(np.abs(arr).max())
+    if 0 < peak < 1e-3:
+        warnings.warn(f"{path}: saliency values are tiny (max {peak:.3g}); AUC-Judd's 1e-7 jitter acts on the "
+                      "map's own scale and will reorder pixels. Rescale the map, or pass a log-density with "
+                      "--maps-kind log-density", stacklevel=2)
     return arr
 
 

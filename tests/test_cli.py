@@ -95,3 +95,33 @@ def test_evaluate_on_saliency4asd_states_the_mit1003_caveat(tmp_path, capsys, os
     summary = json.loads((tmp_path / "out" / "summary.json").read_text())
     assert "MIT1003" in summary["description"]["caveat"]
     assert {r["n"] for r in summary["summary"]} == {30}
+
+
+def test_evaluate_with_a_table_records_the_source_and_dropped_points(tmp_path, capsys):
+    from PIL import Image
+
+    from asdgaze.maps.io import save_npy
+
+    (tmp_path / "imgs").mkdir()
+    for stem in ("a", "b"):
+        Image.new("RGB", (80, 64)).save(tmp_path / "imgs" / f"{stem}.png")
+        save_npy(tmp_path / "maps" / f"{stem}.npy", np.random.default_rng(0).random((64, 80)))
+    rows = ["image,x,y,group", "a,10,10,G", "a,40,30,G", "b,5,60,G", "b,200,5,G"]  # (200, 5) is outside
+    (tmp_path / "fix.csv").write_text("\n".join(rows) + "\n")
+    rc = main(["evaluate", "--dataset", str(tmp_path / "imgs"), "--table", str(tmp_path / "fix.csv"),
+               "--coords", "0-based", "--maps", str(tmp_path / "maps"), "--maps-kind", "saliency",
+               "--out", str(tmp_path / "out"), "--no-progress", "--workers", "1"])
+    assert rc == 0
+    assert "dropped 1" in capsys.readouterr().err
+    manifest = json.loads((tmp_path / "out" / "manifest.json").read_text())
+    src = manifest["dataset"]["source"]
+    assert src["table"].endswith("fix.csv") and src["coords"] == "0-based"
+    assert any("dropped 1" in w for w in src["loader_warnings"])
+
+
+def test_negative_seed_is_a_usage_error(capsys, tmp_path):
+    from asdgaze.data import demo_dataset_path
+
+    rc = main(["evaluate", "--dataset", str(demo_dataset_path()), "--maps", str(tmp_path),
+               "--out", str(tmp_path / "o"), "--seed", "-1"])
+    assert rc != 0 and "seed" in capsys.readouterr().err

@@ -188,3 +188,69 @@ def test_uniform_ig_baseline_by_hand(tmp_path):
         assert _value(res.per_image, stem, "ASD", "ig") == pytest.approx(expected, rel=1e-12)
     summary = json.loads((tmp_path / "out" / "summary.json").read_text())
     assert summary["description"]["ig_baseline"] == "uniform map"
+
+
+def test_an_unusable_map_is_listed_and_the_others_are_scored(tmp_path):
+    ds = _dataset(tmp_path, n_images=3)
+    _write_maps(tmp_path / "maps", ds)
+    save_npy(tmp_path / "maps" / "2.npy", np.full((H, W), np.nan))
+    res = evaluate(ds, tmp_path / "maps", tmp_path / "out", EvaluateOptions(maps_kind="saliency"),
+                   workers=1, progress=False)
+    assert not res.ok and [f[0] for f in res.failures] == ["2"] and "2.npy" in res.failures[0][1]
+    assert set(res.per_image.image) == {"1", "3"}
+    manifest = json.loads((tmp_path / "out" / "manifest.json").read_text())
+    assert manifest["failures"][0]["image"] == "2"
+
+
+def test_repeated_groups_count_once_and_bad_seeds_are_refused(tmp_path):
+    ds = _dataset(tmp_path, n_images=2)
+    _write_maps(tmp_path / "maps", ds)
+    res = evaluate(ds, tmp_path / "maps", tmp_path / "out",
+                   EvaluateOptions(maps_kind="saliency", groups=("TD", "TD"), metrics=("nss",)),
+                   workers=1, progress=False)
+    assert len(res.per_image) == 2 and int(res.summary["n"].iloc[0]) == 2
+    with pytest.raises(EvaluateError, match="seed"):
+        evaluate(ds, tmp_path / "maps", tmp_path / "out", EvaluateOptions(maps_kind="saliency", seed=-1),
+                 workers=1, progress=False)
+
+
+def test_in_process_run_leaves_the_callers_thread_limits_alone(tmp_path):
+    from threadpoolctl import threadpool_info
+
+    ds = _dataset(tmp_path, n_images=1)
+    _write_maps(tmp_path / "maps", ds)
+    before = [p["num_threads"] for p in threadpool_info()]
+    evaluate(ds, tmp_path / "maps", tmp_path / "out", EvaluateOptions(maps_kind="saliency", metrics=("nss",)),
+             workers=1, progress=False)
+    assert [p["num_threads"] for p in threadpool_info()] == before
+
+
+def test_template_baseline_and_png_maps_by_hand(tmp_path):
+    from PIL import Image
+
+    ds = _dataset(tmp_path, n_images=2)
+    rng = np.random.default_rng(3)
+    maps = {}
+    (tmp_path / "maps").mkdir()
+    for stem in ds.stimuli:
+        m8 = rng.integers(0, 256, (H, W)).astype(np.uint8)
+        Image.fromarray(m8).save(tmp_path / "maps" / f"{stem}.png")
+        maps[stem] = m8 / 255.0
+    # Template at the image size (no resize): a ramp over columns, saved as a saliency .npy.
+    ramp = np.tile(np.arange(W, dtype=np.float64) + 1.0, (H, 1))
+    save_npy(tmp_path / "ramp.npy", ramp)
+    res = evaluate(ds, tmp_path / "maps", tmp_path / "out",
+                   EvaluateOptions(ig_baseline=str(tmp_path / "ramp.npy"), ig_baseline_kind="saliency",
+                                   metrics=("ig",), groups=("TD",)), workers=1, progress=False)
+    eps = 2.220446049250313e-16
+    pb = (ramp - ramp.min()) / (ramp.max() - ramp.min())
+    pb /= pb.sum()
+    for stem, s in maps.items():
+        ps = (s - s.min()) / (s.max() - s.min())
+        ps /= ps.sum()
+        f = ds.fixations["TD"][stem]
+        pix = sorted({(int(yy), int(xx)) for xx, yy in zip(f.x, f.y)})
+        expected = np.mean([np.log2(eps + ps[r, c]) - np.log2(eps + pb[r, c]) for r, c in pix])
+        assert _value(res.per_image, stem, "TD", "ig") == pytest.approx(expected, rel=1e-12)
+    manifest = json.loads((tmp_path / "out" / "manifest.json").read_text())
+    assert manifest["ig_baseline"]["kind"] == "file" and len(manifest["ig_baseline"]["sha256"]) == 64

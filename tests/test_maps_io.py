@@ -61,3 +61,29 @@ def test_a_raw_density_given_as_saliency_warns_about_the_jitter(tmp_path):
     save_npy(tmp_path / "a.npy", np.full((100, 100), 1e-4))
     with pytest.warns(UserWarning, match="jitter"):
         load_map(tmp_path / "a.npy", "saliency")
+
+
+def test_palette_and_grey_alpha_pngs_read_their_grey_values(tmp_path):
+    grey = np.array([[0, 85], [170, 255]], np.uint8)
+    p = Image.fromarray(grey).convert("P")  # palette indices differ from the grey values
+    p.save(tmp_path / "p.png")
+    np.testing.assert_allclose(load_map(tmp_path / "p.png", None), grey / 255.0)
+    Image.fromarray(grey).convert("LA").save(tmp_path / "la.png")
+    np.testing.assert_allclose(load_map(tmp_path / "la.png", None), grey / 255.0)
+    rgb = np.zeros((2, 2, 3), np.uint8)
+    rgb[0, 0] = (255, 0, 0)
+    Image.fromarray(rgb).save(tmp_path / "colour.png")
+    with pytest.raises(MapError, match="colour.png"):
+        load_map(tmp_path / "colour.png", None)
+
+
+def test_suffixes_match_case_insensitively(tmp_path):
+    Image.fromarray(np.zeros((2, 2), np.uint8)).save(tmp_path / "7.PNG", format="PNG")
+    found, missing = find_maps(tmp_path, ["7"])
+    assert found["7"].path.name == "7.PNG" and missing == []
+
+
+def test_log_density_without_a_finite_value_is_refused(tmp_path):
+    save_npy(tmp_path / "a.npy", np.full((2, 2), -np.inf))
+    with pytest.raises(MapError, match="a.npy.*no finite"):
+        load_map(tmp_path / "a.npy", "log-density")

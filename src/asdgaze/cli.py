@@ -38,12 +38,23 @@ def _parse_n_other(value: str) -> int | None:
 
 
 def _load_dataset(dataset: str, table: str | None, coords: str | None, groups):
+    """Load the dataset; its warnings (e.g. dropped fixations) are shown and returned for the manifest."""
+    import warnings
+
     from asdgaze.data import load_dataset
 
     try:
-        return load_dataset(dataset, table=table, coords=coords, groups=groups)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            ds = load_dataset(dataset, table=table, coords=coords, groups=groups)
     except (ValueError, FileNotFoundError) as e:
         raise click.ClickException(str(e))
+    messages = [str(w.message) for w in caught]
+    for m in messages:
+        click.echo(f"warning: {m}", err=True)
+    source = {"path": str(dataset), "table": table, "coords": coords if table else "1-based (Saliency4ASD scanpaths)",
+              "loader_warnings": messages}
+    return ds, source
 
 
 def _print_result(result, title: str) -> None:
@@ -75,9 +86,11 @@ def _print_result(result, title: str) -> None:
               show_default=True, help="What an .npy --ig-baseline file holds.")
 @click.option("--shuffled-others", default="10", show_default=True,
               help="Other images (same group) whose fixations are shuffled-AUC negatives: N or 'all'.")
-@click.option("--seed", type=int, default=0, show_default=True, help="Root seed of all random draws.")
+@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True,
+              help="Root seed of all random draws.")
 @click.option("--allow-missing", is_flag=True, help="Score the images that have maps; list the others.")
-@click.option("--workers", type=int, default=None, help="Parallel processes (default: CPU cores).")
+@click.option("--workers", type=click.IntRange(min=1), default=None,
+              help="Parallel processes (default: CPU cores, at most 8).")
 @click.option("--no-progress", is_flag=True, help="No progress bar.")
 def evaluate(dataset, table, coords, maps_dir, maps_kind, groups, out_dir, ig_baseline, ig_baseline_kind,
              shuffled_others, seed, allow_missing, workers, no_progress) -> int:
@@ -88,14 +101,15 @@ def evaluate(dataset, table, coords, maps_dir, maps_kind, groups, out_dir, ig_ba
 
     if table and not coords:
         raise click.UsageError("--table needs --coords 0-based|1-based")
-    ds = _load_dataset(dataset, table, coords, _parse_groups(groups))
+    ds, source = _load_dataset(dataset, table, coords, _parse_groups(groups))
     options = EvaluateOptions(
         groups=_parse_groups(groups), maps_kind=maps_kind, ig_baseline=ig_baseline,
         ig_baseline_kind=ig_baseline_kind, shuffled_n_other=_parse_n_other(shuffled_others), seed=seed,
         allow_missing=allow_missing,
     )
     try:
-        result = run_evaluate(ds, maps_dir, out_dir, options, workers=workers, progress=not no_progress)
+        result = run_evaluate(ds, maps_dir, out_dir, options, workers=workers, progress=not no_progress,
+                              source=source)
     except (EvaluateError, MapError) as e:
         raise click.ClickException(str(e))
     _print_result(result, f"{ds.name}: {len(ds.stimuli) - len(result.missing)} images, convention mit")
@@ -105,23 +119,31 @@ def evaluate(dataset, table, coords, maps_dir, maps_kind, groups, out_dir, ig_ba
         from asdgaze.evaluate import SALIENCY4ASD_CAVEAT
 
         click.echo(f"\nNote: {SALIENCY4ASD_CAVEAT}")
+    if result.failures:
+        click.echo(f"{len(result.failures)} image(s) not scored (their maps could not be used):", err=True)
+        for stem, reason in result.failures:
+            click.echo(f"  {stem}: {reason}", err=True)
+        return 1
     return 0
 
 
 @cli.command()
 @click.option("--out", "out_dir", default="demo-output", show_default=True, type=click.Path(file_okay=False),
               help="Output folder.")
-@click.option("--workers", type=int, default=None, help="Parallel processes (default: CPU cores).")
+@click.option("--workers", type=click.IntRange(min=1), default=None,
+              help="Parallel processes (default: CPU cores, at most 8).")
 @click.option("--weights", type=click.Path(dir_okay=False),
               help="DeepGaze IIE checkpoint (default: the cached one, if present).")
 @click.option("--centerbias", default="mit1003", show_default=True,
               help="DeepGaze centre bias: mit1003, uniform, or a .npy log-density file.")
-def demo(out_dir, workers, weights, centerbias) -> int:
+@click.option("--overwrite", is_flag=True, help="Recompute DeepGaze maps made earlier with other settings.")
+def demo(out_dir, workers, weights, centerbias, overwrite) -> int:
     """Run the pipeline on the bundled demo data (8 OSIE images, real fixations)."""
     from asdgaze.demo_run import run_demo
 
     try:
-        run_demo(out_dir, workers=workers, weights=weights, centerbias=centerbias, echo=click.echo)
+        run_demo(out_dir, workers=workers, weights=weights, centerbias=centerbias, overwrite=overwrite,
+                 echo=click.echo)
     except (ValueError, FileNotFoundError, RuntimeError) as e:
         raise click.ClickException(str(e))
     return 0

@@ -42,7 +42,8 @@ def _deepgaze_weights(weights: str | Path | None) -> Path | None:
 
 
 def run_demo(out_dir: str | Path, *, workers: int | None = None, weights: str | Path | None = None,
-             centerbias: str = "mit1003", echo: Callable[[str], None] = print) -> dict[str, EvaluateResult]:
+             centerbias: str = "mit1003", overwrite: bool = False,
+             echo: Callable[[str], None] = print) -> dict[str, EvaluateResult]:
     """Score the centre-bias baseline, and DeepGaze IIE if its weights are available, on the demo data."""
     out_dir = Path(out_dir)
     dataset = load_demo()
@@ -69,7 +70,7 @@ def run_demo(out_dir: str | Path, *, workers: int | None = None, weights: str | 
         folder = out_dir / "deepgaze-iie"
         echo(f"\nDeepGaze IIE: {checkpoint} (centre bias: {centerbias})")
         pred = run_predict(folder, dataset=demo_dataset_path(), weights=checkpoint, centerbias=centerbias,
-                           device="auto")
+                           device="auto", overwrite=overwrite)
         if not pred.ok:
             raise ValueError("DeepGaze IIE failed on: " + ", ".join(f"{n} ({r})" for n, r in pred.failures))
         results["DeepGaze IIE"] = evaluate(dataset, folder / "maps", folder / "scores", options, workers=workers)

@@ -27,10 +27,11 @@ from threadpoolctl import threadpool_limits
 from asdgaze.data.fixmaps import continuous_map, other_fixation_map
 from asdgaze.data.types import Dataset
 from asdgaze.io import package_versions, sha256_file, write_json_atomic, write_text_atomic
-from asdgaze.maps.io import MapKind, find_maps, load_map
+from asdgaze.data.errors import DataError
+from asdgaze.maps.io import MapError, MapKind, find_maps, load_map
 from asdgaze.metrics.streams import metric_rng
 from asdgaze.metrics.suite import MIT_METRICS, Target, score_mit
-from asdgaze.models.baselines import CENTER_SIGMA_FRACTION, gaussian_center_log_density
+from asdgaze.models.baselines import CENTER_SIGMA_FRACTION, gaussian_center_log_density, uniform_log_density
 
 CONVENTION = "mit"
 
@@ -72,36 +73,67 @@ class EvaluateResult:
     files: dict[str, Path]
     missing: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    failures: list[tuple[str, str]] = field(default_factory=list)  # (image, reason): not scored
+
+    @property
+    def ok(self) -> bool:
+        return not self.failures
 
 
-def baseline_map(option: str, kind: MapKind, height: int, width: int) -> np.ndarray:
-    """The information-gain baseline as a saliency map, float64.
+def load_baseline_template(options: EvaluateOptions) -> tuple[np.ndarray | None, dict[str, Any]]:
+    """Resolve ``options.ig_baseline`` once: (template or None for the built-in maps, its description).
 
-    A template file is returned at its own size; the metric resizes it to the image as MIT's
+    Raises EvaluateError for a name that is neither built in nor an existing file.
+    """
+    if options.ig_baseline in ("gaussian", "uniform"):
+        return None, {"kind": options.ig_baseline}
+    path = Path(options.ig_baseline)
+    if not path.is_file():
+        raise EvaluateError(f"--ig-baseline: {options.ig_baseline!r} is neither 'gaussian', 'uniform' "
+                            "nor an existing file")
+    kind = "saliency" if path.suffix.lower() == ".png" else options.ig_baseline_kind
+    try:
+        template = load_map(path, kind)
+    except MapError as e:
+        raise EvaluateError(f"--ig-baseline: {e}") from e
+    return template, {"kind": "file", "path": str(path), "content": kind, "sha256": sha256_file(path)}
+
+
+def baseline_map(option: str, template: np.ndarray | None, height: int, width: int) -> np.ndarray:
+    """The information-gain baseline for one image, float64.
+
+    A template is returned at its own size; the metric resizes it to the image as MIT's
     ``InfoGain.m`` does.
     """
+    if template is not None:
+        return template
     if option == "gaussian":
         return np.exp(gaussian_center_log_density(height, width, CENTER_SIGMA_FRACTION))
-    if option == "uniform":
-        return np.full((height, width), 1.0 / (height * width))
-    path = Path(option)
-    if not path.is_file():
-        raise EvaluateError(f"--ig-baseline: {option!r} is neither 'gaussian', 'uniform' nor an existing file")
-    return load_map(path, kind)
+    return np.exp(uniform_log_density(height, width))
 
 
 # Per-process state of the worker pool (set once by _init_worker).
 _STATE: dict[str, Any] = {}
 
 
-def _init_worker(dataset: Dataset, maps: dict[str, Path], options: EvaluateOptions) -> None:
-    _STATE.update(dataset=dataset, maps=maps, options=options)
-    # One BLAS/OpenMP thread per worker: the pool already uses the cores.
+def _init_worker(dataset: Dataset, maps: dict[str, Path], options: EvaluateOptions,
+                 template: np.ndarray | None) -> None:
+    _STATE.update(dataset=dataset, maps=maps, options=options, template=template)
+    # One BLAS/OpenMP thread per worker process: the pool already uses the cores.
     threadpool_limits(1)
 
 
-def _score_image(stem: str) -> tuple[str, list[dict[str, Any]], list[str], float]:
+def _score_image(stem: str) -> tuple[str, list[dict[str, Any]], list[str], float, str | None]:
+    """Score one image; a bad input becomes (.., reason) instead of ending the whole run."""
     t0 = time.perf_counter()
+    try:
+        rows, notes = _score_image_rows(stem)
+    except (MapError, DataError, ValueError) as e:
+        return stem, [], [], time.perf_counter() - t0, str(e)
+    return stem, rows, notes, time.perf_counter() - t0, None
+
+
+def _score_image_rows(stem: str) -> tuple[list[dict[str, Any]], list[str]]:
     dataset: Dataset = _STATE["dataset"]
     options: EvaluateOptions = _STATE["options"]
     stim = dataset.stimuli[stem]
@@ -129,7 +161,7 @@ def _score_image(stem: str) -> tuple[str, list[dict[str, Any]], list[str], float
             density=continuous_map(dataset, group, stem),
             other_map=other,
         )
-    base = baseline_map(options.ig_baseline, options.ig_baseline_kind, h, w)
+    base = baseline_map(options.ig_baseline, _STATE["template"], h, w)
     scores = score_mit(
         saliency, targets, base, metrics=options.metrics, seed=options.seed, image_id=stem,
         n_splits=options.n_splits, step_size=options.step_size,
@@ -140,7 +172,7 @@ def _score_image(stem: str) -> tuple[str, list[dict[str, Any]], list[str], float
         for metric in options.metrics:
             rows.append(dict(image=stem, group=group, metric=metric, value=scores[group][metric],
                              convention=CONVENTION, n_fixations=n_fix))
-    return stem, rows, notes, time.perf_counter() - t0
+    return rows, notes
 
 
 def summarise(per_image: pd.DataFrame) -> pd.DataFrame:
@@ -173,6 +205,7 @@ def evaluate(
     *,
     workers: int | None = None,
     progress: bool = True,
+    source: dict[str, Any] | None = None,
 ) -> EvaluateResult:
     """Score every map in ``maps_dir`` against every group's fixations and write the outputs.
 
@@ -183,14 +216,23 @@ def evaluate(
         options: every scoring choice (recorded in the manifest).
         workers: processes scoring images in parallel (default: the number of CPU cores, at most 8).
         progress: show a progress bar over images.
+        source: how the dataset was loaded (path, table, coords, loader warnings), for the manifest.
+
+    Returns:
+        The tables and written files. An image whose map cannot be used is not scored: it is
+        listed in ``result.failures`` (and the manifest) while every other image is.
 
     Raises:
-        EvaluateError: unknown group, or maps missing for some images (all missing stems are listed)
-        while ``options.allow_missing`` is False.
+        EvaluateError: bad options (unknown group or metric, negative seed, baseline file), or maps
+        missing for some images (all missing stems are listed) while ``options.allow_missing`` is False.
     """
     t_start = time.perf_counter()
     out_dir = Path(out_dir)
-    groups = tuple(options.groups) if options.groups else tuple(dataset.groups)
+    groups = tuple(dict.fromkeys(options.groups)) if options.groups else tuple(dataset.groups)
+    if isinstance(options.seed, bool) or not isinstance(options.seed, int) or options.seed < 0:
+        raise EvaluateError(f"seed must be a non-negative integer, got {options.seed!r}")
+    if workers is not None and workers < 1:
+        raise EvaluateError(f"workers must be >= 1, got {workers}")
     unknown = [g for g in groups if g not in dataset.fixations]
     if unknown:
         raise EvaluateError(f"group(s) {', '.join(unknown)} not in dataset {dataset.name!r} "
@@ -199,9 +241,7 @@ def evaluate(
     unknown_metrics = [m for m in options.metrics if m not in MIT_METRICS]
     if unknown_metrics:
         raise EvaluateError(f"unknown metric(s) {', '.join(unknown_metrics)}; known: {', '.join(MIT_METRICS)}")
-    if options.ig_baseline not in ("gaussian", "uniform") and not Path(options.ig_baseline).is_file():
-        raise EvaluateError(f"--ig-baseline: {options.ig_baseline!r} is neither 'gaussian', 'uniform' "
-                            "nor an existing file")
+    template, baseline_info = load_baseline_template(options)
     found, missing = find_maps(maps_dir, dataset.stimuli)
     if missing and not options.allow_missing:
         raise EvaluateError(
@@ -218,26 +258,29 @@ def evaluate(
 
     n_workers = workers if workers is not None else min(os.cpu_count() or 1, 8)
     n_workers = max(1, min(n_workers, len(stems)))
-    results: dict[str, tuple[list[dict[str, Any]], list[str], float]] = {}
+    results: dict[str, tuple[list[dict[str, Any]], list[str], float, str | None]] = {}
     bar = _progress(len(stems), progress)
+    init_args = (dataset, maps, options, template)
     try:
         if n_workers == 1:
-            _init_worker(dataset, maps, options)
-            for stem in stems:
-                _, rows, notes, dt = _score_image(stem)
-                results[stem] = (rows, notes, dt)
-                bar.update(1)
+            with threadpool_limits(1):  # as in a worker, without changing the caller's setting after
+                _init_worker(*init_args)
+                for stem in stems:
+                    results[stem] = _score_image(stem)[1:]
+                    bar.update(1)
+                _STATE.clear()
         else:
             ctx = multiprocessing.get_context("spawn")  # safe beside torch threads
             with cf.ProcessPoolExecutor(n_workers, mp_context=ctx, initializer=_init_worker,
-                                        initargs=(dataset, maps, options)) as pool:
-                futures = {pool.submit(_score_image, stem): stem for stem in stems}
+                                        initargs=init_args) as pool:
+                futures = [pool.submit(_score_image, stem) for stem in stems]
                 for fut in cf.as_completed(futures):
-                    stem, rows, notes, dt = fut.result()
-                    results[stem] = (rows, notes, dt)
+                    stem, *rest = fut.result()
+                    results[stem] = tuple(rest)
                     bar.update(1)
     finally:
         bar.close()
+    failures = [(stem, results[stem][3]) for stem in stems if results[stem][3] is not None]
 
     rows = [r for stem in stems for r in results[stem][0]]
     notes = [n for stem in stems for n in results[stem][1]]
@@ -245,9 +288,13 @@ def evaluate(
         warnings.warn(n, stacklevel=2)
     per_image = pd.DataFrame(rows, columns=["image", "group", "metric", "value", "convention", "n_fixations"])
     summary = summarise(per_image)
-    files = _write_outputs(out_dir, dataset, maps_dir, maps, options, per_image, summary, missing, notes,
-                           {stem: results[stem][2] for stem in stems}, time.perf_counter() - t_start, n_workers)
-    return EvaluateResult(per_image, summary, out_dir, files, missing, notes)
+    run = {
+        "maps_dir": maps_dir, "maps": maps, "missing": missing, "failures": failures, "notes": notes,
+        "baseline": baseline_info, "source": source or {}, "workers": n_workers,
+        "seconds": {stem: results[stem][2] for stem in stems}, "total_s": time.perf_counter() - t_start,
+    }
+    files = _write_outputs(out_dir, dataset, options, per_image, summary, run)
+    return EvaluateResult(per_image, summary, out_dir, files, missing, notes, failures)
 
 
 def _progress(total: int, enabled: bool):
@@ -270,12 +317,13 @@ def score_description(options: EvaluateOptions, dataset_name: str = "") -> dict[
         **caveat,
         "convention": "mit: MIT Saliency Benchmark code (cvzoya/saliency, code_forMetrics), "
                       "fixation maps with duplicates collapsed",
-        "maps": ("log-density maps scored as the density exp(log p) in float64"
+        "maps": ("log-density maps scored as the density exp(log p) in float64, scaled to max 1"
                  if options.maps_kind == "log-density" else "maps scored as given (float64)"),
         "ig_baseline": {
             "gaussian": f"centre Gaussian, sigma = {CENTER_SIGMA_FRACTION} x each image side (fixed, not fitted)",
             "uniform": "uniform map",
-        }.get(options.ig_baseline, f"template file {options.ig_baseline} ({options.ig_baseline_kind})"),
+        }.get(options.ig_baseline, f"template file {options.ig_baseline} "
+                                   f"({'saliency' if options.ig_baseline.lower().endswith('.png') else options.ig_baseline_kind})"),
         "shuffled_auc_negatives": (
             f"fixations of {options.shuffled_n_other} random other images of the same group"
             if options.shuffled_n_other else "fixations of all other images of the same group"
@@ -283,16 +331,31 @@ def score_description(options: EvaluateOptions, dataset_name: str = "") -> dict[
     }
 
 
-def _write_outputs(out_dir, dataset, maps_dir, maps, options, per_image, summary, missing, notes,
-                   seconds_per_image, total_seconds, n_workers) -> dict[str, Path]:
+def _continuous_map_sources(dataset: Dataset, groups: tuple[str, ...]) -> dict[str, Any]:
+    """Which continuous maps (C of CC, KL, SIM, EMD) were shipped files and which were rebuilt."""
+    out: dict[str, Any] = {}
+    for group in groups:
+        shipped = dataset.fixation_maps.get(group, {})
+        out[group] = {
+            "shipped": {stem: {"path": str(p), "sha256": sha256_file(p)} for stem, p in shipped.items()
+                        if stem in dataset.stimuli},
+            "rebuilt_with_saliency4asd_recipe": [stem for stem in dataset.stimuli if stem not in shipped],
+        }
+    return out
+
+
+def _write_outputs(out_dir: Path, dataset: Dataset, options: EvaluateOptions, per_image: pd.DataFrame,
+                   summary: pd.DataFrame, run: dict[str, Any]) -> dict[str, Path]:
     out_dir.mkdir(parents=True, exist_ok=True)
     files = {name: out_dir / name for name in ("per_image.csv", "summary.csv", "summary.json", "manifest.json")}
     write_text_atomic(files["per_image.csv"], per_image.to_csv(index=False, float_format="%.10g"))
     write_text_atomic(files["summary.csv"], summary.to_csv(index=False, float_format="%.10g"))
     described = score_description(options, dataset.name)
+    groups = tuple(options.groups or ())
     summary_json = {
         "description": described,
         "options": _jsonable(asdict(options)),
+        "not_scored": {"missing_map": run["missing"], "failed": [{"image": i, "error": e} for i, e in run["failures"]]},
         "summary": json.loads(summary.to_json(orient="records")),
     }
     write_json_atomic(files["summary.json"], summary_json)
@@ -301,18 +364,21 @@ def _write_outputs(out_dir, dataset, maps_dir, maps, options, per_image, summary
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "versions": package_versions("numpy", "scipy", "pandas", "POT", "pillow"),
         "dataset": {"name": dataset.name, "root": str(dataset.root), "n_images": len(dataset.stimuli),
-                    "groups": list(options.groups or ()),
-                    "fixations_sha256": _fixation_digest(dataset, tuple(options.groups or ()))},
-        "maps": {"folder": str(maps_dir), "missing": missing,
-                 "sha256": {stem: sha256_file(p) for stem, p in maps.items()}},
+                    "groups": list(groups), "source": run["source"],
+                    "fixations_sha256": _fixation_digest(dataset, groups),
+                    "continuous_maps": _continuous_map_sources(dataset, groups)},
+        "maps": {"folder": str(run["maps_dir"]), "missing": run["missing"],
+                 "sha256": {stem: sha256_file(p) for stem, p in run["maps"].items()}},
+        "ig_baseline": run["baseline"],
         "options": _jsonable(asdict(options)),
         "description": described,
         "seeds": {"root": options.seed,
                   "streams": "asdgaze.metrics.streams.metric_rng(seed, image, group, metric); "
                              "metric 'other_images' draws the shuffled-AUC images"},
-        "notes": notes,
-        "timings": {"total_s": round(total_seconds, 3), "workers": n_workers,
-                    "per_image_s": {k: round(v, 4) for k, v in seconds_per_image.items()}},
+        "failures": [{"image": i, "error": e} for i, e in run["failures"]],
+        "notes": run["notes"],
+        "timings": {"total_s": round(run["total_s"], 3), "workers": run["workers"],
+                    "per_image_s": {k: round(v, 4) for k, v in run["seconds"].items()}},
     }
     write_json_atomic(files["manifest.json"], manifest)
     return files

@@ -11,6 +11,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator
 
+import numpy as np
+
 
 @contextmanager
 def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
@@ -59,3 +61,34 @@ def package_versions(*packages: str) -> dict[str, str | None]:
         except md.PackageNotFoundError:
             out[name] = None
     return out
+
+
+def read_gray_png(path: str | os.PathLike) -> np.ndarray:
+    """A grayscale map image as float64 in [0, 1]: 8-bit / 255, 16-bit / 65535, 1-bit as 0/1.
+
+    Palette and grey+alpha images are read through their grey values (alpha ignored); a colour
+    image whose channels differ is refused. Raises ValueError naming the file and the problem.
+    """
+    from PIL import Image
+
+    try:
+        with Image.open(path) as im:
+            im.load()
+            mode = im.mode
+            if mode in ("P", "PA"):
+                im = im.convert("RGBA")
+            arr = np.asarray(im)
+    except Exception as e:  # PIL raises many types for corrupt files
+        raise ValueError(f"{path}: cannot read image ({e})") from e
+    if arr.ndim == 3:
+        grey = arr[..., 0]
+        if arr.shape[2] >= 3 and not (np.array_equal(grey, arr[..., 1]) and np.array_equal(grey, arr[..., 2])):
+            raise ValueError(f"{path}: colour image; expected a grayscale map")
+        arr = grey
+    if mode == "1":
+        return arr.astype(np.float64)
+    if mode.startswith("I"):  # 16-bit PNGs open as I;16 or I
+        return arr.astype(np.float64) / 65535.0
+    if arr.dtype == np.uint8:
+        return arr.astype(np.float64) / 255.0
+    raise ValueError(f"{path}: unsupported image mode {mode}")

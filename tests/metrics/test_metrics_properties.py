@@ -147,6 +147,8 @@ def test_constant_map_gives_nan():
     k = np.full(s.shape, 0.3)
     for v in (
         auc_judd(k, f, jitter=False),
+        auc_judd(k, f, jitter=True),
+        sim(s, k),
         auc_borji(k, f),
         auc_shuffled(k, f, o),
         nss(k, f),
@@ -196,3 +198,13 @@ def test_threshold_counting_matches_brute_force():
     th = np.concatenate([rng.choice(v, 200), [0.0, 1.0, 0.5 + 7 * 2.0**-20]])
     want = np.array([(v >= t).sum() for t in th])
     assert np.array_equal(_count_at_least(v, th), want)
+
+
+def test_judd_jitter_is_uniform_noise_over_1e7_on_the_raw_map():
+    # With jitter, AUC-Judd must equal the no-jitter score of S + U(0,1)/1e7 drawn from the same
+    # generator (the no-jitter path is the one the MIT oracle checks).
+    s, f, _, _ = _case()
+    s = np.round(s * 20) / 20  # many ties, so the jitter matters
+    jittered = s + np.random.default_rng(5).random(s.size).reshape(s.shape) / 1e7
+    assert auc_judd(s, f, jitter=True, rng=np.random.default_rng(5)) == auc_judd(jittered, f, jitter=False)
+    assert auc_judd(s, f, jitter=True, rng=np.random.default_rng(5)) != auc_judd(s, f, jitter=False)

@@ -16,11 +16,11 @@ float rounding and takes milliseconds.
 from __future__ import annotations
 
 import numpy as np
-from PIL import Image
 
 from asdgaze.data._checks import check_binary_map
 from asdgaze.data.errors import DataError
 from asdgaze.data.types import Dataset
+from asdgaze.io import read_gray_png
 
 #: Saliency4ASD's Gaussian: ``fspecial('gaussian', 6 * 43, 43)``.
 S4A_SIGMA = 43.0
@@ -132,24 +132,9 @@ def to_png8(map01: np.ndarray) -> np.ndarray:
 def _read_gray01(path) -> np.ndarray:
     """A grayscale map PNG as float64 in [0, 1] (8-bit / 255, 16-bit / 65535)."""
     try:
-        with Image.open(path) as im:
-            im.load()
-            arr = np.asarray(im)
-    except (OSError, SyntaxError, ValueError) as exc:
-        raise DataError(f"cannot read fixation map {path}: {exc}") from exc
-    if arr.ndim == 3:
-        if arr.shape[2] >= 3 and not (np.array_equal(arr[..., 0], arr[..., 1]) and np.array_equal(arr[..., 0], arr[..., 2])):
-            raise DataError(f"fixation map {path} is a colour image; expected a grayscale map")
-        arr = arr[..., 0]
-    if arr.dtype == np.bool_:
-        return arr.astype(np.float64)
-    if arr.dtype == np.uint8:
-        return arr.astype(np.float64) / 255.0
-    if arr.dtype == np.uint16 or (arr.dtype.kind in "iu" and arr.max(initial=0) > 255):
-        return arr.astype(np.float64) / 65535.0
-    if arr.dtype.kind in "iu":
-        return arr.astype(np.float64) / 255.0
-    raise DataError(f"fixation map {path} has unsupported pixel type {arr.dtype}")
+        return read_gray_png(path)
+    except ValueError as exc:
+        raise DataError(f"fixation map {exc}") from exc
 
 
 def continuous_map(dataset: Dataset, group: str, stimulus_id: str) -> np.ndarray:

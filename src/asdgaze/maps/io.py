@@ -14,10 +14,9 @@ from pathlib import Path
 from typing import Iterable, Literal
 
 import numpy as np
-from PIL import Image
 from scipy.special import logsumexp
 
-from asdgaze.io import atomic_path
+from asdgaze.io import atomic_path, read_gray_png
 
 MapKind = Literal["saliency", "log-density"]
 MAP_KINDS: tuple[str, ...] = ("saliency", "log-density")
@@ -46,12 +45,14 @@ def find_maps(maps_dir: str | Path, stems: Iterable[str]) -> tuple[dict[str, Map
     maps_dir = Path(maps_dir)
     if not maps_dir.is_dir():
         raise MapError(f"maps folder not found: {maps_dir}")
+    # One listing of the folder; suffixes match case-insensitively (1.PNG is a map too).
+    by_key = {(p.stem, p.suffix.lower()): p for p in maps_dir.iterdir() if p.is_file()}
     found: dict[str, MapFile] = {}
     missing: list[str] = []
     for stem in stems:
         for suffix in MAP_SUFFIXES:
-            p = maps_dir / f"{stem}{suffix}"
-            if p.is_file():
+            p = by_key.get((stem, suffix))
+            if p is not None:
                 found[stem] = MapFile(stem, p)
                 break
         else:
@@ -97,6 +98,8 @@ def load_map(path: str | Path, kind: MapKind | None) -> np.ndarray:
     if kind == "log-density":
         if np.any(np.isnan(arr)) or np.any(arr == np.inf):
             raise MapError(f"{path}: log-density contains NaN or +inf")
+        if not np.isfinite(arr.max()):
+            raise MapError(f"{path}: log-density has no finite value (all -inf)")
         lse = float(logsumexp(arr))
         if abs(lse) > 1e-3:
             warnings.warn(f"{path}: log-density does not sum to 1 (logsumexp = {lse:.4g}); scored as given",
@@ -114,24 +117,9 @@ def load_map(path: str | Path, kind: MapKind | None) -> np.ndarray:
 
 def _load_png(path: Path) -> np.ndarray:
     try:
-        with Image.open(path) as im:
-            im.load()
-            mode = im.mode
-            arr = np.asarray(im)
-    except Exception as e:
-        raise MapError(f"{path}: cannot read PNG map ({e})") from e
-    if arr.ndim == 3:
-        # An RGB(A) rendering of a grayscale map: accept only if the colour channels agree.
-        if not (np.array_equal(arr[..., 0], arr[..., 1]) and np.array_equal(arr[..., 0], arr[..., 2])):
-            raise MapError(f"{path}: colour PNG; expected a grayscale saliency map")
-        arr = arr[..., 0]
-    if arr.dtype == np.uint8:
-        return arr.astype(np.float64) / 255.0
-    if arr.dtype in (np.uint16, np.int32) or mode.startswith("I"):
-        return arr.astype(np.float64) / 65535.0
-    if arr.dtype == bool:
-        return arr.astype(np.float64)
-    raise MapError(f"{path}: unsupported PNG mode {mode}")
+        return read_gray_png(path)
+    except ValueError as e:
+        raise MapError(f"PNG map {e}") from e
 
 
 def save_npy(path: str | Path, arr: np.ndarray) -> None:

@@ -89,7 +89,9 @@ def _count_at_least(v: np.ndarray, th: np.ndarray) -> np.ndarray:
 
 def _judd(prep: PreparedSaliency, fix: np.ndarray, jitter: bool, rng: np.random.Generator) -> float:
     n = fix.size
-    if n == 0:
+    # A constant map carries no ranking: NaN, as for every other metric. (MATLAB would jitter it and
+    # return a random value near 0.5 that looks like a real score.)
+    if n == 0 or prep.constant:
         return math.nan
     if jitter:
         # MIT adds U(0,1)/1e7 on the raw scale of S, before min-max, to break ties.
@@ -198,7 +200,8 @@ def auc_judd(
         rng: numpy Generator for the jitter; ``None`` uses ``np.random.default_rng(0)``.
 
     Returns:
-        Score in [0, 1]; NaN for an empty fixation map or a constant saliency map.
+        Score in [0, 1]; NaN for an empty fixation map or a constant saliency map (also with
+        jitter on, where the MATLAB code would score the jitter alone).
 
     Example:
         >>> s = np.array([[0.9, 0.1, 0.5], [0.3, 0.7, 0.2]])

@@ -21,9 +21,9 @@ METRIC_INFO: dict[str, tuple[str, str]] = {
 
 
 def _cell(mean: float, sd: float, n: int) -> str:
-    if n == 0 or mean is None or (isinstance(mean, float) and math.isnan(mean)):
+    if n == 0 or math.isnan(mean):
         return "n/a"
-    sd_text = "" if sd is None or (isinstance(sd, float) and math.isnan(sd)) else f" ± {sd:.3f}"
+    sd_text = "" if math.isnan(sd) else f" ± {sd:.3f}"
     mean_text = f"{mean:.3f}"
     if mean_text == "-0.000":  # a tiny negative rounds to zero; the sign would only mislead
         mean_text = "0.000"

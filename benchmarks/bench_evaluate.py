@@ -1,0 +1,103 @@
+"""End-to-end timing of `asdgaze evaluate` on a synthetic Saliency4ASD-sized dataset.
+
+Builds, in a temporary folder, a dataset in the Saliency4ASD layout (N images of 768x1024, two
+groups, ~300 fixations each, scanpath files only, so the continuous maps are rebuilt with the
+dataset's recipe as for a copy without _s.png files) and N log-density maps, then times
+`asdgaze.evaluate.evaluate` with the default options (all nine metrics). As a reference measured in
+the same run, it times `score_mit` alone on the same inputs in one process, so the ratio shows the
+pipeline's own cost (loading, fixation maps, other-image maps, outputs) and the pool's gain.
+
+    .venv/bin/python benchmarks/bench_evaluate.py              # 300 images
+    .venv/bin/python benchmarks/bench_evaluate.py --n-images 40
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+from scipy.special import logsumexp
+
+
+def build(root: Path, n_images: int, seed: int = 0) -> Path:
+    rng = np.random.default_rng(seed)
+    h, w = 768, 1024
+    data = root / "TrainingDataset" / "TrainingData"
+    for sub in ("Images", "ASD", "TD"):
+        (data / sub).mkdir(parents=True, exist_ok=True)
+    (root / "maps").mkdir()
+    yy, xx = np.mgrid[0:h, 0:w]
+    blank = Image.new("RGB", (w, h), (128, 128, 128))
+    for i in range(1, n_images + 1):
+        blank.save(data / "Images" / f"{i}.png", compress_level=1)
+        cy, cx = rng.uniform(0.3, 0.7) * h, rng.uniform(0.3, 0.7) * w
+        log_p = -(((yy - cy) / (0.2 * h)) ** 2 + ((xx - cx) / (0.2 * w)) ** 2) / 2
+        log_p += 0.3 * rng.standard_normal((h // 32, w // 32)).repeat(32, 0).repeat(32, 1)
+        log_p -= logsumexp(log_p)
+        np.save(root / "maps" / f"{i}.npy", log_p.astype(np.float32))
+        p = np.exp(log_p).ravel()
+        for group in ("ASD", "TD"):
+            lines = ["Idx, x, y, duration"]
+            for viewer in range(14):
+                n = int(rng.integers(15, 28))
+                idx = rng.choice(p.size, n, p=p / p.sum())
+                for k, j in enumerate(idx):
+                    lines.append(f"{k}, {j % w + 1}, {j // w + 1}, {int(rng.integers(80, 600))}")
+            (data / group / f"{group}_scanpath_{i}.txt").write_text("\n".join(lines) + "\n")
+    return root / "TrainingDataset"
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--n-images", type=int, default=300)
+    ap.add_argument("--workers", type=int, default=None)
+    args = ap.parse_args()
+
+    from asdgaze.data import load_dataset
+    from asdgaze.data.fixmaps import continuous_map, other_fixation_map
+    from asdgaze.evaluate import EvaluateOptions, evaluate
+    from asdgaze.maps.io import load_map
+    from asdgaze.metrics.streams import metric_rng
+    from asdgaze.metrics.suite import Target, score_mit
+    from asdgaze.models.baselines import gaussian_center_log_density
+
+    print(f"machine: {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f}")
+    with tempfile.TemporaryDirectory() as tmp:
+        t0 = time.perf_counter()
+        ds_path = build(Path(tmp), args.n_images)
+        print(f"built {args.n_images} images x 2 groups in {time.perf_counter() - t0:.1f} s")
+        ds = load_dataset(ds_path)
+        opts = EvaluateOptions(maps_kind="log-density")
+
+        t0 = time.perf_counter()
+        res = evaluate(ds, Path(tmp) / "maps", Path(tmp) / "out", opts, workers=args.workers, progress=False)
+        t_eval = time.perf_counter() - t0
+
+        # Reference: the metric suite alone, one process, inputs prepared outside the timer.
+        t_ref = 0.0
+        for stem, stim in ds.stimuli.items():
+            sal = load_map(Path(tmp) / "maps" / f"{stem}.npy", "log-density")
+            targets = {g: Target(ds.fixations[g][stem].binary_map(stim.height, stim.width),
+                                 continuous_map(ds, g, stem),
+                                 other_fixation_map(ds, g, stem, n_other=10,
+                                                    rng=metric_rng(0, stem, g, "other_images")))
+                       for g in ("ASD", "TD")}
+            base = np.exp(gaussian_center_log_density(stim.height, stim.width))
+            t1 = time.perf_counter()
+            score_mit(sal, targets, base, seed=0, image_id=stem)
+            t_ref += time.perf_counter() - t1
+
+    n = args.n_images
+    print(f"evaluate, end to end ({res.summary.shape[0]} summary rows, "
+          f"{len(res.per_image)} scores): {t_eval:.1f} s wall ({1000 * t_eval / n:.0f} ms/image)")
+    print(f"reference: score_mit alone, one process, prepared inputs: {t_ref:.1f} s ({1000 * t_ref / n:.0f} ms/image)")
+    print(f"ratio evaluate / reference: {t_eval / t_ref:.2f}")
+
+
+if __name__ == "__main__":
+    main()

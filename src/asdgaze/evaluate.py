@@ -27,8 +27,8 @@ from threadpoolctl import threadpool_limits
 from asdgaze.data.fixmaps import continuous_map, other_fixation_map
 from asdgaze.data.types import Dataset
 from asdgaze.io import package_versions, sha256_file, write_json_atomic, write_text_atomic
-from asdgaze.data.errors import DataError
-from asdgaze.maps.io import MapError, MapKind, find_maps, load_map
+from asdgaze.errors import AsdgazeError, DataError, MapError, OptionsError
+from asdgaze.maps.io import MapKind, find_maps, load_map
 from asdgaze.metrics.streams import metric_rng
 from asdgaze.metrics.suite import MIT_METRICS, Target, score_mit
 from asdgaze.models.baselines import CENTER_SIGMA_FRACTION, gaussian_center_log_density, uniform_log_density
@@ -36,7 +36,7 @@ from asdgaze.models.baselines import CENTER_SIGMA_FRACTION, gaussian_center_log_
 CONVENTION = "mit"
 
 
-class EvaluateError(ValueError):
+class EvaluateError(OptionsError):
     """Inputs that cannot be evaluated (missing maps, unknown groups, bad baseline)."""
 
 
@@ -128,7 +128,7 @@ def _score_image(stem: str) -> tuple[str, list[dict[str, Any]], list[str], float
     t0 = time.perf_counter()
     try:
         rows, notes = _score_image_rows(stem)
-    except (MapError, DataError, ValueError) as e:
+    except AsdgazeError as e:  # anything else is a bug and must surface
         return stem, [], [], time.perf_counter() - t0, str(e)
     return stem, rows, notes, time.perf_counter() - t0, None
 

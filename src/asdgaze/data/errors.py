@@ -11,10 +11,4 @@ from __future__ import annotations
 
 __all__ = ["DataError", "DataWarning"]
 
-
-class DataError(ValueError):
-    """Input data that cannot be loaded; the message names the file or folder and the problem."""
-
-
-class DataWarning(UserWarning):
-    """Input data was repaired by dropping something; the message says what, where and how many."""
+from asdgaze.errors import DataError, DataWarning  # noqa: E402  (one hierarchy: asdgaze.errors)

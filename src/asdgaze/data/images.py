@@ -18,10 +18,11 @@ from pathlib import Path
 import numpy as np
 
 from asdgaze.data._checks import image_files
+from asdgaze.errors import DataError
 
 
 
-class ImageError(ValueError):
+class ImageError(DataError):
     """An image that cannot be used, with the file (or argument) name and the reason."""
 
 

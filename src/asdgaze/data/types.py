@@ -97,6 +97,11 @@ class Dataset:
 
     fixations[group][stimulus_id] -> Fixations (an image a group never saw is absent).
     fixation_maps[group][stimulus_id] -> path of a shipped continuous map (``N_s.png``), if any.
+    problems[group][stimulus_id] -> "<file>: <problem>" for an (image, group) whose fixations could
+    not be read (missing, empty or malformed scanpath file). Such a pair is absent from
+    ``fixations``; every stage reports it as a failure and goes on with the others.
+    notes: things the loader repaired or wants the user to know (e.g. a truncated image whose size
+    was still readable); shown once and written to every manifest.
     """
 
     name: str
@@ -104,6 +109,12 @@ class Dataset:
     stimuli: dict[str, Stimulus]
     fixations: dict[str, dict[str, Fixations]]
     fixation_maps: dict[str, dict[str, Path]] = field(default_factory=dict)
+    problems: dict[str, dict[str, str]] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+    def problem(self, group: str, stimulus_id: str) -> str | None:
+        """Why (group, stimulus_id) has no usable fixations, or None if it has."""
+        return self.problems.get(group, {}).get(stimulus_id)
 
     @property
     def groups(self) -> list[str]:

@@ -16,6 +16,7 @@ from typing import Iterable, Literal
 import numpy as np
 from scipy.special import logsumexp
 
+from asdgaze.errors import MapError
 from asdgaze.io import atomic_path, read_gray_png
 
 MapKind = Literal["saliency", "log-density"]
@@ -23,8 +24,6 @@ MAP_KINDS: tuple[str, ...] = ("saliency", "log-density")
 MAP_SUFFIXES = (".npy", ".png")
 
 
-class MapError(ValueError):
-    """A saliency-map file that cannot be used (names the file and the problem)."""
 
 
 @dataclass(frozen=True)

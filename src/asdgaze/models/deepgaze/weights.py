@@ -17,6 +17,7 @@ from pathlib import Path
 
 import torch
 
+from asdgaze.errors import WeightsError
 from asdgaze.io import atomic_path, sha256_file, write_json_atomic
 
 RELEASE = "https://github.com/matthias-k/DeepGaze/releases/download/v1.0.0/"
@@ -25,8 +26,6 @@ CENTERBIAS_FILE = "centerbias_mit1003.npy"
 URLS = {WEIGHTS_FILE: RELEASE + WEIGHTS_FILE, CENTERBIAS_FILE: RELEASE + CENTERBIAS_FILE}
 
 
-class WeightsError(RuntimeError):
-    """A missing or unusable weights / centre-bias file, with what to do about it."""
 
 
 def cache_dir() -> Path:

@@ -14,8 +14,8 @@
 * ``other-group`` (:class:`OtherGroupPredictor`): for group g on image s, the other group's
   gold-standard density with all its viewers (its fitted sigma, w and centre bias).
 
-Parameters are fitted per group. The search is a log-spaced grid followed by a finer log-spaced
-grid between the best point's neighbours; for each sigma the weight w is the exact maximiser of a
+Parameters are fitted per group (or given, ``params={group: (sigma, weight)}``). The search is a
+log-spaced grid followed by bounded Brent on log sigma between the best point's neighbours; for each sigma the weight w is the exact maximiser of a
 concave function on [0, 1] (bounded Brent). Ranges, grids and results are in ``describe()``.
 Log-likelihoods are natural logs of pixel probabilities (nats per fixation).
 """
@@ -40,9 +40,9 @@ CB_GRID = 64
 CB_SIGMA_RANGE = (0.04, 1.0)
 #: Gold-standard bandwidth search, pixels.
 GOLD_SIGMA_RANGE = (2.0, 256.0)
-#: Points of the coarse log-spaced grid, and of the fine grid between the best point's neighbours.
+#: Points of the coarse log-spaced grid; tolerance of the refinement on log sigma.
 COARSE_POINTS = 9
-FINE_POINTS = 7
+REFINE_XATOL = 0.005
 
 
 @dataclass
@@ -83,24 +83,33 @@ def best_mixture_weight(p_model: np.ndarray, p_mix: np.ndarray) -> tuple[float, 
 
 
 def _search(evaluate, lo: float, hi: float) -> tuple[float, float, float, dict]:
-    """Maximise ``evaluate(sigmas) -> list[(weight, ll)]`` over sigma in [lo, hi]: coarse log grid, then
-    a fine log grid between the best coarse point's neighbours. Returns sigma, weight, ll, record."""
+    """Maximise ``evaluate(sigmas) -> list[(weight, ll)]`` over sigma in [lo, hi]: a coarse log grid,
+    then bounded Brent on log sigma between the best grid point's neighbours (to 0.5 % in sigma).
+    Returns sigma, weight, ll and a record of every evaluation."""
     coarse = np.geomspace(lo, hi, COARSE_POINTS)
-    res = evaluate(coarse)
-    k = int(np.argmax([r[1] for r in res]))
-    fine = np.geomspace(coarse[max(k - 1, 0)], coarse[min(k + 1, len(coarse) - 1)], FINE_POINTS)
-    res_fine = evaluate(fine)
-    sigmas = np.concatenate([coarse, fine])
-    allres = res + res_fine
-    j = int(np.argmax([r[1] for r in allres]))
+    tried: dict[float, tuple[float, float]] = dict(zip(coarse.tolist(), evaluate(coarse)))
+    k = int(np.argmax([tried[s][1] for s in coarse.tolist()]))
+    a, b = coarse[max(k - 1, 0)], coarse[min(k + 1, len(coarse) - 1)]
+
+    def neg(log_s: float) -> float:
+        s = float(np.exp(log_s))
+        if s not in tried:
+            tried[s] = evaluate(np.array([s]))[0]
+        return -tried[s][1]
+
+    minimize_scalar(neg, bounds=(np.log(a), np.log(b)), method="bounded", options={"xatol": REFINE_XATOL})
+    sigmas = sorted(tried)
+    best = max(sigmas, key=lambda s: tried[s][1])
     record = {
         "range": [lo, hi],
-        "grid": [float(s) for s in sigmas],
-        "total_log_likelihood": [float(r[1]) for r in allres],
-        "weights": [float(r[0]) for r in allres],
-        "at_range_edge": bool(sigmas[j] in (lo, hi)),
+        "coarse_grid": [float(s) for s in coarse],
+        "refined_between": [float(a), float(b)],
+        "evaluated_sigma": [float(s) for s in sigmas],
+        "total_log_likelihood": [float(tried[s][1]) for s in sigmas],
+        "weight": [float(tried[s][0]) for s in sigmas],
+        "at_range_edge": bool(best <= lo * (1 + 1e-9) or best >= hi * (1 - 1e-9)),
     }
-    return float(sigmas[j]), float(allres[j][0]), float(allres[j][1]), record
+    return float(best), float(tried[best][0]), float(tried[best][1]), record
 
 
 def _pixels(dataset: Dataset, group: str, sid: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -127,8 +136,10 @@ class FittedCenterBias:
     name = "centerbias"
 
     def __init__(self, dataset: Dataset, groups: Collection[str] | None = None, grid: int = CB_GRID,
-                 sigma_range: tuple[float, float] = CB_SIGMA_RANGE) -> None:
+                 sigma_range: tuple[float, float] = CB_SIGMA_RANGE,
+                 params: dict[str, tuple[float, float]] | None = None) -> None:
         self.dataset = dataset
+        self.params = dict(params or {})
         self.grid = int(grid)
         self.sigma_range = (float(sigma_range[0]), float(sigma_range[1]))
         self.groups = list(groups) if groups is not None else dataset.groups
@@ -152,6 +163,10 @@ class FittedCenterBias:
             rows.append(r), cols.append(c), img.append(np.full(len(r), k))
         self._hist[g] = dict(zip(sids, hists))
         n = int(sum(len(r) for r in rows))
+        if g in self.params:
+            sig, w = self.params[g]
+            self.fits[g] = FitResult(float(sig), float(w), float("nan"), n, "fraction of image side", {"given": True})
+            return
         if n == 0 or len(sids) < 2:  # nothing to learn from other images: the uniform density
             self.fits[g] = FitResult(float("nan"), 1.0, float("nan"), n, "fraction of image side",
                                      {"note": "fewer than 2 images with fixations; uniform"})
@@ -253,8 +268,10 @@ class GoldStandard:
 
     def __init__(self, dataset: Dataset, centerbias: FittedCenterBias | None = None,
                  groups: Collection[str] | None = None,
-                 sigma_range: tuple[float, float] = GOLD_SIGMA_RANGE) -> None:
+                 sigma_range: tuple[float, float] = GOLD_SIGMA_RANGE,
+                 params: dict[str, tuple[float, float]] | None = None) -> None:
         self.dataset = dataset
+        self.params = dict(params or {})
         self.groups = list(groups) if groups is not None else dataset.groups
         self.centerbias = centerbias if centerbias is not None else FittedCenterBias(dataset, self.groups)
         self.sigma_range = (float(sigma_range[0]), float(sigma_range[1]))
@@ -274,6 +291,10 @@ class GoldStandard:
             r, c, v = _pixels(self.dataset, g, sid)
             items.append((st, r, c, v, self._cb_at(st, g, r, c)))
         n = int(sum(len(it[1]) for it in items))
+        if g in self.params:
+            sig, w = self.params[g]
+            self.fits[g] = FitResult(float(sig), float(w), float("nan"), n, "pixels", {"given": True})
+            return
         if n == 0:
             self.fits[g] = FitResult(float("nan"), 1.0, float("nan"), 0, "pixels", {"note": "no fixations"})
             return

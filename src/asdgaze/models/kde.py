@@ -11,7 +11,8 @@ Two estimators, both deterministic:
 
 * Grid KDE (centre bias), in normalised image coordinates u = (col + 0.5) / W, v = (row + 0.5) / H,
   so images of any size share one estimate. Fixations are linearly binned onto a G x G grid of cell
-  centres (each fixation's unit mass split bilinearly over the 4 nearest centres), the histogram is
+  points spanning the image edge to edge (each fixation's unit mass split bilinearly over the 4
+  nearest points), the histogram is
   smoothed by a Gaussian of ``sigma`` (a fraction of each image side) as a dense separable matrix
   product (zero padding: mass leaving the unit square is lost), and a pixel's value is the bilinear
   interpolation of the grid at its centre, renormalised over the image's pixels. Binning and
@@ -72,9 +73,10 @@ def linear_weights(index: np.ndarray, size: int, grid: int) -> tuple[np.ndarray,
     """For pixel indices along an axis of ``size`` pixels: the lower grid cell a0 (the upper is a0+1)
     and the weight f of the upper one, for linear binning / interpolation at the pixel centre.
 
-    Pixel centres outside the outermost cell centres take the edge cell's value (f clamped to 0 or 1).
+    The grid's cell centres are at a / (grid - 1), a = 0 .. grid-1, so the outermost ones lie on the
+    image edges and every pixel centre is between two of them (no extrapolation at the borders).
     """
-    u = (np.asarray(index, dtype=np.float64) + 0.5) / size * grid - 0.5
+    u = (np.asarray(index, dtype=np.float64) + 0.5) / size * (grid - 1)
     a0 = np.clip(np.floor(u), 0, grid - 2).astype(np.int64)
     f = np.clip(u - a0, 0.0, 1.0)
     return a0, f
@@ -92,7 +94,7 @@ def interpolation_matrix(size: int, grid: int) -> np.ndarray:
 def grid_gaussian(grid: int, sigma: float) -> np.ndarray:
     """(grid, grid) smoothing matrix for a Gaussian of ``sigma`` (fraction of the side), zero padding."""
     a = np.arange(grid, dtype=np.float64)
-    s = sigma * grid
+    s = sigma * (grid - 1)  # cell spacing is 1 / (grid - 1) of the side
     return np.exp(-0.5 * ((a[:, None] - a[None, :]) / s) ** 2)
 
 

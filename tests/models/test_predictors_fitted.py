@@ -11,7 +11,8 @@ from scipy.special import logsumexp
 
 from asdgaze.data.types import Fixations
 from asdgaze.errors import DataError, OptionsError
-from asdgaze.models.fitted import FittedCenterBias, GoldStandard, OtherGroupPredictor, best_mixture_weight
+from asdgaze.models.fitted import (BASELINES, FittedCenterBias, GoldStandard, OtherGroupPredictor,
+                                   best_mixture_weight, make_baseline)
 from asdgaze.models.predictor import Predictor
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -217,3 +218,21 @@ def test_fits_are_deterministic():
     ds = _small_dataset()
     a, b = GoldStandard(ds), GoldStandard(ds)
     assert a.describe() == b.describe()
+
+
+def test_make_baseline_and_strict_json_description():
+    import json
+
+    ds = _small_dataset()
+    for name in BASELINES:
+        if name == "centerbias-mit1003":
+            continue  # needs the cached template; covered in test_predictors.py
+        p = make_baseline(name, ds)
+        assert p.name == name
+        json.dumps(p.describe(), allow_nan=False)
+    with pytest.raises(OptionsError, match="unknown baseline 'nope'"):
+        make_baseline("nope", ds)
+    with pytest.raises(OptionsError, match="give the dataset"):
+        make_baseline("gold-standard")
+    given = FittedCenterBias(ds, params={"ASD": (0.2, 0.5), "TD": (0.2, 0.5)})
+    assert given.describe()["fits"]["ASD"]["mean_log_likelihood"] is None

@@ -1,4 +1,9 @@
-"""The one interface every saliency model implements: an image in, a log-density out."""
+"""The image-in interface of saliency models: an image in, a log-density out.
+
+What gets scored is a :class:`asdgaze.models.predictor.Predictor` (a stimulus, and where it matters
+a group and viewers to leave out, in; a log-density out). An image-in model becomes one through
+:class:`asdgaze.models.predictor.ImageModelPredictor`.
+"""
 
 from __future__ import annotations
 

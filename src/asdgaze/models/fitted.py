@@ -32,7 +32,8 @@ from asdgaze.data.types import Dataset, Stimulus
 from asdgaze.errors import DataError, OptionsError
 from asdgaze.models import kde
 
-__all__ = ["FitResult", "FittedCenterBias", "GoldStandard", "OtherGroupPredictor", "best_mixture_weight"]
+__all__ = ["FitResult", "FittedCenterBias", "GoldStandard", "OtherGroupPredictor", "best_mixture_weight",
+           "BASELINES", "make_baseline"]
 
 #: Grid cells per image side for the centre-bias KDE.
 CB_GRID = 64
@@ -112,6 +113,17 @@ def _search(evaluate, lo: float, hi: float) -> tuple[float, float, float, dict]:
     return float(best), float(tried[best][0]), float(tried[best][1]), record
 
 
+def _jsonable(obj):
+    """NaN (a value that could not be estimated) becomes None, so manifests are strict JSON."""
+    if isinstance(obj, dict):
+        return {k: _jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [_jsonable(v) for v in obj]
+    if isinstance(obj, float) and not np.isfinite(obj):
+        return None
+    return obj
+
+
 def _pixels(dataset: Dataset, group: str, sid: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Integer rows, cols and viewer ids of a group's fixations on an image; DataError if outside."""
     st = dataset.stimuli[sid]
@@ -160,7 +172,9 @@ class FittedCenterBias:
             h = np.zeros((self.grid, self.grid))
             kde.bin_fixations(h, r, c, st.height, st.width)
             hists.append(h)
-            rows.append(r), cols.append(c), img.append(np.full(len(r), k))
+            rows.append(r)
+            cols.append(c)
+            img.append(np.full(len(r), k))
         self._hist[g] = dict(zip(sids, hists))
         n = int(sum(len(r) for r in rows))
         if g in self.params:
@@ -221,7 +235,7 @@ class FittedCenterBias:
         fit = self.fits[g]
         h, w = stimulus.shape
         uni = 1.0 / (h * w)
-        if fit.weight >= 1.0 or not np.isfinite(fit.sigma):
+        if fit.weight >= 1.0 or not np.isfinite(fit.sigma) or not self._hist[g]:
             return np.full((h, w), uni)
         q = kde.grid_to_pixels(self._smoothed_others(stimulus, g), h, w)
         return (1.0 - fit.weight) * q + fit.weight * uni
@@ -240,7 +254,7 @@ class FittedCenterBias:
         fit = self.fits[g]
         h, w = stimulus.shape
         uni = 1.0 / (h * w)
-        if fit.weight >= 1.0 or not np.isfinite(fit.sigma):
+        if fit.weight >= 1.0 or not np.isfinite(fit.sigma) or not self._hist[g]:
             return np.full(len(rows), uni)
         d = self._smoothed_others(stimulus, g)
         ay, fy = kde.linear_weights(rows, h, self.grid)
@@ -258,7 +272,7 @@ class FittedCenterBias:
 
     def describe(self) -> dict:
         return {"name": self.name, "grid_cells": self.grid,
-                "fits": {g: asdict(f) for g, f in self.fits.items()}}
+                "fits": {g: _jsonable(asdict(f)) for g, f in self.fits.items()}}
 
 
 class GoldStandard:
@@ -384,7 +398,7 @@ class GoldStandard:
         return np.log(self.probability(stimulus, group, exclude_viewers))
 
     def describe(self) -> dict:
-        return {"name": self.name, "fits": {g: asdict(f) for g, f in self.fits.items()},
+        return {"name": self.name, "fits": {g: _jsonable(asdict(f)) for g, f in self.fits.items()},
                 "centerbias": self.centerbias.describe()}
 
 
@@ -412,3 +426,26 @@ class OtherGroupPredictor:
 
     def describe(self) -> dict:
         return {"name": self.name, "source": self.source, "gold_standard": self.gold.describe()}
+
+
+#: The baselines by name, as a command line would name them.
+BASELINES = ("uniform", "centerbias-mit1003", "centerbias", "gold-standard", "other-group")
+
+
+def make_baseline(name: str, dataset: Dataset | None = None):
+    """The baseline predictor called ``name`` (one of :data:`BASELINES`); the fitted ones need ``dataset``
+    and are fitted here (gold-standard and other-group also fit the centre bias they mix with)."""
+    from asdgaze.models.predictor import CenterBiasMIT1003Predictor, UniformPredictor
+
+    if name == "uniform":
+        return UniformPredictor()
+    if name == "centerbias-mit1003":
+        return CenterBiasMIT1003Predictor()
+    if name not in BASELINES:
+        raise OptionsError(f"unknown baseline {name!r} (choose from {', '.join(BASELINES)})")
+    if dataset is None:
+        raise OptionsError(f"the {name} baseline is fitted to a dataset's fixations: give the dataset")
+    if name == "centerbias":
+        return FittedCenterBias(dataset)
+    gold = GoldStandard(dataset)
+    return gold if name == "gold-standard" else OtherGroupPredictor(gold)

@@ -92,6 +92,11 @@ def test_loo_map_ignores_the_excluded_viewer_and_matches_loo_ll():
     np.testing.assert_array_equal(gold2.log_density(st, "ASD", exclude_viewers=[2]), before)
     # ... while the map with every viewer does change
     assert not np.array_equal(gold2.log_density(st, "ASD"), gold.log_density(st, "ASD"))
+    # the fast per-viewer maps are the leave-one-out maps
+    fast = dict(gold.loo_log_densities(st, "ASD"))
+    assert sorted(fast) == [0, 1, 2, 3]
+    for viewer, ld in fast.items():
+        np.testing.assert_allclose(ld, gold.log_density(st, "ASD", exclude_viewers=[viewer]), rtol=0, atol=1e-9)
     # each fixation's LOO log-likelihood is its leave-its-viewer-out map at its pixel
     ll = gold.loo_log_likelihoods("3", "ASD")
     r, c = f.rows_cols()

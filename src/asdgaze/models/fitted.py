@@ -22,7 +22,7 @@ Log-likelihoods are natural logs of pixel probabilities (nats per fixation).
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Iterator
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
@@ -375,6 +375,31 @@ class GoldStandard:
         if g not in self.fits:
             raise OptionsError(f"the gold standard was not fitted for group {g!r}")
         return g
+
+    def loo_log_densities(self, stimulus: Stimulus, group: str) -> Iterator[tuple[int, np.ndarray]]:
+        """(viewer, log-density built without that viewer) for every viewer of ``group`` on
+        ``stimulus``: the same maps as ``log_density(stimulus, group, [viewer])``, faster, since the
+        kernels of all viewers are summed once and each viewer's own are subtracted."""
+        g = self._group(group)
+        fit = self.fits[g]
+        cb = self.centerbias.probability(stimulus, g)
+        r, c, v = _pixels(self.dataset, g, stimulus.id)
+        viewers = np.unique(v)
+        if len(r) == 0 or not np.isfinite(fit.sigma):
+            for viewer in viewers:
+                yield int(viewer), np.log(cb)
+            return
+        ky = kde.kernel_matrix_1d(stimulus.height, r, fit.sigma)
+        kx = kde.kernel_matrix_1d(stimulus.width, c, fit.sigma)
+        total = ky @ kx.T
+        for viewer in viewers:
+            own = v == viewer
+            n_other = len(r) - int(own.sum())
+            if n_other == 0:
+                yield int(viewer), np.log(cb)
+                continue
+            dens = np.maximum(total - ky[:, own] @ kx[:, own].T, 0.0) / n_other
+            yield int(viewer), np.log((1.0 - fit.weight) * dens + fit.weight * cb)
 
     def probability(self, stimulus: Stimulus, group: str | None,
                     exclude_viewers: Collection[int] = ()) -> np.ndarray:

@@ -258,3 +258,19 @@ def test_real_fixations_order_the_baselines(osie_dir):
         # the fit's held-out likelihood is the mean of the per-fixation LOO log-likelihoods
         lls = np.concatenate([gold.loo_log_likelihoods(s, g) for s in ds.stimuli])
         assert lls.mean() == pytest.approx(gold.fits[g].mean_log_likelihood, rel=1e-5)
+
+
+def test_centre_bias_when_one_image_holds_almost_all_fixations():
+    """Image 1 has 500 fixations, image 2 a single one at (5, 7): image 1's centre bias is exactly
+    the kernel of that one fixation (no cancellation residue from the 500), mixed as given."""
+    from asdgaze.models import kde
+
+    rng = np.random.default_rng(2)
+    big = _fix(rng.integers(0, 48, 500), rng.integers(0, 64, 500), np.zeros(500, int))
+    ds = make_dataset({"A": {"1": big, "2": _fix([5], [7], [0])}}, 48, 64)
+    cb = FittedCenterBias(ds, params={"A": (0.1, 0.2)})
+    hist = np.zeros((64, 64))
+    kde.bin_fixations(hist, np.array([5]), np.array([7]), 48, 64)
+    m = kde.grid_gaussian(64, 0.1)
+    expected = 0.8 * kde.grid_to_pixels(m @ hist @ m.T, 48, 64) + 0.2 / (48 * 64)
+    np.testing.assert_allclose(cb.probability(ds.stimuli["1"], "A"), expected, rtol=1e-12)

@@ -157,6 +157,7 @@ class FittedCenterBias:
         self.groups = list(groups) if groups is not None else dataset.groups
         self.fits: dict[str, FitResult] = {}
         self._hist: dict[str, dict[str, np.ndarray]] = {}
+        self._total: dict[str, np.ndarray] = {}
         for g in self.groups:
             _check_group(dataset, g, self.name)
             self._fit_group(g)
@@ -226,12 +227,16 @@ class FittedCenterBias:
 
     # -- predicting --
 
-    def probability(self, stimulus: Stimulus, group: str) -> np.ndarray:
-        """Pixel probabilities (H, W, sums to 1) of the centre bias for ``group`` on ``stimulus``,
-        built without that stimulus' fixations."""
+    def _group(self, group: str | None) -> str:
         g = _check_group(self.dataset, group, self.name)
         if g not in self.fits:
             raise OptionsError(f"the centre bias was not fitted for group {g!r}")
+        return g
+
+    def probability(self, stimulus: Stimulus, group: str) -> np.ndarray:
+        """Pixel probabilities (H, W, sums to 1) of the centre bias for ``group`` on ``stimulus``,
+        built without that stimulus' fixations."""
+        g = self._group(group)
         fit = self.fits[g]
         h, w = stimulus.shape
         uni = 1.0 / (h * w)
@@ -242,15 +247,20 @@ class FittedCenterBias:
 
     def _smoothed_others(self, stimulus: Stimulus, g: str) -> np.ndarray:
         hists = self._hist[g]
-        total = sum(hists.values())
         own = hists.get(stimulus.id)
-        others = total - own if own is not None else total
+        total = self._total.setdefault(g, sum(hists.values(), np.zeros((self.grid, self.grid))))
+        if own is None:
+            others = total
+        elif own.sum() < 0.5 * total.sum():
+            others = total - own
+        else:  # this image holds most of the mass: sum the others, avoiding cancellation
+            others = sum((h for sid, h in hists.items() if sid != stimulus.id), np.zeros((self.grid, self.grid)))
         m = kde.grid_gaussian(self.grid, self.fits[g].sigma)
         return np.maximum(m @ others @ m.T, 0.0)
 
     def probability_at(self, stimulus: Stimulus, group: str, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
         """``probability(stimulus, group)[rows, cols]`` without building the full map."""
-        g = _check_group(self.dataset, group, self.name)
+        g = self._group(group)
         fit = self.fits[g]
         h, w = stimulus.shape
         uni = 1.0 / (h * w)

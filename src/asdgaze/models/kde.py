@@ -18,8 +18,11 @@ Two estimators, both deterministic:
   interpolation of the grid at its centre, renormalised over the image's pixels. Binning and
   interpolation are adjoint, so the held-out likelihood used in the fit and the map handed out are
   the same function. Versus an exact KDE in normalised coordinates, linear binning plus linear
-  interpolation err by O((1/(G sigma))^2) relative (second order in cell size over bandwidth):
-  with G = 64 and sigma >= 0.04 (>= 2.6 cells) the tests bound the pixel-wise relative error.
+  interpolation err by O((1/((G-1) sigma))^2) relative (second order in cell size over bandwidth).
+  Tested with G = 64: at sigma = 0.1 of the side the pixel-wise relative error is below
+  (1/(63 * 0.1))^2 = 2.5 % (measured 0.5 %); at sigma = 0.04, the smallest bandwidth searched
+  (2.5 cells), the total-variation distance is below 1 % (measured 0.8 %), the relative error
+  being largest only far in the tails, where the density is tiny.
 """
 
 from __future__ import annotations

@@ -10,11 +10,11 @@ Two estimators, both deterministic:
   resolution: no grid, no upsampling, no approximation beyond float64 rounding.
 
 * Grid KDE (centre bias), in normalised image coordinates u = (col + 0.5) / W, v = (row + 0.5) / H,
-  so images of any size share one estimate. Fixations are linearly binned onto a G x G grid of cell
+  so images of any size share one estimate. Fixations are linearly binned onto a G x G grid of
   points spanning the image edge to edge (each fixation's unit mass split bilinearly over the 4
-  nearest points), the histogram is
-  smoothed by a Gaussian of ``sigma`` (a fraction of each image side) as a dense separable matrix
-  product (zero padding: mass leaving the unit square is lost), and a pixel's value is the bilinear
+  nearest points), the histogram is smoothed by a Gaussian of ``sigma`` (a fraction of each image
+  side) as a dense separable matrix product (zero padding: mass leaving the unit square is lost),
+  and a pixel's value is the bilinear
   interpolation of the grid at its centre, renormalised over the image's pixels. Binning and
   interpolation are adjoint, so the held-out likelihood used in the fit and the map handed out are
   the same function. Versus an exact KDE in normalised coordinates, linear binning plus linear

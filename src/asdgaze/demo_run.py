@@ -66,10 +66,10 @@ def plan_demo(weights: str | Path | None, centerbias: str | None) -> DemoPlan:
             raise WeightsError(f"--weights {weights}: running DeepGaze IIE needs PyTorch, which is not "
                                "installed here (pip install torch torchvision efficientnet-pytorch)") from None
         return DemoPlan(None, spec, f"PyTorch is not installed (weights found at {checkpoint})")
+    resolve_centerbias(spec)  # a missing or wrong template fails here, before any work
     from asdgaze.models.deepgaze.model import DeepGazeIIE
 
     DeepGazeIIE.check_checkpoint(checkpoint)
-    resolve_centerbias(spec)  # a missing or wrong template fails here, before any work
     return DemoPlan(checkpoint, spec)
 
 

@@ -173,8 +173,6 @@ class CenterBias:
                 self.sha256 = sha256_file(self.path)
             out["path"] = self.path
             out["sha256"] = self.sha256
-        if self.template is not None:
-            out["template_shape"] = list(self.template.shape)
         return out
 
 

@@ -125,3 +125,93 @@ def test_negative_seed_is_a_usage_error(capsys, tmp_path):
     rc = main(["evaluate", "--dataset", str(demo_dataset_path()), "--maps", str(tmp_path),
                "--out", str(tmp_path / "o"), "--seed", "-1"])
     assert rc != 0 and "seed" in capsys.readouterr().err
+
+
+def _log_density(shape) -> np.ndarray:
+    w = np.random.default_rng(2).random(shape) + 0.5
+    return np.log(w / w.sum())
+
+
+def test_demo_checks_the_centre_bias_before_any_work(tmp_path, capsys, monkeypatch):
+    """--weights given, MIT1003 template missing: the error comes first, with nothing computed or printed."""
+    monkeypatch.setenv("ASDGAZE_HOME", str(tmp_path / "cache"))
+    (tmp_path / "w.pth").write_bytes(b"not looked at yet")
+    rc = main(["demo", "--out", str(tmp_path / "demo"), "--weights", str(tmp_path / "w.pth"), "--workers", "1"])
+    captured = capsys.readouterr()
+    assert rc == 1
+    assert str(tmp_path / "cache" / "centerbias_mit1003.npy") in captured.err
+    assert "asdgaze weights download" in captured.err and "--centerbias gaussian" in captured.err
+    assert not (tmp_path / "demo").exists() and "AUC-Judd" not in captured.out
+
+
+def test_demo_checks_the_weights_file_before_any_work(tmp_path, capsys):
+    (tmp_path / "w.pth").write_bytes(b"<html>not a checkpoint</html>")
+    rc = main(["demo", "--out", str(tmp_path / "demo"), "--weights", str(tmp_path / "w.pth"),
+               "--centerbias", "uniform", "--workers", "1"])
+    captured = capsys.readouterr()
+    assert rc == 1
+    assert (f"{tmp_path / 'w.pth'}: not a PyTorch state dict of DeepGaze IIE (expected deepgaze2e.pth from "
+            "https://github.com/matthias-k/DeepGaze/releases/download/v1.0.0/deepgaze2e.pth)") in captured.err
+    assert "weights_only" not in captured.err
+    assert not (tmp_path / "demo").exists()
+
+
+def test_demo_refuses_a_saliency_map_as_centre_bias_before_any_work(tmp_path, capsys):
+    (tmp_path / "w.pth").write_bytes(b"x")
+    np.save(tmp_path / "sal.npy", np.full((10, 10), 0.5))
+    rc = main(["demo", "--out", str(tmp_path / "demo"), "--weights", str(tmp_path / "w.pth"),
+               "--centerbias", str(tmp_path / "sal.npy")])
+    assert rc == 1
+    assert "values in [0, 1] summing to 50: this looks like a saliency map" in capsys.readouterr().err
+    assert not (tmp_path / "demo").exists()
+
+
+def test_demo_warnings_print_once_without_source_lines(tmp_path, capsys, monkeypatch):
+    import warnings
+
+    import asdgaze.demo_run as demo_run
+    from asdgaze.errors import DataWarning
+
+    monkeypatch.setenv("ASDGAZE_HOME", str(tmp_path / "cache"))
+    real = demo_run.load_demo
+
+    def noisy():
+        for _ in range(3):
+            warnings.warn("demo.csv: dropped 2 fixations outside the image", DataWarning, stacklevel=2)
+        return real()
+
+    monkeypatch.setattr(demo_run, "load_demo", noisy)
+    assert main(["demo", "--out", str(tmp_path / "demo"), "--workers", "1", "--centerbias", "gaussian"]) == 0
+    err = capsys.readouterr().err
+    lines = [ln for ln in err.splitlines() if "dropped 2 fixations" in ln]
+    assert lines == ["warning: demo.csv: dropped 2 fixations outside the image"]
+    unused = [ln for ln in err.splitlines() if "--centerbias gaussian is not used" in ln]
+    assert len(unused) == 1 and unused[0].startswith("warning: ")
+    assert "DataWarning" not in err and "warnings.warn" not in err and "UserWarning" not in err
+
+
+def test_weights_download_checks_the_template(tmp_path, capsys, monkeypatch):
+    """No network: the fetch writes a local file. A wrong template never enters the cache."""
+    from asdgaze.models.deepgaze import weights as w
+
+    monkeypatch.setenv("ASDGAZE_HOME", str(tmp_path / "cache"))
+    served = {}
+
+    def fetch(url, dest, progress):
+        with open(dest, "wb") as f:
+            np.save(f, served["array"])
+
+    monkeypatch.setattr(w, "_fetch", fetch)
+    served["array"] = np.random.default_rng(0).random((100, 100))
+    assert main(["weights", "download", "--file", "centerbias_mit1003.npy"]) == 1
+    err = capsys.readouterr().err
+    assert "downloaded https://github.com/matthias-k/DeepGaze/releases/download/v1.0.0/centerbias_mit1003.npy" in err
+    assert "a 100x100 float64 array" in err
+    assert not (tmp_path / "cache" / "centerbias_mit1003.npy").exists()
+    served["array"] = _log_density((1024, 1024))
+    assert main(["weights", "download", "--file", "centerbias_mit1003.npy"]) == 0
+    cached = tmp_path / "cache" / "centerbias_mit1003.npy"
+    import hashlib
+
+    assert f"centerbias_mit1003.npy: sha256 {hashlib.sha256(cached.read_bytes()).hexdigest()}" in capsys.readouterr().out
+    assert not (tmp_path / "cache" / "deepgaze2e.pth").exists()  # --file: only the template

@@ -83,6 +83,7 @@ def test_maps_equal_the_python_api(small_images, checkpoint, tmp_path):
 
     out = tmp_path / "out"
     cb = np.log(np.linspace(1, 2, 97 * 131).reshape(97, 131))
+    cb -= np.log(np.exp(cb).sum())  # a centre-bias file must be a normalised log density
     np.save(tmp_path / "cb.npy", cb)
     r = run_predict(out, images=[small_images / "odd.png"], weights=checkpoint, centerbias=tmp_path / "cb.npy",
                     progress=False)
@@ -162,7 +163,8 @@ def test_weights_download_offline_and_verified(checkpoint, tmp_path, monkeypatch
     assert "asdgaze weights import" in err and not (tmp_path / "cache" / "deepgaze2e.pth").exists()
 
     template = tmp_path / "t.npy"
-    np.save(template, np.log(np.linspace(1, 2, 32 * 32).reshape(32, 32)))
+    p = np.linspace(1, 2, 1024 * 1024).reshape(1024, 1024)  # the published layout: 1024x1024 float64 log density
+    np.save(template, np.log(p / p.sum()))
     sources = {"deepgaze2e.pth": checkpoint, "centerbias_mit1003.npy": template}
 
     def local(url, dest, progress):

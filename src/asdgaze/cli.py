@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import sys
+import warnings
+from typing import Iterator
 
 import click
 
@@ -127,6 +130,30 @@ def evaluate(dataset, table, coords, maps_dir, maps_kind, groups, out_dir, ig_ba
     return 0
 
 
+@contextlib.contextmanager
+def _warnings_once() -> Iterator[None]:
+    """Show each distinct warning once, as ``warning: <message>`` on stderr, without source lines."""
+    seen: set[str] = set()
+
+    def show(message, category, filename, lineno, file=None, line=None) -> None:
+        text = str(message)
+        if text not in seen:
+            seen.add(text)
+            click.echo(f"warning: {text}", err=True)
+
+    with warnings.catch_warnings():
+        warnings.filterwarnings("always", category=UserWarning)  # ours; dedup is by text, above
+        warnings.showwarning = show
+        yield
+
+
+def _user_errors() -> tuple[type[Exception], ...]:
+    """Errors of the demo and weights commands that become a clean message and exit code 1."""
+    from asdgaze.errors import AsdgazeError
+
+    return (AsdgazeError, ValueError, FileNotFoundError)
+
+
 @cli.command()
 @click.option("--out", "out_dir", default="demo-output", show_default=True, type=click.Path(file_okay=False),
               help="Output folder.")
@@ -134,20 +161,20 @@ def evaluate(dataset, table, coords, maps_dir, maps_kind, groups, out_dir, ig_ba
               help="Parallel processes (default: CPU cores, at most 8).")
 @click.option("--weights", type=click.Path(dir_okay=False),
               help="DeepGaze IIE checkpoint (default: the cached one, if present).")
-@click.option("--centerbias", default="mit1003", show_default=True,
-              help="DeepGaze centre bias: mit1003, uniform, or a .npy log-density file.")
+@click.option("--centerbias", default=None,
+              help="DeepGaze IIE centre bias: uniform, gaussian, mit1003 (default), or a .npy log-density file.")
 @click.option("--overwrite", is_flag=True, help="Recompute DeepGaze maps made earlier with other settings.")
 def demo(out_dir, workers, weights, centerbias, overwrite) -> int:
     """Run the pipeline on the bundled demo data (8 OSIE images, real fixations)."""
     from asdgaze.demo_run import run_demo
 
-    try:
-        run_demo(out_dir, workers=workers, weights=weights, centerbias=centerbias, overwrite=overwrite,
-                 echo=click.echo)
-    except (ValueError, FileNotFoundError, RuntimeError) as e:
-        raise click.ClickException(str(e))
+    with _warnings_once():
+        try:
+            run_demo(out_dir, workers=workers, weights=weights, centerbias=centerbias, overwrite=overwrite,
+                     echo=click.echo)
+        except _user_errors() as e:
+            raise click.ClickException(str(e))
     return 0
-
 
 
 # --- predict / weights (DeepGaze IIE) --------------------------------------------------------------
@@ -156,7 +183,7 @@ def demo(out_dir, workers, weights, centerbias, overwrite) -> int:
 def _model_errors():
     """Errors of the DeepGaze IIE stages that become a clean message and exit code 1."""
     from asdgaze.data.images import ImageError
-    from asdgaze.models.deepgaze.weights import WeightsError
+    from asdgaze.errors import WeightsError
 
     return (WeightsError, ImageError, ValueError, FileNotFoundError, RuntimeError)
 
@@ -207,14 +234,17 @@ def weights() -> None:
 
 @weights.command("download")
 @click.option("--force", is_flag=True, help="Download again even if present.")
-def weights_download(force) -> int:
+@click.option("--file", "files", multiple=True, type=click.Choice(["deepgaze2e.pth", "centerbias_mit1003.npy"]),
+              help="Download only this file (repeatable; default: both).")
+def weights_download(force, files) -> int:
     """Download deepgaze2e.pth and centerbias_mit1003.npy (release v1.0.0) into the cache."""
     from asdgaze.models.deepgaze import weights as w
 
-    try:
-        infos = w.download(force=force)
-    except _model_errors() as e:
-        raise click.ClickException(str(e))
+    with _warnings_once():
+        try:
+            infos = w.download(names=tuple(files) or (w.WEIGHTS_FILE, w.CENTERBIAS_FILE), force=force)
+        except _user_errors() as e:
+            raise click.ClickException(str(e))
     for info in infos:
         click.echo(f"{info['file']}: sha256 {info['sha256']}")
     click.echo(f"cache: {w.cache_dir()}")
@@ -227,10 +257,11 @@ def weights_import(path) -> int:
     """Verify a downloaded deepgaze2e.pth (or centerbias_mit1003.npy) and copy it into the cache."""
     from asdgaze.models.deepgaze import weights as w
 
-    try:
-        info = w.import_file(path)
-    except _model_errors() as e:
-        raise click.ClickException(str(e))
+    with _warnings_once():
+        try:
+            info = w.import_file(path)
+        except _user_errors() as e:
+            raise click.ClickException(str(e))
     click.echo(f"imported {path} -> {w.default_path(info['file'])} (sha256 {info['sha256']})")
     return 0
 
@@ -238,18 +269,17 @@ def weights_import(path) -> int:
 @weights.command("status")
 def weights_status() -> int:
     """Show where the weights are expected and whether they are present."""
-    from asdgaze.models.deepgaze import weights as w
+    from asdgaze.models.deepgaze import cache
 
-    click.echo(f"cache: {w.cache_dir()}")
+    click.echo(f"cache: {cache.cache_dir()}")
     missing = False
-    for s in w.status():
+    for s in cache.status():
         state = f"present, sha256 {s['sha256'] or 'not recorded'}" if s["present"] else "MISSING"
         missing |= not s["present"]
         click.echo(f"  {s['file']}: {state} ({s['path']})")
     if missing:
         click.echo("fetch with `asdgaze weights download`, or `asdgaze weights import FILE`")
     return 0
-
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -19,7 +19,7 @@ def model_seed0(checkpoint_seed0):
 def reference(deepgaze_dir: Path) -> dict:
     import torch
 
-    return torch.load(deepgaze_dir / "reference_seed0.pt")
+    return torch.load(deepgaze_dir / "reference_seed0.pt", weights_only=True)  # tensors only, never code
 
 
 @pytest.fixture(scope="session")

@@ -75,13 +75,67 @@ def test_missing_batchnorm_counters_are_filled(state_seed0):
     assert int(model.state_dict()["models.0.features.features.1.module.bn1.num_batches_tracked"]) == 0
 
 
+EXPECTED = "(expected deepgaze2e.pth from https://github.com/matthias-k/DeepGaze/releases/download/v1.0.0/deepgaze2e.pth)"
+
+
 def test_not_a_checkpoint_file(tmp_path):
     p = tmp_path / "w.pth"
     p.write_bytes(b"not a checkpoint")
-    with pytest.raises(WeightsError, match="w.pth: not a readable PyTorch checkpoint"):
+    with pytest.raises(WeightsError) as e:
         DeepGazeIIE.from_checkpoint(p)
-    with pytest.raises(WeightsError, match="does not exist"):
+    assert str(e.value) == f"{p}: not a PyTorch state dict of DeepGaze IIE {EXPECTED}"
+    torch.save([torch.zeros(2)], tmp_path / "list.pth")
+    with pytest.raises(WeightsError, match=r"list.pth: not a PyTorch state dict of DeepGaze IIE \(it holds a list"):
+        DeepGazeIIE.from_checkpoint(tmp_path / "list.pth")
+    with pytest.raises(WeightsError, match="nope.pth: weights file does not exist"):
         DeepGazeIIE.from_checkpoint(tmp_path / "nope.pth")
+
+
+def test_pickled_objects_in_a_checkpoint_are_never_run(tmp_path):
+    """Only tensors are read (torch.load with weights_only=True); the message speaks of the file, not of torch."""
+    marker = tmp_path / "ran"
+
+    class Payload:
+        def __reduce__(self):
+            return (open, (str(marker), "w"))
+
+    p = tmp_path / "evil.pth"
+    torch.save({"models.0.x": torch.zeros(1), "payload": Payload()}, p)
+    with pytest.raises(WeightsError) as e:
+        DeepGazeIIE.from_checkpoint(p)
+    assert str(e.value) == f"{p}: not a PyTorch state dict of DeepGaze IIE {EXPECTED}"
+    assert not marker.exists()
+    with pytest.raises(WeightsError, match="not a PyTorch state dict"):
+        DeepGazeIIE.check_checkpoint(p)
+    assert not marker.exists()
+
+
+def test_from_pretrained_without_cached_weights_names_the_cache_path(tmp_path, monkeypatch):
+    monkeypatch.setenv("ASDGAZE_HOME", str(tmp_path / "cache"))
+    for load in (DeepGazeIIE.from_pretrained, DeepGazeIIE.from_checkpoint):
+        with pytest.raises(WeightsError) as e:
+            load()
+        assert f"not found at {tmp_path / 'cache' / 'deepgaze2e.pth'}" in str(e.value)
+        assert "asdgaze weights download" in str(e.value)
+
+
+def test_from_pretrained_reads_the_cache(checkpoint_seed0, state_seed0, tmp_path, monkeypatch):
+    """What the README shows after `asdgaze weights download`: no path needed."""
+    (tmp_path / "cache").mkdir()
+    (tmp_path / "cache" / "deepgaze2e.pth").symlink_to(checkpoint_seed0)
+    monkeypatch.setenv("ASDGAZE_HOME", str(tmp_path / "cache"))
+    model = DeepGazeIIE.from_pretrained()
+    key = "models.3.finalizers.29.gauss.sigma"
+    assert torch.equal(model.state_dict()[key], state_seed0[key])
+    assert DeepGazeIIE.check_checkpoint() == tmp_path / "cache" / "deepgaze2e.pth"
+
+
+def test_check_checkpoint_refuses_wrong_keys_without_loading(state_seed0, tmp_path):
+    bad = dict(state_seed0)
+    del bad["models.0.finalizers.0.gauss.sigma"]
+    torch.save(bad, tmp_path / "bad.pth")
+    with pytest.raises(WeightsError, match="bad.pth is not a DeepGaze IIE checkpoint: 1 missing"):
+        DeepGazeIIE.check_checkpoint(tmp_path / "bad.pth")
 
 
 def test_efficientnet_padding_is_the_published_456_layout(meta_model):

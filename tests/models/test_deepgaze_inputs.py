@@ -163,16 +163,16 @@ def test_centerbias_rescaling():
 
 
 def test_centerbias_file_and_missing_template(tmp_path, monkeypatch):
-    np.save(tmp_path / "cb.npy", np.zeros((8, 8)))
+    np.save(tmp_path / "cb.npy", np.full((8, 8), -np.log(64.0)))  # uniform log density over 8x8
     c = resolve_centerbias(tmp_path / "cb.npy")
     assert c.kind == "file" and c.describe()["sha256"]
     monkeypatch.setenv("ASDGAZE_HOME", str(tmp_path / "home"))
-    from asdgaze.models.deepgaze.weights import WeightsError
+    from asdgaze.errors import OptionsError, WeightsError
 
     with pytest.raises(WeightsError, match=r"centerbias_mit1003.npy.*asdgaze weights download"):
         resolve_centerbias("mit1003")
-    with pytest.raises(ValueError, match="mit1003', 'uniform' or a .npy"):
-        resolve_centerbias("gaussian")
+    with pytest.raises(OptionsError, match="is none of uniform, gaussian, mit1003 and not a .npy file"):
+        resolve_centerbias("centre")
 
 
 def test_saliency_model_wrapper(model_seed0, osie_image):

@@ -1,36 +1,116 @@
-"""Centre-bias priors for DeepGaze IIE: log densities over the pixels of an image.
+"""Centre-bias priors for DeepGaze IIE: log densities over the pixels of an image. No torch.
 
-* ``uniform``: zeros (after normalisation, ``-log(H * W)`` everywhere).
-* ``mit1003``: the published 1024x1024 MIT1003 template (``centerbias_mit1003.npy``, in the weights
-  cache), rescaled to H x W as the published example does:
+The names are the ones evaluate's ``--ig-baseline`` accepts:
+
+* ``uniform``: ``-log(H * W)`` everywhere.
+* ``gaussian``: the fixed centre Gaussian of :mod:`asdgaze.models.baselines` (σ = 1/4 of each side).
+* ``mit1003``: the published 1024x1024 float64 MIT1003 template (``centerbias_mit1003.npy``, in the
+  weights cache), rescaled to H x W as the published example does:
   ``scipy.ndimage.zoom(template, (H / 1024, W / 1024), order=0, mode="nearest")``, then
   ``-= logsumexp``.
-* a ``.npy`` file: any 2-D log-density template, rescaled the same way.
+* a ``.npy`` file: any 2-D log-density template (finite, ``logsumexp`` 0 within 1e-3), rescaled
+  the same way.
+
+Files are read with pickling disabled, checked for content, and hashed from the same bytes that
+were loaded, so the sha256 in a manifest is that of the template actually used.
 """
 
 from __future__ import annotations
 
+import hashlib
+import io
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
+from asdgaze.errors import AsdgazeError, MapError, OptionsError, WeightsError
+from asdgaze.models.deepgaze.cache import CENTERBIAS_FILE, CENTERBIAS_SHAPE, URLS, resolve_centerbias_template
 
-def check_template(template: np.ndarray, name: str) -> np.ndarray:
-    """A centre-bias template must be a finite 2-D float array (a log density up to a constant).
+#: Every name ``--centerbias`` accepts besides a file (the same as evaluate's ``--ig-baseline``).
+NAMES = ("uniform", "gaussian", "mit1003")
+#: How far from 0 the logsumexp of a template file may be.
+LSE_TOLERANCE = 1e-3
 
-    >>> check_template(np.zeros((3, 3)), "t").shape
-    (3, 3)
+
+def log_density_problem(a: np.ndarray) -> str | None:
+    """What keeps ``a`` from being a 2-D log density (finite, ``logsumexp`` 0 within 1e-3), or None.
+
+    >>> log_density_problem(np.log(np.full((2, 2), 0.25))) is None
+    True
+    >>> log_density_problem(np.full((2, 5), 0.5))
+    'values in [0, 1] summing to 5: this looks like a saliency map, not a log density'
     """
-    a = np.asarray(template)
-    if a.ndim != 2 or a.shape[0] < 1 or a.shape[1] < 1:
-        raise ValueError(f"{name}: a centre-bias template must be a 2-D array, got shape {a.shape}")
-    if a.dtype.kind not in "fiu":
-        raise ValueError(f"{name}: a centre-bias template must be numeric, got {a.dtype}")
-    if not np.all(np.isfinite(a)):
-        raise ValueError(f"{name}: the centre-bias template contains NaN or infinity")
-    return a.astype(np.float64)
+    from scipy.special import logsumexp
+
+    if a.ndim != 2 or a.size == 0:
+        return f"an array of shape {a.shape}; a centre-bias template is a 2-D (height, width) log density"
+    if a.dtype.kind not in "fiub":
+        return f"an array of {a.dtype} values; a centre-bias template is a float log density"
+    x = a.astype(np.float64)
+    finite = np.isfinite(x)
+    if not finite.all():
+        n_nan, n_inf = int(np.isnan(x).sum()), int(np.isinf(x).sum())
+        return (f"{n_nan} NaN and {n_inf} infinite values out of {x.size}; a centre-bias template must be "
+                "finite everywhere")
+    lse = float(logsumexp(x))
+    if abs(lse) <= LSE_TOLERANCE:
+        return None
+    lo, hi, total = float(x.min()), float(x.max()), float(x.sum())
+    if lo >= 0 and hi <= 1:
+        if abs(total - 1) <= LSE_TOLERANCE:
+            return ("values in [0, 1] summing to 1: this looks like a probability map, not a log density "
+                    "(save the natural log of it)")
+        return f"values in [0, 1] summing to {total:.4g}: this looks like a saliency map, not a log density"
+    if lo >= 0:
+        return (f"values in [{lo:.4g}, {hi:.4g}], none negative: this looks like a saliency map, not a log "
+                "density (natural-log probabilities are at most 0)")
+    return (f"logsumexp is {lse:.4g}, not 0 (within {LSE_TOLERANCE:g}): not a normalised log density "
+            "(subtract its logsumexp before saving)")
+
+
+def mit1003_problem(a: np.ndarray) -> str | None:
+    """What keeps ``a`` from being the published MIT1003 template (1024x1024 float64 log density)."""
+    if a.shape != CENTERBIAS_SHAPE or a.dtype != np.float64:
+        h, w = CENTERBIAS_SHAPE
+        return (f"a {'x'.join(map(str, a.shape)) or 'scalar'} {a.dtype} array; the MIT1003 centre bias "
+                f"({CENTERBIAS_FILE}, {URLS[CENTERBIAS_FILE]}) is a {h}x{w} float64 log density")
+    return log_density_problem(a)
+
+
+def read_npy(path: str | os.PathLike, error: type[AsdgazeError] = MapError) -> tuple[np.ndarray, str]:
+    """The array in a ``.npy`` file and the sha256 of the bytes it was read from.
+
+    Pickled content is never executed: such a file is refused as not being an array of numbers.
+    """
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except OSError as e:
+        raise error(f"{path}: cannot read ({e.strerror or e})") from None
+    try:
+        a = np.load(io.BytesIO(data), allow_pickle=False)
+    except Exception:  # noqa: BLE001 - every reader failure means the same thing to the user
+        a = None
+    if not isinstance(a, np.ndarray) or a.dtype.hasobject:
+        raise error(f"{path}: not a NumPy .npy file holding an array of numbers "
+                    "(expected a 2-D float log density)")
+    return a, hashlib.sha256(data).hexdigest()
+
+
+def load_template(path: str | os.PathLike, mit1003: bool = False) -> tuple[np.ndarray, str]:
+    """Read and check a centre-bias template: float64 array and the file's sha256.
+
+    ``mit1003=True`` also requires the published 1024x1024 float64 layout and raises
+    :class:`WeightsError` (a reference file that is not what it claims); otherwise :class:`MapError`.
+    """
+    error = WeightsError if mit1003 else MapError
+    a, sha = read_npy(path, error)
+    problem = mit1003_problem(a) if mit1003 else log_density_problem(a)
+    if problem:
+        raise error(f"{path}: {problem}")
+    return a.astype(np.float64), sha
 
 
 def rescale_log_density(template: np.ndarray, height: int, width: int) -> np.ndarray:
@@ -55,11 +135,15 @@ def rescale_log_density(template: np.ndarray, height: int, width: int) -> np.nda
 
 @dataclass
 class CenterBias:
-    """A centre-bias choice: ``kind`` is "uniform", "mit1003" or "file"; ``path`` the template file."""
+    """A centre-bias choice: ``kind`` is one of :data:`NAMES` or "file"; ``path`` the template file.
+
+    ``sha256`` is that of the bytes the template was read from (set by :func:`resolve_centerbias`).
+    """
 
     kind: str
     path: str | None = None
     template: np.ndarray | None = field(default=None, repr=False)
+    sha256: str | None = None
 
     def log_density(self, height: int, width: int) -> np.ndarray:
         """float64 (height, width) log density of the prior.
@@ -67,37 +151,54 @@ class CenterBias:
         >>> CenterBias("uniform").log_density(1, 2).tolist() == [[np.log(0.5)] * 2]
         True
         """
+        if self.kind == "gaussian":
+            from asdgaze.models.baselines import gaussian_center_log_density
+
+            return gaussian_center_log_density(height, width)
         if self.template is None:
-            return np.full((height, width), -np.log(height * width))
+            return np.full((height, width), -np.log(float(height) * float(width)))
         return rescale_log_density(self.template, height, width)
 
     def describe(self) -> dict:
-        """What goes into a run manifest."""
-        from asdgaze.io import sha256_file
-
+        """What goes into a run manifest: kind, and the file's path and sha256 when a file was used."""
         out: dict = {"kind": self.kind}
+        if self.kind == "gaussian":
+            from asdgaze.models.baselines import CENTER_SIGMA_FRACTION
+
+            out["sigma_fraction"] = CENTER_SIGMA_FRACTION
         if self.path is not None:
+            if self.sha256 is None:
+                from asdgaze.io import sha256_file
+
+                self.sha256 = sha256_file(self.path)
             out["path"] = self.path
-            out["sha256"] = sha256_file(self.path)
+            out["sha256"] = self.sha256
         return out
 
 
 def resolve_centerbias(spec: str | os.PathLike | None) -> CenterBias:
-    """``"uniform"`` / ``None``, ``"mit1003"`` (the cached template; error if missing), or a .npy path.
+    """``"uniform"`` / ``None``, ``"gaussian"``, ``"mit1003"`` (the cached template), or a .npy path.
 
-    >>> resolve_centerbias("uniform").kind
-    'uniform'
+    Raises :class:`WeightsError` when the MIT1003 template is missing or not the published one,
+    :class:`MapError` for a file that is not a log density, :class:`OptionsError` for anything else.
+
+    >>> resolve_centerbias("gaussian").describe()
+    {'kind': 'gaussian', 'sigma_fraction': 0.25}
     """
+    if isinstance(spec, CenterBias):
+        return spec
     if spec is None or str(spec) == "uniform":
         return CenterBias("uniform")
+    if str(spec) == "gaussian":
+        return CenterBias("gaussian")
     if str(spec) == "mit1003":
-        from asdgaze.models.deepgaze.weights import resolve_centerbias_template
-
         p = resolve_centerbias_template()
-        return CenterBias("mit1003", str(p), check_template(np.load(p), str(p)))
+        template, sha = load_template(p, mit1003=True)
+        return CenterBias("mit1003", str(p), template, sha)
     p = Path(spec).expanduser()
-    if p.suffix != ".npy":
-        raise ValueError(f"--centerbias must be 'mit1003', 'uniform' or a .npy file, got {spec!r}")
+    if p.suffix.lower() != ".npy":
+        raise OptionsError(f"--centerbias: {str(spec)!r} is none of {', '.join(NAMES)} and not a .npy file")
     if not p.is_file():
-        raise FileNotFoundError(f"centre-bias file {p} does not exist")
-    return CenterBias("file", str(p), check_template(np.load(p), str(p)))
+        raise MapError(f"{p}: centre-bias file does not exist")
+    template, sha = load_template(p)
+    return CenterBias("file", str(p), template, sha)

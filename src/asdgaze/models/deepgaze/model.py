@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import math
 import os
+from pathlib import Path
 from typing import Iterator, Sequence
 
 import numpy as np
@@ -22,7 +23,10 @@ import torch.nn.functional as F
 from torch import nn
 
 from asdgaze.data.images import ImageError, pixel_range_problem, to_rgb
+from asdgaze.models.centerbias import resolve_centerbias
 from asdgaze.models.deepgaze.backbones import BUILDERS, FEATURE_FUNCS, READOUT_CHANNELS
+from asdgaze.models.deepgaze.cache import resolve_weights
+from asdgaze.models.deepgaze.checkpoint import check_state_dict, load_state_dict_file
 from asdgaze.models.deepgaze.fused import FusedHeads, half_res_counts, upsample_full
 from asdgaze.models.deepgaze.readout import (
     FixationSelectionNetwork,
@@ -189,17 +193,42 @@ class DeepGazeIIE(nn.Module):
 
     # -- loading
     @classmethod
-    def from_checkpoint(cls, path: str | os.PathLike, device: str | torch.device = "cpu",
+    def from_pretrained(cls, device: str | torch.device = "cpu", reference: bool = False,
+                        precision: str = "fp32") -> "DeepGazeIIE":
+        """The published weights from the cache (``asdgaze weights download`` puts them there).
+
+        Raises :class:`~asdgaze.errors.WeightsError` naming the cache path when they are absent.
+        """
+        return cls.from_checkpoint(None, device=device, reference=reference, precision=precision)
+
+    @classmethod
+    def from_checkpoint(cls, path: str | os.PathLike | None = None, device: str | torch.device = "cpu",
                         reference: bool = False, precision: str = "fp32") -> "DeepGazeIIE":
         """Build the model and load ``path`` (a ``deepgaze2e.pth`` state dict) with ``strict=True``.
 
-        The modules are created on the meta device and the checkpoint tensors are assigned, so no
-        random initialisation runs and the weights are held once (peak memory: one copy).
+        ``path=None`` reads the cached ``deepgaze2e.pth`` (as :meth:`from_pretrained`). The modules
+        are created on the meta device and the checkpoint tensors are assigned, so no random
+        initialisation runs and the weights are held once (peak memory: one copy).
         """
-        from asdgaze.models.deepgaze.weights import load_state_dict_file
-
+        path = resolve_weights(path)
         state = load_state_dict_file(path)
         return cls._build(state, device, reference, precision, str(path))
+
+    @classmethod
+    def check_checkpoint(cls, path: str | os.PathLike | None = None) -> Path:
+        """Check names and shapes of a checkpoint without loading its data (memory-mapped); return its path.
+
+        For commands that must refuse a wrong file before they start any work.
+        """
+        path = resolve_weights(path)
+        with torch.device("meta"):
+            expected = cls().state_dict()
+        state = load_state_dict_file(path, mmap=True)
+        for k in expected:  # as in _build: a missing BatchNorm counter is accepted
+            if k.endswith("num_batches_tracked"):
+                state.setdefault(k, expected[k])
+        check_state_dict(expected, state, str(path))
+        return path
 
     @classmethod
     def from_state_dict(cls, state: dict[str, torch.Tensor], device: str | torch.device = "cpu",
@@ -211,8 +240,6 @@ class DeepGazeIIE(nn.Module):
     def _build(cls, state: dict[str, torch.Tensor], device, reference: bool, precision: str,
                source: str) -> "DeepGazeIIE":
         """Strict-load ``state`` (a dict this function may modify) into a model built on the meta device."""
-        from asdgaze.models.deepgaze.weights import check_state_dict
-
         with torch.device("meta"):
             model = cls(reference=reference, precision=precision)
         expected = model.state_dict()
@@ -344,9 +371,7 @@ def batches_by_size(sizes: Sequence[tuple[int, int]], batch_size: int) -> list[l
 def _centerbias_tensor(centerbias, b: int, h: int, w: int) -> torch.Tensor:
     if centerbias is None or (isinstance(centerbias, str) and centerbias == "uniform"):
         return torch.zeros(b, h, w)
-    if isinstance(centerbias, str):
-        from asdgaze.models.centerbias import resolve_centerbias
-
+    if isinstance(centerbias, (str, os.PathLike)):
         centerbias = resolve_centerbias(centerbias)
     if hasattr(centerbias, "log_density"):
         centerbias = centerbias.log_density

@@ -1,11 +1,11 @@
-"""Where the DeepGaze IIE weights and the MIT1003 centre bias live, and how they get there.
+"""Getting the DeepGaze IIE reference files into the cache: download, import, verify, record.
 
-Files (release v1.0.0 of github.com/matthias-k/DeepGaze) are kept in one cache folder:
-``$ASDGAZE_HOME`` if set, else the platform cache folder (``platformdirs.user_cache_dir("asdgaze")``,
-e.g. ``~/.cache/asdgaze`` on Linux). Each file is written atomically and verified (the checkpoint
-by a strict load into our model), and its sha256 is recorded in ``<file>.sha256.json`` beside it.
-Nothing falls back silently: a missing file is an error naming the path and the command that
-fetches it.
+Files (release v1.0.0 of github.com/matthias-k/DeepGaze) go to the cache folder of
+:mod:`asdgaze.models.deepgaze.cache`. Each file is written atomically and only after it is
+verified: the checkpoint by a strict load into our model (this needs torch, imported only then),
+the MIT1003 template by its shape and content (no torch). Its sha256 is recorded in
+``<file>.sha256.json`` beside it. Nothing falls back silently: a missing file is an error naming
+the path and the command that fetches it.
 """
 
 from __future__ import annotations
@@ -15,155 +15,95 @@ import shutil
 import urllib.request
 from pathlib import Path
 
-import torch
-
 from asdgaze.errors import WeightsError
-from asdgaze.io import atomic_path, sha256_file, write_json_atomic
+from asdgaze.io import atomic_path, sha256_file
+from asdgaze.models.centerbias import load_template
+from asdgaze.models.deepgaze.cache import (  # noqa: F401 - re-exported: the public names of the weights code
+    CENTERBIAS_FILE,
+    RELEASE,
+    URLS,
+    WEIGHTS_FILE,
+    cache_dir,
+    default_path,
+    record,
+    resolve_centerbias_template,
+    resolve_weights,
+    status,
+    status_of,
+    weights_sha256,
+)
 
-RELEASE = "https://github.com/matthias-k/DeepGaze/releases/download/v1.0.0/"
-WEIGHTS_FILE = "deepgaze2e.pth"
-CENTERBIAS_FILE = "centerbias_mit1003.npy"
-URLS = {WEIGHTS_FILE: RELEASE + WEIGHTS_FILE, CENTERBIAS_FILE: RELEASE + CENTERBIAS_FILE}
-
-
-
-
-def cache_dir() -> Path:
-    """``$ASDGAZE_HOME`` or the platform cache folder for asdgaze (not created here).
-
-    >>> import os; os.environ["ASDGAZE_HOME"] = "/tmp/x"; str(cache_dir()); del os.environ["ASDGAZE_HOME"]
-    '/tmp/x'
-    """
-    home = os.environ.get("ASDGAZE_HOME")
-    if home:
-        return Path(home).expanduser()
-    from platformdirs import user_cache_dir
-
-    return Path(user_cache_dir("asdgaze"))
+__all__ = ["WeightsError", "CENTERBIAS_FILE", "RELEASE", "URLS", "WEIGHTS_FILE", "cache_dir", "default_path",
+           "download", "import_file", "resolve_centerbias_template", "resolve_weights", "status", "status_of",
+           "weights_sha256", "require_torch"]
 
 
-def default_path(name: str = WEIGHTS_FILE) -> Path:
-    return cache_dir() / name
-
-
-def _missing(path: Path, what: str, option: str) -> WeightsError:
-    return WeightsError(
-        f"{what} not found at {path}. Fetch it with `asdgaze weights download` (needs internet; "
-        f"from {URLS[path.name] if path.name in URLS else RELEASE}), or copy a downloaded file in with "
-        f"`asdgaze weights import FILE`, or pass {option}. Set ASDGAZE_HOME to use another folder.")
-
-
-def resolve_weights(path: str | os.PathLike | None = None) -> Path:
-    """The checkpoint to use: ``path`` if given (must exist), else the cached ``deepgaze2e.pth``."""
-    if path is not None:
-        p = Path(path).expanduser()
-        if not p.is_file():
-            raise WeightsError(f"weights file {p} does not exist")
-        return p
-    p = default_path(WEIGHTS_FILE)
-    if not p.is_file():
-        raise _missing(p, "DeepGaze IIE weights (deepgaze2e.pth)", "--weights PATH")
-    return p
-
-
-def resolve_centerbias_template(path: str | os.PathLike | None = None) -> Path:
-    """The MIT1003 centre-bias template: ``path`` if given, else the cached ``centerbias_mit1003.npy``."""
-    p = Path(path).expanduser() if path is not None else default_path(CENTERBIAS_FILE)
-    if not p.is_file():
-        raise _missing(p, "MIT1003 centre-bias template (centerbias_mit1003.npy)",
-                       "--centerbias uniform or --centerbias FILE.npy")
-    return p
-
-
-def load_state_dict_file(path: str | os.PathLike) -> dict[str, torch.Tensor]:
-    """Read a checkpoint file as a state dict (tensors only: ``weights_only=True``)."""
-    path = Path(path)
-    if not path.is_file():
-        raise WeightsError(f"weights file {path} does not exist")
+def require_torch(why: str) -> None:
+    """Raise :class:`WeightsError` saying ``why`` torch is needed, if it cannot be imported."""
     try:
-        # Not memory-mapped: each tensor gets its own buffer, so converting the conv weights to
-        # channels-last frees the originals one by one (a mapped file would stay resident).
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as e:  # noqa: BLE001 - any reader error means the same thing to the user
-        raise WeightsError(f"{path}: not a readable PyTorch checkpoint ({type(e).__name__}: {e})") from None
-    if isinstance(state, dict) and "state_dict" in state and isinstance(state["state_dict"], dict):
-        state = state["state_dict"]
-    if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
-        raise WeightsError(f"{path}: expected a state dict of tensors (deepgaze2e.pth)")
-    return state
+        import torch  # noqa: F401
+    except ImportError:
+        raise WeightsError(f"{why} needs PyTorch, which is not installed here (install asdgaze with its "
+                           "torch dependencies: pip install torch torchvision efficientnet-pytorch)") from None
 
 
-def check_state_dict(expected: dict[str, torch.Tensor], state: dict[str, torch.Tensor], source: str) -> None:
-    """Raise :class:`WeightsError` listing missing, unexpected and mis-shaped keys (strict match)."""
-    missing = [k for k in expected if k not in state]
-    unexpected = [k for k in state if k not in expected]
-    shapes = [f"{k}: {tuple(state[k].shape)} != {tuple(v.shape)}" for k, v in expected.items()
-              if k in state and tuple(state[k].shape) != tuple(v.shape)]
-    if missing or unexpected or shapes:
-        def few(xs):
-            return ", ".join(xs[:5]) + (f" ... ({len(xs)} in all)" if len(xs) > 5 else "")
-        parts = [f"{len(missing)} missing ({few(missing)})" if missing else "",
-                 f"{len(unexpected)} unexpected ({few(unexpected)})" if unexpected else "",
-                 f"{len(shapes)} with wrong shape ({few(shapes)})" if shapes else ""]
-        raise WeightsError(f"{source} is not a DeepGaze IIE checkpoint: "
-                           + "; ".join(p for p in parts if p))
+def _verify(path: Path, name: str) -> str:
+    """Check a file before it enters the cache as ``name``; return the sha256 of what was checked."""
+    if name == CENTERBIAS_FILE:
+        return load_template(path, mit1003=True)[1]
+    require_torch(f"checking {path} as {WEIGHTS_FILE}")
+    from asdgaze.models.deepgaze.model import DeepGazeIIE
 
-
-def _record(path: Path, source: str) -> dict:
-    info = {"file": path.name, "sha256": sha256_file(path), "bytes": path.stat().st_size, "source": source}
-    write_json_atomic(path.with_name(path.name + ".sha256.json"), info)
-    return info
-
-
-def _verify(path: Path, name: str) -> None:
-    """Check a file before it enters the cache: a strict model load, or a valid template."""
-    if name.endswith(".npy"):
-        import numpy as np
-
-        from asdgaze.models.centerbias import check_template
-
-        with open(path, "rb") as f:
-            check_template(np.load(f), str(path))
-    else:
-        from asdgaze.models.deepgaze.model import DeepGazeIIE
-
-        DeepGazeIIE.from_checkpoint(path)
+    sha = sha256_file(path)
+    DeepGazeIIE.from_checkpoint(path)  # strict load: every name and shape of the published checkpoint
+    return sha
 
 
 def import_file(src: str | os.PathLike, name: str | None = None) -> dict:
     """Verify ``src`` and copy it atomically into the cache (as ``deepgaze2e.pth`` unless it is a .npy)."""
     src = Path(src).expanduser()
     if not src.is_file():
-        raise WeightsError(f"{src} does not exist")
-    name = name or (CENTERBIAS_FILE if src.suffix == ".npy" else WEIGHTS_FILE)
-    _verify(src, name)
+        raise WeightsError(f"{src}: file does not exist")
+    name = name or (CENTERBIAS_FILE if src.suffix.lower() == ".npy" else WEIGHTS_FILE)
+    if name not in URLS:
+        raise WeightsError(f"{name}: not a file of the weights cache (expected {WEIGHTS_FILE} or {CENTERBIAS_FILE})")
+    sha = _verify(src, name)
     dest = default_path(name)
     with atomic_path(dest) as tmp:
         shutil.copyfile(src, tmp)
-    return _record(dest, str(src))
+        if sha256_file(tmp) != sha:  # the file changed between the check and the copy
+            raise WeightsError(f"{src}: the file changed while it was being imported; nothing was written")
+    return record(dest, str(src), sha)
 
 
 def download(names: tuple[str, ...] = (WEIGHTS_FILE, CENTERBIAS_FILE), force: bool = False,
              progress: bool = True) -> list[dict]:
     """Download the published files into the cache, verify each, record its sha256."""
+    unknown = [n for n in names if n not in URLS]
+    if unknown:
+        raise WeightsError(f"unknown file(s) {', '.join(unknown)}; the release has {WEIGHTS_FILE} and {CENTERBIAS_FILE}")
+    todo = [n for n in names if force or not default_path(n).is_file()]
+    if WEIGHTS_FILE in todo:  # before any download: the checkpoint cannot be verified without torch
+        require_torch(f"verifying {WEIGHTS_FILE}")
     infos = []
     for name in names:
         dest = default_path(name)
-        if dest.is_file() and not force:
+        if name not in todo:
             infos.append(status_of(name))
             continue
         url = URLS[name]
         try:
             with atomic_path(dest) as tmp:
                 _fetch(url, tmp, progress)
-                _verify(tmp, name)
+                try:
+                    sha = _verify(tmp, name)
+                except WeightsError as e:
+                    raise WeightsError(f"downloaded {url}, but it is not the expected file: "
+                                       f"{str(e).replace(str(tmp), name)}; nothing was written to {dest}") from None
         except OSError as e:
             raise WeightsError(f"could not download {url} to {dest}: {e}. If this machine is offline, "
                                f"download the file elsewhere and run `asdgaze weights import FILE`") from None
-        except (WeightsError, ValueError) as e:
-            raise WeightsError(f"downloaded {url}, but it is not the expected file ({e}); nothing was "
-                               f"written to {dest}") from None
-        infos.append(_record(dest, url))
+        infos.append(record(dest, url, sha))
     return infos
 
 
@@ -176,23 +116,3 @@ def _fetch(url: str, dest: Path, progress: bool) -> None:
             while block := r.read(1 << 20):
                 f.write(block)
                 bar.update(len(block))
-
-
-def status_of(name: str) -> dict:
-    """Presence, size and recorded sha256 of a cached file."""
-    import json
-
-    p = default_path(name)
-    rec = p.with_name(p.name + ".sha256.json")
-    sha = json.loads(rec.read_text())["sha256"] if rec.is_file() and p.is_file() else None
-    return {"file": name, "path": str(p), "present": p.is_file(), "sha256": sha,
-            "bytes": p.stat().st_size if p.is_file() else None}
-
-
-def status() -> list[dict]:
-    return [status_of(WEIGHTS_FILE), status_of(CENTERBIAS_FILE)]
-
-
-def weights_sha256(path: str | os.PathLike) -> str:
-    """sha256 of a weights file (always computed from the bytes, about 1 s for 400 MB)."""
-    return sha256_file(path)

@@ -26,6 +26,7 @@ from asdgaze.metrics._checks import real_map, same_shape
 
 __all__ = [
     "fixation_indices",
+    "rescale_fixations",
     "log_likelihoods",
     "log_likelihood",
     "information_gains",
@@ -73,6 +74,21 @@ def fixation_indices(shape: tuple[int, ...], xs: object, ys: object, name: str =
         raise ValueError(f"{name}: {int(bad.sum())} point(s) outside the {h}x{w} image, first (x={x[k]}, y={y[k]}) "
                          "(0-based; pass Saliency4ASD's 1-based x, y as x - 1, y - 1)")
     return y.astype(np.intp), x.astype(np.intp)
+
+
+def rescale_fixations(xs: object, ys: object, from_shape: tuple[int, ...], to_shape: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray]:
+    """0-based fixations of an image of ``from_shape`` in the pixel frame of ``to_shape``.
+
+    ``x * (W_to / W_from)``, ``y * (H_to / H_from)``, in that order of operations, as pysaliency's
+    shuffled nonfixations; truncation to int happens where the map is read.
+
+    Example:
+        >>> rescale_fixations([3.0], [1.0], (4, 8), (8, 4))
+        (array([1.5]), array([2.]))
+    """
+    x = np.asarray(xs, dtype=np.float64) * (to_shape[1] / from_shape[1])
+    y = np.asarray(ys, dtype=np.float64) * (to_shape[0] / from_shape[0])
+    return x, y
 
 
 # --- LL and IG ----------------------------------------------------------------------------------

@@ -6,6 +6,7 @@ Only where the definitions coincide with the MIT ones (metrics.md 4.5, oracle RE
   non-negative maps (pysaliency's eps differs from MATLAB eps by 4.5e-21, far below rtol).
 Not compared: NSS (pysaliency keeps duplicate fixations and uses ddof 0), SIM (no min-max),
 AUCs (duplicates, all-pixel negatives, exact thresholds), IG (probabilistic definition).
+The second half checks every value of the fixture against asdgaze.metrics.probabilistic.
 """
 
 from __future__ import annotations

@@ -184,3 +184,18 @@ def test_registry_covers_both_conventions():
     assert registry.get("kl", "probabilistic").higher_is_better is False
     with pytest.raises(KeyError, match="unknown mit metric 'll'"):
         registry.get("ll", "mit")
+
+
+def test_kl_regularisation_variants_by_hand():
+    p = np.array([[0.5, 0.5, 0.0]])
+    q = np.array([[0.25, 0.75, 0.0]])
+    eps = 2.2204e-16
+    want_mit = 0.25 * math.log(eps + 0.25 / (0.5 + eps)) + 0.75 * math.log(eps + 0.75 / (0.5 + eps))
+    assert prob.kl_div(p, q) == pytest.approx(want_mit, rel=1e-14)
+    want_plain = 0.25 * math.log(0.5) + 0.75 * math.log(1.5)
+    assert prob.kl_div(p, q, log_regularization=0, quotient_regularization=0) == pytest.approx(want_plain, rel=1e-14)
+    # probabilistic default of pysaliency: minimum_value 1e-20 makes every pixel positive
+    pm, qm = (p + 1e-20) / (1 + 3e-20), (q + 1e-20) / (1 + 3e-20)
+    want_min = float(np.sum(qm * (np.log(qm) - np.log(pm))))
+    got = prob.kl_div(p, q, minimum_value=1e-20, log_regularization=0, quotient_regularization=0)
+    assert got == pytest.approx(want_min, rel=1e-12)

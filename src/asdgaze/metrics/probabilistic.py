@@ -425,14 +425,21 @@ def kl_div(saliency: np.ndarray, empirical: np.ndarray, *, minimum_value: float 
     p = to_density(saliency, minimum_value)
     q = to_density(empirical, minimum_value)
     same_shape(p, q, "saliency", "empirical")
+    if log_regularization > 0:
+        # Q = 0 gives 0 * ln(log_reg + 0) = 0 here, so no mask is needed; in place for speed.
+        t = p + quotient_regularization
+        np.divide(q, t, out=t)
+        t += log_regularization
+        with np.errstate(divide="ignore"):
+            np.log(t, out=t)
+        return float(np.dot(q.ravel(), t.ravel()))
     nz = q > 0
     qn = q[nz]
-    pn = p[nz]
     with np.errstate(divide="ignore"):
-        if log_regularization or quotient_regularization:
-            terms = qn * np.log(log_regularization + qn / (pn + quotient_regularization))
+        if quotient_regularization:
+            terms = qn * np.log(qn / (p[nz] + quotient_regularization))
         else:
-            terms = qn * (np.log(qn) - np.log(pn))
+            terms = qn * (np.log(qn) - np.log(p[nz]))
     return float(terms.sum())
 
 
@@ -462,21 +469,49 @@ def _blur_matrix(n: int, sigma: float, mode: str, truncate: float) -> np.ndarray
     return g
 
 
+_BAND_BLOCK = 96  # rows per block of the banded product (fastest of 64-192 at 768x1024, sigma 43)
+
+
+@lru_cache(maxsize=16)
+def _blur_blocks(n: int, sigma: float, mode: str, truncate: float) -> tuple[tuple[int, int, int, int], ...]:
+    """Row blocks of the blur matrix with the column range holding their nonzero weights.
+
+    The truncated Gaussian is banded (half-width truncate * sigma), so each block of output rows
+    reads only a slice of the input: about half the work of the dense product at sigma 43.
+    """
+    g = _blur_matrix(n, sigma, mode, truncate)
+    blocks = []
+    for r0 in range(0, n, _BAND_BLOCK):
+        r1 = min(n, r0 + _BAND_BLOCK)
+        nz = np.flatnonzero(np.any(g[r0:r1] != 0, axis=0))
+        blocks.append((r0, r1, int(nz[0]), int(nz[-1]) + 1) if nz.size else (r0, r1, 0, 0))
+    return tuple(blocks)
+
+
+def _blur_axis0(a: np.ndarray, sigma: float, mode: str, truncate: float) -> np.ndarray:
+    g = _blur_matrix(a.shape[0], sigma, mode, truncate)
+    out = np.zeros((a.shape[0], a.shape[1]))
+    for r0, r1, c0, c1 in _blur_blocks(a.shape[0], sigma, mode, truncate):
+        if c1 > c0:
+            np.matmul(g[r0:r1, c0:c1], a[c0:c1], out=out[r0:r1])
+    return out
+
+
 def gaussian_blur(values: np.ndarray, sigma: float, mode: str = "constant", truncate: float = 4.0) -> np.ndarray:
-    """``scipy.ndimage.gaussian_filter(values, sigma, mode=mode, truncate=truncate)`` as two
-    matrix products with cached filter matrices (a BLAS product is several times faster than the
-    direct 345-tap filter at sigma 43 on 768x1024; equal up to rounding).
+    """``scipy.ndimage.gaussian_filter(values, sigma, mode=mode, truncate=truncate)`` as banded
+    matrix products with cached filter matrices: at sigma 43 on 768x1024 several times faster
+    than the direct 345-tap filter, and equal up to rounding.
 
     Example:
         >>> from scipy.ndimage import gaussian_filter
-        >>> a = np.random.default_rng(0).random((20, 30))
+        >>> a = np.random.default_rng(0).random((200, 130))
         >>> bool(np.allclose(gaussian_blur(a, 3.0, "reflect"), gaussian_filter(a, 3.0, mode="reflect"), rtol=0, atol=1e-14))
         True
     """
     a = np.asarray(values, dtype=np.float64)
-    gy = _blur_matrix(a.shape[0], float(sigma), mode, float(truncate))
-    gx = _blur_matrix(a.shape[1], float(sigma), mode, float(truncate))
-    return gy @ a @ gx.T
+    sigma, truncate = float(sigma), float(truncate)
+    rows = _blur_axis0(a, sigma, mode, truncate)
+    return _blur_axis0(rows.T, sigma, mode, truncate).T
 
 
 def empirical_map(shape: tuple[int, int], xs: object, ys: object, sigma: float, mode: str = "reflect",

@@ -199,3 +199,22 @@ def test_kl_regularisation_variants_by_hand():
     want_min = float(np.sum(qm * (np.log(qm) - np.log(pm))))
     got = prob.kl_div(p, q, minimum_value=1e-20, log_regularization=0, quotient_regularization=0)
     assert got == pytest.approx(want_min, rel=1e-12)
+
+
+def test_score_rejects_maps_of_another_size():
+    ld = LogDensity(np.log(np.full((2, 2), 0.25)))
+    with pytest.raises(ValueError, match="empirical: shape"):
+        score_probabilistic(ld, [0], [0], empirical=np.ones((2, 3)), metrics=("cc",))
+    with pytest.raises(ValueError, match="shuffled: shape"):
+        score_probabilistic(ld, [0], [0], other_xs=[1], other_ys=[1], shuffled=np.zeros((3, 2)), metrics=("sauc",))
+
+
+def test_map_descriptions_match_scoring():
+    from asdgaze.metrics.prob_scoring import map_descriptions
+    ld = LogDensity(np.log(np.array([[0.1, 0.2], [0.3, 0.4]])))
+    for mode in ("density", "metric-specific"):
+        s = score_probabilistic(ld, [0, 1], [1, 1], empirical=np.array([[0.0, 1.0], [2.0, 1.0]]),
+                                other_xs=[0], other_ys=[0], shuffled=np.log(np.full((2, 2), 0.25)), mode=mode,
+                                blur=Blur(1.0, "reflect"))
+        assert s.maps == map_descriptions(mode, Blur(1.0, "reflect"))
+        assert set(s.values) == set(PROB_METRICS)

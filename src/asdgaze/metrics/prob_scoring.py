@@ -31,7 +31,7 @@ import numpy as np
 from asdgaze.metrics import probabilistic as P
 from asdgaze.predictions import LogDensity
 
-__all__ = ["PROB_METRICS", "Blur", "ProbScore", "ShuffledBaseline", "score_probabilistic", "MODES"]
+__all__ = ["PROB_METRICS", "Blur", "ProbScore", "ShuffledBaseline", "score_probabilistic", "map_descriptions", "MODES"]
 
 PROB_METRICS: tuple[str, ...] = ("ll", "ig", "auc", "sauc", "nss", "cc", "kl", "sim")
 MODES: tuple[str, ...] = ("metric-specific", "density")
@@ -87,6 +87,29 @@ class ShuffledBaseline:
         # Rounding can leave tiny negatives where pred held nearly all the mass; keep the density positive.
         rest = np.maximum(rest, np.finfo(float).tiny)
         return np.log(rest) - math.log(rest.sum())
+
+
+def map_descriptions(mode: Mode, blur: Blur = Blur()) -> dict[str, str]:
+    """Which map each metric scores in ``mode`` (for manifests and reports).
+
+    Example:
+        >>> map_descriptions("metric-specific")["sauc"], map_descriptions("density")["cc"]
+        ('log p - log p_shuffled', 'p')
+    """
+    if mode not in MODES:
+        raise ValueError(f"mode must be one of {', '.join(MODES)}, got {mode!r}")
+    if mode == "density":
+        return {m: ("log p" if m in ("ll", "ig") else "p") for m in PROB_METRICS}
+    return {
+        "ll": "log p",
+        "ig": "log p",
+        "auc": "p",
+        "sauc": "log p - log p_shuffled",
+        "nss": "p",
+        "cc": blur.describe(),
+        "kl": blur.describe(),
+        "sim": blur.describe() + " (approximation of the SIM-optimal map)",
+    }
 
 
 @dataclass
@@ -147,45 +170,49 @@ def score_probabilistic(
     if not isinstance(prediction, LogDensity):
         raise TypeError("score_probabilistic needs a LogDensity; a SaliencyMap has no probabilities")
     logp = prediction.values
+    for name, arr in (("empirical", empirical), ("shuffled", shuffled), ("blurred", blurred)):
+        if arr is not None and np.shape(arr) != logp.shape:
+            raise ValueError(f"{name}: shape {np.shape(arr)} differs from the prediction's {logp.shape}")
+    if baseline is not None and baseline.shape != logp.shape:
+        raise ValueError(f"baseline: shape {baseline.shape} differs from the prediction's {logp.shape}")
     p = prediction.density()
     out = ProbScore()
     specific = mode == "metric-specific"
+    described = map_descriptions(mode, blur)
 
-    def put(name: str, per_fix: np.ndarray, used: str) -> None:
+    def put(name: str, per_fix: np.ndarray) -> None:
         out.per_fixation[name] = per_fix
         out.values[name] = float(per_fix.mean()) if per_fix.size else math.nan
-        out.maps[name] = used
+        out.maps[name] = described[name]
 
     if "ll" in metrics:
-        put("ll", P.log_likelihoods(logp, xs, ys), "log p")
+        put("ll", P.log_likelihoods(logp, xs, ys))
     if "ig" in metrics:
         base = None if baseline is None else baseline.values
-        put("ig", P.information_gains(logp, base, xs, ys), "log p")
+        put("ig", P.information_gains(logp, base, xs, ys))
     if "auc" in metrics:
-        put("auc", P.auc_per_fixation(p, xs, ys), "p")
+        put("auc", P.auc_per_fixation(p, xs, ys))
     if "nss" in metrics:
-        put("nss", P.nss_per_fixation(p, xs, ys), "p")
+        put("nss", P.nss_per_fixation(p, xs, ys))
     if "sauc" in metrics:
         if other_xs is None or other_ys is None:
             raise ValueError("sauc needs the other images' fixations (other_xs, other_ys)")
         if specific:
             if shuffled is None:
                 raise ValueError("sauc in metric-specific mode needs the shuffled log-density (shuffled=)")
-            put("sauc", P.sauc_per_fixation(logp - np.asarray(shuffled, dtype=float), xs, ys, other_xs, other_ys),
-                "log p - log p_shuffled")
+            put("sauc", P.sauc_per_fixation(logp - np.asarray(shuffled, dtype=float), xs, ys, other_xs, other_ys))
         else:
-            put("sauc", P.sauc_per_fixation(p, xs, ys, other_xs, other_ys), "p")
+            put("sauc", P.sauc_per_fixation(p, xs, ys, other_xs, other_ys))
     map_metrics = [m for m in ("cc", "kl", "sim") if m in metrics]
     if map_metrics:
         if empirical is None:
             raise ValueError(f"{', '.join(map_metrics)} need the empirical map (empirical=)")
         if specific:
             smap = P.gaussian_blur(p, blur.sigma, blur.mode) if blurred is None else np.asarray(blurred, float)
-            used = blur.describe()
         else:
-            smap, used = p, "p"
+            smap = p
         funcs = {"cc": P.cc, "kl": P.kl_div, "sim": P.sim}
         for m in map_metrics:
             out.values[m] = funcs[m](smap, empirical)
-            out.maps[m] = used + (" (approximation of the SIM-optimal map)" if m == "sim" and specific else "")
+            out.maps[m] = described[m]
     return out

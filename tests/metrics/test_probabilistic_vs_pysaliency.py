@@ -23,6 +23,7 @@ import pytest
 from scipy.special import logsumexp
 
 from asdgaze.metrics import probabilistic as prob
+from asdgaze.metrics.prob_scoring import shuffled_negatives
 
 REPO = Path(__file__).resolve().parents[2]
 RUNNER = REPO / "tests" / "pysal" / "run_pysaliency.py"
@@ -96,13 +97,8 @@ def _ours(shapes, logd, base, x, y, n):
         out["ig_uniform"].append(prob.information_gains(logd[k], None, xk, yk))
         out["ig_baseline"].append(prob.information_gains(logd[k], base[k], xk, yk))
         out["auc"].append(prob.auc_per_fixation(dens, xk, yk))
-        ox, oy = [], []
-        for j, other in enumerate(shapes):
-            if j != k:
-                rx, ry = prob.rescale_fixations(x[n == j], y[n == j], other, shape)
-                ox.append(rx)
-                oy.append(ry)
-        out["sauc"].append(prob.sauc_per_fixation(dens, xk, yk, np.concatenate(ox), np.concatenate(oy)))
+        ox, oy = shuffled_negatives([(x[n == j], y[n == j], other) for j, other in enumerate(shapes) if j != k], shape)
+        out["sauc"].append(prob.sauc_per_fixation(dens, xk, yk, ox, oy))
         out["nss"].append(prob.nss_per_fixation(dens, xk, yk))
         emp = prob.empirical_map(shape, xk, yk, SIGMA, mode="reflect")
         out["cc"].append([prob.cc(dens, emp)])

@@ -17,7 +17,15 @@ from asdgaze.metrics.suite import MIT_METRICS, Target, score_mit
 # The probabilistic (pysaliency) convention: a module of its own, since its metric names repeat
 # the MIT ones with other definitions; the registry declares both.
 from asdgaze.metrics import probabilistic, registry
-from asdgaze.metrics.prob_scoring import PROB_METRICS, Blur, ProbScore, ShuffledBaseline, score_probabilistic
+from asdgaze.metrics.prob_scoring import (
+    PROB_METRICS,
+    Blur,
+    ProbScore,
+    ShuffledBaseline,
+    map_descriptions,
+    score_probabilistic,
+    shuffled_negatives,
+)
 
 __all__ = [
     "auc_judd",
@@ -42,4 +50,6 @@ __all__ = [
     "ProbScore",
     "ShuffledBaseline",
     "score_probabilistic",
+    "map_descriptions",
+    "shuffled_negatives",
 ]

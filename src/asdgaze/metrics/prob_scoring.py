@@ -24,14 +24,15 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Literal, Sequence
+from typing import Iterable, Literal, Sequence
 
 import numpy as np
 
 from asdgaze.metrics import probabilistic as P
 from asdgaze.predictions import LogDensity
 
-__all__ = ["PROB_METRICS", "Blur", "ProbScore", "ShuffledBaseline", "score_probabilistic", "map_descriptions", "MODES"]
+__all__ = ["PROB_METRICS", "Blur", "ProbScore", "ShuffledBaseline", "score_probabilistic", "map_descriptions",
+           "shuffled_negatives", "MODES"]
 
 PROB_METRICS: tuple[str, ...] = ("ll", "ig", "auc", "sauc", "nss", "cc", "kl", "sim")
 MODES: tuple[str, ...] = ("metric-specific", "density")
@@ -87,6 +88,33 @@ class ShuffledBaseline:
         # Rounding can leave tiny negatives where pred held nearly all the mass; keep the density positive.
         rest = np.maximum(rest, np.finfo(float).tiny)
         return np.log(rest) - math.log(rest.sum())
+
+
+def shuffled_negatives(
+    others: Iterable[tuple[object, object, tuple[int, int]]], shape: tuple[int, int]
+) -> tuple[np.ndarray, np.ndarray]:
+    """sAUC negatives for one image: every fixation of every *other* image, rescaled to ``shape``.
+
+    Args:
+        others: ``(xs, ys, (H_other, W_other))`` per other image (same group), 0-based.
+        shape: (H, W) of the image being scored.
+
+    Returns:
+        (xs, ys) float arrays in this image's frame (duplicates kept; truncated when scored).
+
+    Example:
+        >>> shuffled_negatives([([3.0], [1.0], (4, 8)), ([0.5], [0.5], (2, 2))], (8, 4))
+        (array([1.5, 1. ]), array([2., 2.]))
+    """
+    xs: list[np.ndarray] = []
+    ys: list[np.ndarray] = []
+    for ox, oy, oshape in others:
+        rx, ry = P.rescale_fixations(ox, oy, oshape, shape)
+        xs.append(rx.ravel())
+        ys.append(ry.ravel())
+    if not xs:
+        return np.zeros(0), np.zeros(0)
+    return np.concatenate(xs), np.concatenate(ys)
 
 
 def map_descriptions(mode: Mode, blur: Blur = Blur()) -> dict[str, str]:

@@ -14,7 +14,6 @@ import time
 
 import numpy as np
 from scipy.ndimage import gaussian_filter
-from scipy.special import logsumexp
 from threadpoolctl import threadpool_limits
 
 from asdgaze.metrics import probabilistic as P

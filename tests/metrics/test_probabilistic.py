@@ -11,7 +11,6 @@ import math
 import numpy as np
 import pytest
 from scipy.ndimage import gaussian_filter
-from scipy.special import logsumexp
 
 from asdgaze.errors import MapError
 from asdgaze.metrics import probabilistic as prob

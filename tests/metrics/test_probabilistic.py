@@ -217,3 +217,21 @@ def test_map_descriptions_match_scoring():
                                 blur=Blur(1.0, "reflect"))
         assert s.maps == map_descriptions(mode, Blur(1.0, "reflect"))
         assert set(s.values) == set(PROB_METRICS)
+
+
+def test_shuffled_baseline_across_image_sizes():
+    rng = np.random.default_rng(5)
+    a = LogDensity.normalized(rng.standard_normal((6, 8)))
+    b = LogDensity(np.log(np.full((12, 16), 1 / 192)))  # uniform, another size
+    c = LogDensity(np.log(np.full((6, 8), 1 / 48)))
+    sb = ShuffledBaseline((6, 8))
+    for ld in (a, b, c):
+        sb.add(ld)
+    # without a: the mean of two uniform densities is uniform, whatever the sizes
+    np.testing.assert_allclose(sb.log_density_without(a), np.log(1 / 48), rtol=1e-12)
+    # without c: (a + uniform) / 2 on a's grid, by hand
+    np.testing.assert_allclose(np.exp(sb.log_density_without(c)), (a.density() + 1 / 48) / 2, rtol=1e-12)
+    # on b's own grid, and normalised
+    out = sb.log_density_without(b)
+    assert out.shape == (12, 16)
+    assert np.exp(out).sum() == pytest.approx(1.0, rel=1e-12)

@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from typing import Iterable, Literal, Sequence
 
 import numpy as np
+from scipy.ndimage import zoom
 
 from asdgaze.metrics import probabilistic as P
 from asdgaze.predictions import LogDensity
@@ -55,12 +56,25 @@ class Blur:
         return f"p blurred (Gaussian sigma={self.sigma:g} px, mode={self.mode})"
 
 
+def _resize_density(d: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """A density resampled to ``shape`` (bilinear, pixel-area aligned) and renormalised."""
+    if d.shape == tuple(shape):
+        return d
+    z = zoom(d, (shape[0] / d.shape[0], shape[1] / d.shape[1]), order=1, mode="nearest", grid_mode=True)
+    if z.shape != tuple(shape):  # zoom rounds the output size; never expected with exact factors
+        raise ValueError(f"resampling {d.shape} to {tuple(shape)} gave {z.shape}")
+    z = np.maximum(z, 0.0)
+    return z / z.sum()
+
+
 class ShuffledBaseline:
-    """Leave-one-out mean of a model's densities over images of one size, for sAUC's
+    """Leave-one-out mean of a model's densities over the images of a dataset, for sAUC's
     ``log p - log p_shuffled``: add every image's log-density, then ask for one image's baseline.
 
-    Memory is one (H, W) sum, not a stack. Images of other sizes must be resized and
-    renormalised to this grid first (pysaliency does this at 500x500).
+    The mean lives on one grid (``shape``); memory is one (H, W) sum, not a stack. Images of
+    another size are resampled bilinearly onto the grid and renormalised, and the baseline is
+    resampled back to the asking image's size (pysaliency's benchmark uses a 500x500 grid; with
+    Saliency4ASD's images of one size no resampling happens).
 
     Example:
         >>> a = LogDensity(np.log(np.array([[0.5, 0.5]]))); b = LogDensity(np.log(np.array([[0.25, 0.75]])))
@@ -70,22 +84,22 @@ class ShuffledBaseline:
     """
 
     def __init__(self, shape: tuple[int, int]) -> None:
-        self.shape = tuple(shape)
+        self.shape = (int(shape[0]), int(shape[1]))
         self.total = np.zeros(self.shape)
         self.count = 0
 
     def add(self, pred: LogDensity) -> None:
-        if pred.shape != self.shape:
-            raise ValueError(f"shuffled baseline: shape {pred.shape} differs from {self.shape}; resize first")
-        self.total += pred.density()
+        self.total += _resize_density(pred.density(), self.shape)
         self.count += 1
 
     def log_density_without(self, pred: LogDensity) -> np.ndarray:
-        """log of the mean density of the other images (``pred`` must have been added)."""
+        """log of the mean density of the other images, on ``pred``'s grid (``pred`` must have been added)."""
         if self.count < 2:
             raise ValueError("shuffled baseline: needs at least two images")
-        rest = self.total - pred.density()
+        rest = self.total - _resize_density(pred.density(), self.shape)
         # Rounding can leave tiny negatives where pred held nearly all the mass; keep the density positive.
+        rest = np.maximum(rest, np.finfo(float).tiny)
+        rest = _resize_density(rest / rest.sum(), pred.shape)
         rest = np.maximum(rest, np.finfo(float).tiny)
         return np.log(rest) - math.log(rest.sum())
 

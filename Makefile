@@ -4,7 +4,10 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test venv clean bench
+PYSAL_VENV  := .venv-pysal
+PYSAL_STAMP := $(PYSAL_VENV)/.installed
+
+.PHONY: demo test venv pysal-venv clean bench
 
 venv: $(STAMP)
 
@@ -14,10 +17,21 @@ $(STAMP): pyproject.toml constraints.txt
 	$(PY) -m pip install --quiet -c constraints.txt -e '.[test]'
 	touch $(STAMP)
 
+# The pysaliency 0.2.22 oracle, in its own interpreter (tests/pysal/). torch is not installed:
+# the oracle runner stubs it (metrics.md section 7 B).
+pysal-venv: $(PYSAL_STAMP)
+
+$(PYSAL_STAMP): tests/pysal/requirements.txt
+	rm -rf $(PYSAL_VENV)
+	$(PYTHON) -m venv $(PYSAL_VENV)
+	$(PYSAL_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(PYSAL_VENV)/bin/python -m pip install --quiet -r tests/pysal/requirements.txt
+	touch $(PYSAL_STAMP)
+
 demo: $(STAMP)
 	$(VENV)/bin/asdgaze demo --out demo-output
 
-test: $(STAMP)
+test: $(STAMP) $(PYSAL_STAMP)
 	$(PY) -m pytest -q
 
 bench: $(STAMP)
@@ -25,4 +39,4 @@ bench: $(STAMP)
 	$(PY) benchmarks/bench_deepgaze.py
 
 clean:
-	rm -rf $(VENV) demo-output .pytest_cache
+	rm -rf $(VENV) $(PYSAL_VENV) demo-output .pytest_cache

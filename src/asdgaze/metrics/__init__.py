@@ -1,4 +1,4 @@
-"""Saliency metrics in the MIT Saliency Benchmark convention (cvzoya/saliency, code_forMetrics).
+"""Saliency metrics. The MIT Saliency Benchmark convention (cvzoya/saliency, code_forMetrics).
 
 One pure function per metric; :func:`asdgaze.metrics.suite.score_mit` computes all of them at
 once for several groups, sharing work. Definitions: ``shared/specs/metrics.md`` section 3;
@@ -14,6 +14,18 @@ from asdgaze.metrics.transport import emd
 from asdgaze.metrics.location import info_gain, nss
 from asdgaze.metrics.streams import metric_rng
 from asdgaze.metrics.suite import MIT_METRICS, Target, score_mit
+# The probabilistic (pysaliency) convention: a module of its own, since its metric names repeat
+# the MIT ones with other definitions; the registry declares both.
+from asdgaze.metrics import probabilistic, registry
+from asdgaze.metrics.prob_scoring import (
+    PROB_METRICS,
+    Blur,
+    ProbScore,
+    ShuffledBaseline,
+    map_descriptions,
+    score_probabilistic,
+    shuffled_negatives,
+)
 
 __all__ = [
     "auc_judd",
@@ -31,4 +43,13 @@ __all__ = [
     "MIT_METRICS",
     "Target",
     "score_mit",
+    "probabilistic",
+    "registry",
+    "PROB_METRICS",
+    "Blur",
+    "ProbScore",
+    "ShuffledBaseline",
+    "score_probabilistic",
+    "map_descriptions",
+    "shuffled_negatives",
 ]

@@ -58,7 +58,7 @@ def normalise_per_image(df: pd.DataFrame, model: str = "maps", source: str = "pe
     # Image ids are file stems: "1" and "01" differ, so never let pandas read them as numbers.
     for col in ("image", "group", "metric", "convention", "model"):
         out[col] = out[col].astype(str)
-    out["baseline"] = out["baseline"].fillna("").astype(str)
+    out["baseline"] = out["baseline"].astype(object).fillna("").astype(str)
     out["value"] = pd.to_numeric(out["value"], errors="coerce").astype(float)
     return out
 

@@ -146,13 +146,20 @@ def group_stats(per_image: pd.DataFrame, group_a: str = "TD", group_b: str = "AS
     Holm's correction runs across the metrics of one (model, convention, baseline).
     """
     paired = paired_differences(per_image, group_a, group_b)
+    grouped = dict(list(paired.groupby(KEYS, sort=True)))
+    # Keep a row (n = 0) for every key scored at all: a metric undefined on every image is reported, not dropped.
+    all_keys = sorted(set(per_image[per_image["group"].isin([group_a, group_b])][KEYS].itertuples(index=False,
+                                                                                                   name=None)))
+    empty = paired.iloc[:0]
     rows = []
-    for key, t in paired.groupby(KEYS, sort=True):
+    for key in all_keys:
+        t = grouped.get(key, empty)
         d = t["diff"].to_numpy()
         low, high, method = bootstrap_mean_ci(d, n_resamples=n_resamples, seed=seed)
         p_perm, n_perm = (permutations or {}).get(key[:3], (float("nan"), 0))
         rows.append(dict(zip(KEYS, key), group_a=group_a, group_b=group_b, n=len(d),
-                         mean_a=t["value_a"].mean(), mean_b=t["value_b"].mean(), mean_diff=d.mean(),
+                         mean_a=t["value_a"].mean(), mean_b=t["value_b"].mean(),
+                         mean_diff=d.mean() if len(d) else np.nan,
                          ci_low=low, ci_high=high, ci_method=method,
                          p_wilcoxon=wilcoxon_p(t["value_a"].to_numpy(), t["value_b"].to_numpy()),
                          p_holm=np.nan, rank_biserial=rank_biserial(d), d_z=cohens_dz(d),

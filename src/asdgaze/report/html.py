@@ -29,7 +29,7 @@ DEMO_GROUPS = ("The demo data are 8 OSIE images with real fixations of adult obs
 MIT1003_UNMEASURED = ("Overlap with MIT1003 (DeepGaze IIE's training set): not measured in this run. The "
                       "Saliency4ASD images are very likely a subset of MIT1003, so absolute DeepGaze scores on "
                       "them are optimistic; ASD-vs-TD comparisons on the same images remain meaningful.")
-PANEL_METRICS = ("ig", "ll", "log_likelihood", "nss", "auc_judd", "cc")
+PANEL_METRICS = ("ll", "log_likelihood", "nss", "ig", "auc_judd", "cc")
 
 
 @dataclass

@@ -87,3 +87,27 @@ def test_cli_compare_and_report(demo_results, tmp_path, capsys):
     assert (tmp_path / "r" / "report.html").is_file()
     assert main(["compare", "--results", str(tmp_path), "--out", str(tmp_path / "e")]) == 1
     assert "no per_image.csv" in capsys.readouterr().err
+
+
+def test_new_contract_with_ceiling_conventions_baselines_and_participants(tmp_path):
+    rng = np.random.default_rng(5)
+    rows = []
+    for model in ("deepgaze2e", "gold-standard"):
+        for conv in ("mit", "probabilistic"):
+            for base in ("centerbias", "uniform"):
+                for i in range(6):
+                    for g in ("TD", "ASD"):
+                        rows.append(dict(image=f"{i}", group=g, metric="ig", value=rng.normal(), convention=conv,
+                                         n_fixations=20, model=model, baseline=base, n_viewers=7))
+    pd.DataFrame(rows).to_csv(tmp_path / "per_image.csv", index=False)
+    parts = [dict(participant=f"{g}{p}", group=g, image=str(i), metric="ig", value=rng.normal())
+             for g in ("TD", "ASD") for p in range(5) for i in range(6)]
+    pd.DataFrame(parts).to_csv(tmp_path / "per_participant.csv", index=False)
+    r = build_report(tmp_path, tmp_path / "rep", FAST)
+    html = r.html.read_text()
+    stats = pd.read_csv(tmp_path / "rep" / "group_stats.csv")
+    assert len(stats) == 8  # 2 models x 2 conventions x 2 baselines
+    assert (tmp_path / "rep" / "participant_stats.csv").is_file() and "Participant-level comparison" in html
+    assert (tmp_path / "rep" / "ceiling_rankings.csv").is_file()
+    labels = set(figures.with_series(stats)["series"])
+    assert "gold-standard / uniform (probabilistic)" in labels and len(labels) == 8

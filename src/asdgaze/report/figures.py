@@ -32,6 +32,19 @@ def _label(metric: str) -> str:
     return METRIC_INFO.get(metric, (metric, ""))[0]
 
 
+def with_series(df: pd.DataFrame) -> pd.DataFrame:
+    """Add a ``series`` label per (model, baseline, convention): the model name, plus the baseline
+    and the convention where the table has more than one of them."""
+    out = df.copy()
+    label = out["model"].astype(str)
+    if "baseline" in out and out["baseline"].fillna("").nunique() > 1:
+        label = label + " / " + out["baseline"].fillna("").astype(str)
+    if "convention" in out and out["convention"].nunique() > 1:
+        label = label + " (" + out["convention"].astype(str) + ")"
+    out["series"] = label
+    return out
+
+
 def _grid(n: int, ncols: int = 3, size: tuple[float, float] = (3.4, 2.8)) -> tuple[Figure, np.ndarray]:
     ncols = max(1, min(ncols, n))
     nrows = int(np.ceil(n / ncols))
@@ -53,22 +66,24 @@ def save_figure(fig: Figure, path: str | Path, dpi: int = 90) -> str:
 
 def metric_ci_figure(means: pd.DataFrame, group_a: str, group_b: str) -> Figure:
     """Mean ± bootstrap 95% CI of each group, per metric (panels) and model (x); ceiling shaded."""
+    means = with_series(means)
     metrics = list(dict.fromkeys(means["metric"]))
     fig, axes = _grid(len(metrics))
-    models = list(dict.fromkeys(means["model"]))
+    models = list(dict.fromkeys(means["series"]))
+    ceiling = set(means.loc[means["model"].isin(CEILING_MODELS), "series"])
     for ax, metric in zip(axes.flat, metrics):
         t = means[means["metric"] == metric]
         for k, (group, style) in enumerate(zip((group_a, group_b), GROUP_STYLE)):
-            g = t[t["group"] == group].set_index("model").reindex(models)
+            g = t[t["group"] == group].set_index("series").reindex(models)
             x = np.arange(len(models)) + (k - 0.5) * 0.25
             err = np.vstack([g["mean"] - g["ci_low"], g["ci_high"] - g["mean"]])
             ax.errorbar(x, g["mean"], yerr=np.abs(err), linestyle="none", capsize=3, label=group, **style)
         for i, m in enumerate(models):
-            if m in CEILING_MODELS:
+            if m in ceiling:
                 ax.axvspan(i - 0.45, i + 0.45, color="0.85", zorder=0)
         ax.set_xlim(-0.6, len(models) - 0.4)
         ax.set_xticks(np.arange(len(models)))
-        ax.set_xticklabels([f"{m}\n(ceiling)" if m in CEILING_MODELS else m for m in models], fontsize=7,
+        ax.set_xticklabels([f"{m}\n(ceiling)" if m in ceiling else m for m in models], fontsize=7,
                            rotation=20)
         ax.set_title(_label(metric), fontsize=9)
     axes.flat[0].legend(fontsize=7)
@@ -78,14 +93,15 @@ def metric_ci_figure(means: pd.DataFrame, group_a: str, group_b: str) -> Figure:
 
 def scatter_figure(paired: pd.DataFrame, group_a: str, group_b: str) -> Figure:
     """Group A against group B per image, per metric; the diagonal is equal fit."""
+    paired = with_series(paired)
     metrics = list(dict.fromkeys(paired["metric"]))
     fig, axes = _grid(len(metrics), size=(3.0, 3.0))
     markers = ["o", "^", "s", "D", "v", "P", "X"]
     for ax, metric in zip(axes.flat, metrics):
         t = paired[paired["metric"] == metric]
-        for k, (model, m) in enumerate(t.groupby("model", sort=False)):
+        for k, (model, m) in enumerate(t.groupby("series", sort=False)):
             ax.scatter(m["value_b"], m["value_a"], s=14, marker=markers[k % len(markers)],
-                       color=plt.get_cmap("cividis")(k / max(1, t["model"].nunique())), label=model, alpha=0.8)
+                       color=plt.get_cmap("cividis")(k / max(1, t["series"].nunique())), label=model, alpha=0.8)
         lo = np.nanmin([t["value_a"].min(), t["value_b"].min()])
         hi = np.nanmax([t["value_a"].max(), t["value_b"].max()])
         ax.plot([lo, hi], [lo, hi], color="0.4", linewidth=1, linestyle="--")
@@ -99,12 +115,13 @@ def scatter_figure(paired: pd.DataFrame, group_a: str, group_b: str) -> Figure:
 
 def differences_figure(paired: pd.DataFrame, group_a: str, group_b: str) -> Figure:
     """Distribution over images of the paired difference a - b, per metric and model."""
+    paired = with_series(paired)
     metrics = list(dict.fromkeys(paired["metric"]))
     fig, axes = _grid(len(metrics))
     for ax, metric in zip(axes.flat, metrics):
         t = paired[paired["metric"] == metric]
-        models = list(dict.fromkeys(t["model"]))
-        data = [t.loc[t["model"] == m, "diff"].to_numpy() for m in models]
+        models = list(dict.fromkeys(t["series"]))
+        data = [t.loc[t["series"] == m, "diff"].to_numpy() for m in models]
         ax.boxplot(data, widths=0.5, showfliers=False)
         rng = np.random.default_rng(0)  # fixed jitter: figures are reproducible
         for i, d in enumerate(data):

@@ -91,6 +91,6 @@ def participant_stats(table: pd.DataFrame, group_a: str = "TD", group_b: str = "
             row["p_mannwhitney"] = float(stats.mannwhitneyu(a, b).pvalue)
         rows.append(row)
     out = pd.DataFrame(rows, columns=PARTICIPANT_COLUMNS)
-    for _, idx in out.groupby(["model", "convention", "baseline"]).groups.items():
+    for _, idx in out.groupby(["model", "convention"]).groups.items():
         out.loc[idx, "p_holm"] = holm(out.loc[idx, "p_mannwhitney"])
     return out

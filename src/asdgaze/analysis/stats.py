@@ -143,7 +143,8 @@ def group_stats(per_image: pd.DataFrame, group_a: str = "TD", group_b: str = "AS
         permutations: (model, convention, metric) -> (p, n_permutations) from
             :func:`asdgaze.analysis.permutation.permutation_test`; other rows get NaN and 0.
 
-    Holm's correction runs across the metrics of one (model, convention, baseline).
+    Holm's correction runs across the metrics of one (model, convention): the family is the set of
+    metrics a reader looks at for one model, whatever baseline each metric used.
     """
     paired = paired_differences(per_image, group_a, group_b)
     grouped = dict(list(paired.groupby(KEYS, sort=True)))
@@ -165,7 +166,7 @@ def group_stats(per_image: pd.DataFrame, group_a: str = "TD", group_b: str = "AS
                          p_holm=np.nan, rank_biserial=rank_biserial(d), d_z=cohens_dz(d),
                          p_permutation=p_perm, n_permutations=int(n_perm)))
     out = pd.DataFrame(rows, columns=GROUP_STATS_COLUMNS)
-    for _, idx in out.groupby(["model", "convention", "baseline"]).groups.items():
+    for _, idx in out.groupby(["model", "convention"]).groups.items():
         out.loc[idx, "p_holm"] = holm(out.loc[idx, "p_wilcoxon"])
     return out
 

@@ -111,9 +111,13 @@ def _panels(res: Results, cmp: CompareResult, out: Path, a: str, b: str, n: int)
         return [], "No per-image ranking to show."
     r = r[r["metric"] == metric]
     model = r["model"].iloc[0]
-    folder, manifest = next(((f, m) for f, m in res.manifests.items()
-                             if f.split("/")[0] == model or model in str(m.get("model", ""))),
-                            next(iter(res.manifests.items()), ("", {})))
+    # The maps shown must be this model's: a manifest of the model's own folder, or the only one.
+    owned = [(f, m) for f, m in res.manifests.items() if f.split("/")[0] == model]
+    if not owned and len(res.manifests) == 1 and res.per_image["model"].nunique() == 1:
+        owned = list(res.manifests.items())
+    if not owned:
+        return [], f"Per-image panels skipped: no manifest.json naming the maps of model {model}."
+    manifest = owned[0][1]
     try:
         ds_info = manifest["dataset"]
         src = ds_info.get("source") or {}

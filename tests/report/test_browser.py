@@ -67,12 +67,12 @@ def rendered(demo_results, tmp_path_factory):
 
 def test_report_loads_offline_without_console_errors(rendered):
     work, html = rendered
-    _, stderr, requests = _render(html, work, "--window-size=1280,2400")
+    _, stderr, requests = _render(html, work, "--window-size=1280,9000")
     assert _console(stderr) == []
     assert requests == []
     shot = work / (html.stem + ".png")
     pixels = np.asarray(Image.open(shot).convert("L"), dtype=float)
-    assert pixels.shape == (2400, 1280) and pixels.std() > 10  # not a blank page
+    assert pixels.shape == (9000, 1280) and pixels.std() > 10  # not a blank page
     keep = Path(os.environ.get("ASDGAZE_TEST_ARTIFACTS", work))
     keep.mkdir(parents=True, exist_ok=True)
     if keep != work:

@@ -122,7 +122,7 @@ def differences_figure(paired: pd.DataFrame, group_a: str, group_b: str) -> Figu
         t = paired[paired["metric"] == metric]
         models = list(dict.fromkeys(t["series"]))
         data = [t.loc[t["series"] == m, "diff"].to_numpy() for m in models]
-        ax.boxplot(data, widths=0.5, showfliers=False)
+        ax.boxplot(data, widths=0.5, showfliers=False, medianprops=dict(color="black"))
         rng = np.random.default_rng(0)  # fixed jitter: figures are reproducible
         for i, d in enumerate(data):
             ax.scatter(i + 1 + rng.uniform(-0.12, 0.12, len(d)), d, s=8, color="0.2", alpha=0.6)

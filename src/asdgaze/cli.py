@@ -282,6 +282,86 @@ def weights_status() -> int:
     return 0
 
 
+
+# --- compare / report ------------------------------------------------------------------------------
+
+
+def _compare_options(groups: str, n_resamples: int, n_permutations: int, seed: int):
+    from asdgaze.analysis.compare import CompareOptions
+
+    parts = [g.strip() for g in groups.split(",") if g.strip()]
+    if len(parts) != 2 or parts[0] == parts[1]:
+        raise click.BadParameter(f"expected two different groups A,B (difference A - B), got {groups!r}",
+                                 param_hint="--groups")
+    return CompareOptions(group_a=parts[0], group_b=parts[1], n_resamples=n_resamples,
+                          n_permutations=n_permutations, seed=seed)
+
+
+_COMPARE_OPTIONS = [
+    click.option("--groups", default="TD,ASD", show_default=True,
+                 help="The two groups A,B to compare; differences are A - B."),
+    click.option("--n-resamples", type=click.IntRange(min=100), default=10_000, show_default=True,
+                 help="Bootstrap resamples."),
+    click.option("--n-permutations", type=click.IntRange(min=1), default=1_000, show_default=True,
+                 help="Permutations of the within-image permutation test (needs per_fixation.csv)."),
+    click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True,
+                 help="Seed of the bootstrap and the permutations."),
+]
+
+
+def _with_compare_options(f):
+    for option in reversed(_COMPARE_OPTIONS):
+        f = option(f)
+    return f
+
+
+@cli.command()
+@click.option("--results", "results_dir", required=True, type=click.Path(exists=True, file_okay=False),
+              help="Results folder of `asdgaze evaluate` (per_image.csv), or a folder with one per model.")
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), help="Output folder.")
+@_with_compare_options
+def compare(results_dir, out_dir, groups, n_resamples, n_permutations, seed) -> int:
+    """Compare two groups per image: bootstrap CI, Wilcoxon (Holm), effect sizes, permutation test."""
+    from asdgaze.analysis.compare import compare as run_compare
+    from asdgaze.errors import AsdgazeError
+
+    options = _compare_options(groups, n_resamples, n_permutations, seed)
+    try:
+        result = run_compare(results_dir, out_dir, options)
+    except AsdgazeError as e:
+        raise click.ClickException(str(e))
+    cols = ["model", "convention", "metric", "n", "mean_diff", "ci_low", "ci_high", "p_wilcoxon", "p_holm"]
+    click.echo(f"{options.group_a} - {options.group_b}, per image:")
+    click.echo(result.group_stats[cols].to_string(index=False, float_format=lambda v: f"{v:.4g}"))
+    for note in result.notes:
+        click.echo(f"note: {note}")
+    for name, path in result.files.items():
+        click.echo(f"  {name:<20} {path}")
+    return 0
+
+
+@cli.command()
+@click.option("--results", "results_dir", required=True, type=click.Path(exists=True, file_okay=False),
+              help="Results folder of `asdgaze evaluate` (per_image.csv), or a folder with one per model.")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False),
+              help="Report folder (default: RESULTS/report).")
+@_with_compare_options
+def report(results_dir, out_dir, groups, n_resamples, n_permutations, seed) -> int:
+    """Write a self-contained HTML report (statistics, figures, caveats) with every table as CSV."""
+    from asdgaze.errors import AsdgazeError
+    from asdgaze.report.html import build_report
+
+    options = _compare_options(groups, n_resamples, n_permutations, seed)
+    try:
+        result = build_report(results_dir, out_dir, options)
+    except AsdgazeError as e:
+        raise click.ClickException(str(e))
+    for note in result.notes:
+        click.echo(f"warning: {note}", err=True)
+    click.echo(f"report: {result.html}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     try:
         rc = cli.main(args=argv, prog_name="asdgaze", standalone_mode=False)

@@ -1,0 +1,117 @@
+"""Read a results folder (the per_image.csv contract) into one long table.
+
+Contract: ``per_image.csv`` has the columns image, group, metric, value, convention,
+n_fixations and, in newer folders, model, baseline, n_viewers. Older folders lack the last
+three: then model is "maps" (or the sub-folder's name, see :func:`load_results`), baseline ""
+and n_viewers NaN. Optional companions: ``per_fixation.csv`` (see
+:mod:`asdgaze.analysis.permutation`) and ``per_participant.csv`` (see
+:mod:`asdgaze.analysis.participants`).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from asdgaze.errors import DataError
+
+REQUIRED_COLUMNS = ("image", "group", "metric", "value", "convention", "n_fixations")
+OPTIONAL_DEFAULTS: dict[str, Any] = {"model": "maps", "baseline": "", "n_viewers": np.nan}
+#: Metrics where a smaller value is a better fit (all others: larger is better).
+LOWER_IS_BETTER = frozenset({"kl", "emd"})
+
+
+@dataclass
+class Results:
+    """Everything read from one results folder (or several sub-folders, one per model)."""
+
+    root: Path
+    per_image: pd.DataFrame
+    summary: pd.DataFrame | None
+    manifests: dict[str, dict] = field(default_factory=dict)  # folder (relative) -> manifest.json
+    per_fixation: pd.DataFrame | None = None
+    per_participant: pd.DataFrame | None = None
+
+
+def normalise_per_image(df: pd.DataFrame, model: str = "maps", source: str = "per_image.csv") -> pd.DataFrame:
+    """Check the contract's columns and fill the optional ones (model, baseline, n_viewers).
+
+    Example:
+        >>> df = pd.DataFrame({"image": [1], "group": ["TD"], "metric": ["nss"], "value": [1.0],
+        ...                    "convention": ["mit"], "n_fixations": [3]})
+        >>> out = normalise_per_image(df)
+        >>> out.loc[0, "model"], out.loc[0, "baseline"], out.loc[0, "image"]
+        ('maps', '', '1')
+    """
+    missing = [c for c in REQUIRED_COLUMNS if c not in df.columns]
+    if missing:
+        raise DataError(f"{source}: missing column(s) {', '.join(missing)}")
+    out = df.copy()
+    for col, default in OPTIONAL_DEFAULTS.items():
+        if col not in out.columns:
+            out[col] = model if col == "model" else default
+    # Image ids are file stems: "1" and "01" differ, so never let pandas read them as numbers.
+    for col in ("image", "group", "metric", "convention", "model"):
+        out[col] = out[col].astype(str)
+    out["baseline"] = out["baseline"].astype(object).fillna("").astype(str)
+    out["value"] = pd.to_numeric(out["value"], errors="coerce").astype(float)
+    return out
+
+
+def _read_csv(path: Path) -> pd.DataFrame:
+    try:
+        return pd.read_csv(path, dtype={"image": str, "group": str, "participant": str}, keep_default_na=True)
+    except (OSError, ValueError) as e:
+        raise DataError(f"{path}: cannot be read as CSV ({e})") from None
+
+
+def load_results(path: str | Path) -> Results:
+    """Load ``path/per_image.csv``, or every ``*/per_image.csv`` below ``path`` (up to 3 levels).
+
+    With several folders (e.g. ``demo-output/centre-bias/scores``), a folder without a model
+    column gets the first component of its relative path as model name ("centre-bias").
+    """
+    root = Path(path)
+    if not root.is_dir():
+        raise DataError(f"{root}: not a folder")
+    if (root / "per_image.csv").is_file():
+        files = [root / "per_image.csv"]
+    else:
+        files = sorted(p for pattern in ("*/per_image.csv", "*/*/per_image.csv", "*/*/*/per_image.csv")
+                       for p in root.glob(pattern))
+    if not files:
+        raise DataError(f"{root}: no per_image.csv here or in its sub-folders")
+    tables, summaries, manifests, fixations, participants = [], [], {}, [], []
+    for f in files:
+        folder = f.parent
+        rel = folder.relative_to(root)
+        model = rel.parts[0] if rel.parts else "maps"
+        tables.append(normalise_per_image(_read_csv(f), model=model, source=str(f)))
+        if (folder / "summary.csv").is_file():
+            s = _read_csv(folder / "summary.csv")
+            s.insert(0, "model", tables[-1]["model"].iloc[0] if "model" not in s.columns and len(tables[-1]) else model)
+            summaries.append(s)
+        if (folder / "manifest.json").is_file():
+            try:
+                manifests[str(rel)] = json.loads((folder / "manifest.json").read_text())
+            except (OSError, ValueError) as e:
+                raise DataError(f"{folder / 'manifest.json'}: not readable JSON ({e})") from None
+        for name, bucket in (("per_fixation.csv", fixations), ("per_participant.csv", participants)):
+            if (folder / name).is_file():
+                t = _read_csv(folder / name)
+                if "model" not in t.columns:
+                    t["model"] = model
+                bucket.append(t)
+    return Results(
+        root=root,
+        per_image=pd.concat(tables, ignore_index=True),
+        summary=pd.concat(summaries, ignore_index=True) if summaries else None,
+        manifests=manifests,
+        per_fixation=pd.concat(fixations, ignore_index=True) if fixations else None,
+        per_participant=pd.concat(participants, ignore_index=True) if participants else None,
+    )

@@ -1,0 +1,209 @@
+"""``asdgaze report``: one self-contained HTML file (figures embedded) plus every table as CSV.
+
+The page carries a Content-Security-Policy that forbids every load except ``data:`` images, so
+it opens offline and cannot make a network request.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import jinja2
+import numpy as np
+import pandas as pd
+
+from asdgaze import __version__
+from asdgaze.analysis.compare import EXCHANGEABILITY, CompareOptions, CompareResult, compare
+from asdgaze.analysis.rankings import CEILING_MODELS
+from asdgaze.analysis.results import Results, load_results
+from asdgaze.errors import AsdgazeError
+from asdgaze.io import write_text_atomic
+from asdgaze.report import figures
+
+DEMO_GROUPS = ("The demo data are 8 OSIE images with real fixations of adult observers, split arbitrarily into "
+               "groups named 'ASD' (observers 1-7) and 'TD' (8-15): no one in them has a diagnosis, and no group "
+               "difference is expected.")
+MIT1003_UNMEASURED = ("Overlap with MIT1003 (DeepGaze IIE's training set): not measured in this run. The "
+                      "Saliency4ASD images are very likely a subset of MIT1003, so absolute DeepGaze scores on "
+                      "them are optimistic; ASD-vs-TD comparisons on the same images remain meaningful.")
+PANEL_METRICS = ("ll", "log_likelihood", "nss", "ig", "auc_judd", "cc")
+
+
+@dataclass
+class ReportResult:
+    html: Path
+    files: dict[str, Path] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+
+def _fmt(v) -> dict:
+    if isinstance(v, (float, np.floating)):
+        if math.isnan(v):
+            return {"value": "", "text": False}
+        if v != 0 and (abs(v) < 1e-3 or abs(v) >= 1e5):
+            return {"value": f"{v:.3g}", "text": False}
+        return {"value": f"{v:.4f}", "text": False}
+    if isinstance(v, (int, np.integer, bool, np.bool_)):
+        return {"value": str(v), "text": False}
+    return {"value": str(v), "text": True}
+
+
+def _table(df: pd.DataFrame, tid: str, title: str, csv: Path, note: str = "") -> dict:
+    write_text_atomic(csv, df.to_csv(index=False))
+    return {"id": tid, "title": title, "note": note, "csv": csv.name, "columns": list(df.columns),
+            "rows": [[_fmt(v) for v in row] for row in df.itertuples(index=False)]}
+
+
+def _first_manifest(res: Results) -> dict:
+    return next(iter(res.manifests.values()), {})
+
+
+def _run_info(res: Results) -> list[tuple[str, str]]:
+    info = []
+    for folder, m in res.manifests.items():
+        ds = m.get("dataset", {})
+        info.append((f"dataset ({folder})", f"{ds.get('name', '?')}: {ds.get('n_images', '?')} images, groups "
+                     f"{', '.join(ds.get('groups', []))}, root {ds.get('root', '?')}"))
+        opts = m.get("options", {})
+        info.append((f"options ({folder})", ", ".join(f"{k}={v}" for k, v in opts.items())))
+        for k, v in (m.get("description") or {}).items():
+            info.append((f"{k} ({folder})", str(v)))
+        for n in m.get("notes", []) or []:
+            info.append((f"note ({folder})", str(n)))
+    info.append(("models", ", ".join(sorted(res.per_image["model"].unique()))))
+    info.append(("conventions", ", ".join(sorted(res.per_image["convention"].unique()))))
+    base = sorted(b for b in res.per_image["baseline"].unique() if b)
+    info.append(("baselines", ", ".join(base) if base else "(not recorded)"))
+    return info
+
+
+def _caveats(res: Results, cmp: CompareResult) -> list[str]:
+    m = _first_manifest(res)
+    name = m.get("dataset", {}).get("name", "")
+    out = []
+    overlap = m.get("mit1003_overlap") or m.get("dataset", {}).get("mit1003_overlap")
+    out.append(f"Overlap with MIT1003 as measured: {overlap}" if overlap else MIT1003_UNMEASURED)
+    if name == "asdgaze-demo":
+        out.append(DEMO_GROUPS)
+    out.append("Conventions used: " + ", ".join(sorted(res.per_image["convention"].unique())) + ". " +
+               " ".join(str(v) for v in (m.get("description") or {}).values()))
+    out.append("What is exchangeable: " + EXCHANGEABILITY)
+    out.extend(cmp.notes)
+    if cmp.participants is None:
+        out.append("Participant-level analysis: not done, the results carry no participant ids consistent across "
+                   "images (per_participant.csv); the analysis is image-level.")
+    return out
+
+
+def _panels(res: Results, cmp: CompareResult, out: Path, a: str, b: str, n: int) -> tuple[list[dict], str]:
+    """Panels for the images where the first non-ceiling model fits each group worst."""
+    from asdgaze.data import load_dataset
+    from asdgaze.data.fixmaps import continuous_map
+    from asdgaze.data.images import load_image
+    from asdgaze.maps.io import find_maps, load_map
+
+    r = cmp.rankings[~cmp.rankings["is_ceiling"]]
+    metric = next((m for m in PANEL_METRICS if m in set(r["metric"])), None)
+    if metric is None:
+        return [], "No per-image ranking to show."
+    r = r[r["metric"] == metric]
+    model = r["model"].iloc[0]
+    # The maps shown must be this model's: a manifest of the model's own folder, or the only one.
+    owned = [(f, m) for f, m in res.manifests.items() if f.split("/")[0] == model]
+    if not owned and len(res.manifests) == 1 and res.per_image["model"].nunique() == 1:
+        owned = list(res.manifests.items())
+    if not owned:
+        return [], f"Per-image panels skipped: no manifest.json naming the maps of model {model}."
+    manifest = owned[0][1]
+    try:
+        ds_info = manifest["dataset"]
+        src = ds_info.get("source") or {}
+        ds = load_dataset(ds_info["root"], table=src.get("table"), coords=src.get("coords") if src.get("table") else None)
+        maps_dir = manifest["maps"]["folder"]
+        kind = manifest.get("options", {}).get("maps_kind")
+    except (KeyError, TypeError, OSError, ValueError, AsdgazeError) as e:
+        return [], f"Per-image panels skipped: the dataset or maps named in manifest.json could not be read ({e})."
+    panels = []
+    (out / "figures").mkdir(exist_ok=True)
+    for worse_for in (b, a):
+        for _, row in r[(r["model"] == model) & (r["worse_for"] == worse_for)].head(n).iterrows():
+            stem = row["image"]
+            try:
+                found, _ = find_maps(maps_dir, [stem])
+                sal = load_map(found[stem].path, kind)
+                img = load_image(ds.stimuli[stem].path)
+                fa, fb = ds.fixations_for(a, stem), ds.fixations_for(b, stem)
+                fig = figures.image_panel(img, sal, np.c_[fa.x, fa.y], np.c_[fb.x, fb.y],
+                                          continuous_map(ds, a, stem), continuous_map(ds, b, stem), (a, b),
+                                          title=f"image {stem}")
+            except (KeyError, OSError, ValueError, AsdgazeError) as e:
+                return panels, f"Per-image panel for {stem} skipped: {e}"
+            caption = (f"Image {stem}: {model} fits {worse_for} worse ({figures._label(metric)}: {a} "
+                       f"{row['value_a']:.3f}, {b} {row['value_b']:.3f}). Densities: cividis; difference: PuOr.")
+            uri = figures.save_figure(fig, out / "figures" / f"panel_{worse_for}_{stem}.png", dpi=70)
+            panels.append({"uri": uri, "caption": caption})
+    return panels, ""
+
+
+def build_report(results: str | Path, out: str | Path | None = None, options: CompareOptions = CompareOptions(),
+                 *, compare_result: CompareResult | None = None, n_panels: int = 3) -> ReportResult:
+    """Write ``report.html`` (self-contained) and the CSV of every table it shows into ``out``.
+
+    ``out`` defaults to ``<results>/report``. The comparison is run here (into ``out``) unless
+    ``compare_result`` is given.
+    """
+    res = load_results(results)
+    out = Path(out) if out is not None else res.root / "report"
+    out.mkdir(parents=True, exist_ok=True)
+    a, b = options.group_a, options.group_b
+    cmp = compare_result or compare(res, out, options)
+    tables = []
+    if res.summary is not None:
+        tables.append(_table(res.summary, "summary", "Summary per group (from evaluate)", out / "summary_all.csv"))
+    gs = cmp.group_stats
+    tables.append(_table(gs, "group-stats", f"Group comparison per image ({a} − {b})", out / "group_stats.csv",
+                         "Bootstrap 95% CI over images (scipy.stats.bootstrap, BCa where defined); Wilcoxon "
+                         "signed-rank (two-sided), Holm across the metrics of one model and convention; "
+                         "matched-pairs rank-biserial and Cohen's d_z; within-image permutation test where "
+                         "per-fixation values exist."))
+    tables.append(_table(cmp.group_means, "group-means", "Mean per group with bootstrap 95% CI",
+                         out / "group_means.csv"))
+    if cmp.participants is not None:
+        tables.append(_table(cmp.participants, "participants", "Participant-level comparison",
+                             out / "participant_stats.csv",
+                             "Participant scores centred on each image; BCa bootstrap over participants; "
+                             "Mann-Whitney U; Holm."))
+    ranked = cmp.rankings
+    tables.append(_table(ranked[~ranked["is_ceiling"]], "rankings", "Images where a model fits one group worst",
+                         out / "image_rankings.csv"))
+    ceil = ranked[ranked["is_ceiling"]]
+    if not ceil.empty:
+        tables.append(_table(ceil, "ceiling-rankings", "Ceiling: images where the groups differ most in their "
+                             "internal agreement", out / "ceiling_rankings.csv"))
+    (out / "figures").mkdir(exist_ok=True)
+    figs = [
+        (figures.metric_ci_figure(cmp.group_means, a, b), "metrics_ci.png",
+         f"Mean of each group (markers: {a} circle, {b} square) with bootstrap 95% CI, per model; "
+         f"ceiling models ({', '.join(CEILING_MODELS)}) shaded."),
+        (figures.scatter_figure(cmp.paired, a, b), "scatter.png",
+         f"Per image: {a} (y) against {b} (x); dashed: equal fit."),
+        (figures.differences_figure(cmp.paired, a, b), "differences.png",
+         f"Paired differences {a} − {b} over images, per model; dashed: no difference."),
+    ]
+    fig_entries = [{"uri": figures.save_figure(f, out / "figures" / name), "caption": cap} for f, name, cap in figs]
+    panels, panels_note = _panels(res, cmp, out, a, b, n_panels)
+    notes = [panels_note] if panels_note else []
+    env = jinja2.Environment(loader=jinja2.PackageLoader("asdgaze.report", "templates"),
+                             autoescape=jinja2.select_autoescape(["html"], default=True))
+    html = env.get_template("report.html").render(
+        title=f"asdgaze report: {a} vs {b}", version=__version__,
+        created=time.strftime("%Y-%m-%d %H:%M:%S %Z"), results=str(res.root), group_a=a, group_b=b,
+        run_info=_run_info(res), caveats=_caveats(res, cmp), tables=tables, figures=fig_entries, panels=panels,
+        panels_note=panels_note or "No panels.")
+    path = out / "report.html"
+    write_text_atomic(path, html)
+    files = {t["id"]: out / t["csv"] for t in tables}
+    return ReportResult(path, files, notes)

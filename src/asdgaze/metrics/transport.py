@@ -15,6 +15,7 @@ negative bins, on which POT silently returns 0.
 from __future__ import annotations
 
 import math
+import warnings
 from functools import lru_cache
 
 import numpy as np
@@ -48,9 +49,20 @@ def _transport_cost(a: np.ndarray, b: np.ndarray) -> float:
     else:
         (r1, c1), (r2, c2) = np.divmod(src, a.shape[1]), np.divmod(snk, a.shape[1])
         dist = np.hypot(r1[:, None] - r2[None, :], c1[:, None] - c2[None, :]).astype(np.float64)
-    cost, log = ot.emd2(d[src], -d[snk], dist, numItermax=10_000_000, log=True)
+    with warnings.catch_warnings():  # POT warns as well as logging; the log is checked below
+        warnings.simplefilter("ignore", UserWarning)
+        cost, log = ot.emd2(d[src], -d[snk], dist, numItermax=10_000_000, log=True)
     if log.get("warning"):
-        raise RuntimeError(f"emd: the exact transport solver did not converge: {log['warning']}")
+        # Rounding can leave the two surpluses unequal beyond POT's tolerance (large bins from a map
+        # with mixed signs); EMD scales with the mass, so solve with both normalised to 1 instead.
+        mass = float(d[src].sum())
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)
+            cost, log = ot.emd2(d[src] / mass, -d[snk] / float(-d[snk].sum()), dist, numItermax=10_000_000,
+                                log=True)
+        cost = float(cost) * mass
+        if log.get("warning"):
+            raise RuntimeError(f"emd: the exact transport solver did not converge: {log['warning']}")
     return float(cost)
 
 
@@ -59,6 +71,9 @@ def _emd(prep: PreparedSaliency, density_small: np.ndarray) -> float:
     sa = density_small.sum()
     sb = b.sum()
     if sa == 0 or sb == 0:
+        return math.nan
+    # A map whose positive and negative values (nearly) cancel has no meaningful normalisation.
+    if abs(sb) <= 1e-9 * float(np.abs(b).sum()):
         return math.nan
     return _transport_cost(density_small / sa, b / sb)
 

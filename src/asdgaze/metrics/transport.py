@@ -18,8 +18,33 @@ import math
 import warnings
 from functools import lru_cache
 
+import os
+
 import numpy as np
-import ot
+
+
+def _import_pot_without_backends():
+    """Import POT without its optional torch/jax/cupy/tensorflow backends (only NumPy is used).
+
+    POT imports torch when installed, which costs seconds, and evaluate must stay torch-free so
+    its worker pool can fork. The variables are restored; an earlier ``import ot`` is kept as is.
+    """
+    keys = ("POT_BACKEND_DISABLE_PYTORCH", "POT_BACKEND_DISABLE_JAX", "POT_BACKEND_DISABLE_CUPY",
+            "POT_BACKEND_DISABLE_TENSORFLOW")
+    saved = {k: os.environ.get(k) for k in keys}
+    os.environ.update({k: "1" for k in keys})
+    try:
+        import ot
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+    return ot
+
+
+ot = _import_pot_without_backends()
 
 from asdgaze.maps.imresize import imresize
 from asdgaze.metrics._checks import positive_int, real_map

@@ -21,6 +21,7 @@ import shutil
 import signal
 import sys
 import tempfile
+import threading
 import time
 import warnings
 from concurrent.futures.process import BrokenProcessPool
@@ -193,8 +194,18 @@ def _init_worker(dataset: Dataset, maps: dict[str, Path], options: EvaluateOptio
     if in_pool:
         # Ctrl-C is the parent's to handle: it stops the pool and says how to resume.
         signal.signal(signal.SIGINT, signal.SIG_IGN)
+        # A forked worker shares the task pipe with its siblings and never sees it close: leave when
+        # the parent is gone (killed), instead of lingering.
+        parent = os.getppid()
+        threading.Thread(target=_exit_with_parent, args=(parent,), daemon=True).start()
         # One BLAS/OpenMP thread per worker process: the pool already uses the cores.
         threadpool_limits(1)
+
+
+def _exit_with_parent(parent: int) -> None:
+    while os.getppid() == parent:
+        time.sleep(1.0)
+    os._exit(1)
 
 
 def _score_image(stem: str) -> dict[str, Any]:
@@ -211,6 +222,8 @@ def _score_image(stem: str) -> dict[str, Any]:
             failures.append([stem, group, problem])
         elif stem not in dataset.stimuli:
             failures.append([stem, group, f"image {stem}: no readable image for these fixations"])
+        elif group not in dataset.fixations:  # every file of the group failed to load
+            failures.append([stem, group, f"group {group}: no readable fixations for any image"])
         else:
             ok_groups.append(group)
     rows: list[dict[str, Any]] = []

@@ -70,6 +70,16 @@ def test_fixation_problems_fail_their_pair_and_the_rest_is_scored(tmp_path):
     assert m["notes"][0] == ds.notes[0] and [str(w.message) for w in rec].count(ds.notes[0]) == 1
 
 
+def test_a_group_whose_every_file_failed_fails_its_pairs(tmp_path):
+    ds = _dataset(tmp_path, n=2)
+    _maps(tmp_path / "maps", ds)
+    del ds.fixations["TD"]
+    ds.problems = {"TD": {"1": "TD/TD_scanpath_1.txt: empty file"}}
+    res = _run(ds, tmp_path, options=EvaluateOptions(maps_kind="saliency", groups=("ASD", "TD")))
+    assert {(f.image, f.group) for f in res.failures} == {("1", "TD"), ("2", "TD")}
+    assert set(zip(res.per_image.image, res.per_image.group)) == {("1", "ASD"), ("2", "ASD")}
+
+
 def test_cli_exits_non_zero_on_a_failed_pair(tmp_path, monkeypatch, capsys):
     from asdgaze import cli
 

@@ -34,7 +34,7 @@ import pandas as pd
 from threadpoolctl import threadpool_limits
 
 from asdgaze.data.fixmaps import continuous_map, other_fixation_map
-from asdgaze.data.types import Dataset
+from asdgaze.data.types import Dataset, Fixations
 from asdgaze.io import package_versions, sha256_file, write_json_atomic, write_text_atomic
 from asdgaze.errors import AsdgazeError, DataError, MapError, OptionsError
 from asdgaze.maps.io import MapKind, MapKindError, MapScaleWarning, find_maps, load_map
@@ -299,8 +299,11 @@ def _fixation_digest(dataset: Dataset, groups: tuple[str, ...], stems: Any = Non
     h = hashlib.sha256()
     for group in groups:
         for stem in (dataset.stimuli if stems is None else stems):
-            f = dataset.fixations_for(group, stem)
-            h.update(f"{group}/{stem}/{len(f)}/{dataset.problem(group, stem)}".encode())
+            f = dataset.fixations.get(group, {}).get(stem, Fixations.empty())  # a group may have only problems
+            h.update(f"{group}/{stem}/{len(f)}".encode())
+            problem = dataset.problem(group, stem)
+            if problem is not None:  # the digest of a dataset without problems is unchanged
+                h.update(f"/problem:{problem}".encode())
             for arr in (f.x, f.y, f.duration, f.viewer):
                 h.update(np.ascontiguousarray(arr).tobytes())
     return h.hexdigest()

@@ -295,6 +295,7 @@ def test_mit1003_baseline_by_hand(tmp_path, monkeypatch):
 
 
 def test_everything_is_checked_before_the_first_image(tmp_path, monkeypatch):
+    monkeypatch.setenv("ASDGAZE_HOME", str(tmp_path / "empty-cache"))  # no MIT1003 template there
     ds = _dataset(tmp_path, n=2)
     _maps(tmp_path / "maps", ds)
 
@@ -307,6 +308,7 @@ def test_everything_is_checked_before_the_first_image(tmp_path, monkeypatch):
         (dict(out=tmp_path / "afile"), "output folder not usable"),
         (dict(options=EvaluateOptions(maps_kind="saliency", ig_baseline=str(tmp_path / "nope.npy"))), "--ig-baseline"),
         (dict(maps=tmp_path / "nomaps"), "maps folder not found"),
+        (dict(options=EvaluateOptions(maps_kind="saliency", ig_baseline="mit1003")), "mit1003: .*--ig-baseline"),
     ):
         with pytest.raises(EvaluateError, match=match):
             evaluate(ds, kw.get("maps", tmp_path / "maps"), kw.get("out", tmp_path / "out"),

@@ -81,7 +81,8 @@ def _print_result(result, title: str) -> None:
 @click.option("--groups", help="Comma-separated groups to score (default: all, e.g. ASD,TD).")
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), help="Output folder.")
 @click.option("--ig-baseline", default="gaussian", show_default=True,
-              help="Information-gain baseline: gaussian, uniform, or a template map file (.npy/.png).")
+              help="Information-gain baseline: gaussian, uniform, mit1003 (cached template, as predict's "
+                   "--centerbias), or a template map file (.npy/.png).")
 @click.option("--ig-baseline-kind", type=click.Choice(["saliency", "log-density"]), default="log-density",
               show_default=True, help="What an .npy --ig-baseline file holds.")
 @click.option("--shuffled-others", default="10", show_default=True,

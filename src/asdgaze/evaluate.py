@@ -152,8 +152,8 @@ def resolve_baseline(options: EvaluateOptions) -> tuple[Baseline, dict[str, Any]
 
         try:
             prior = resolve_centerbias("mit1003")
-        except (AsdgazeError, OSError, ValueError) as e:
-            raise EvaluateError(f"--ig-baseline mit1003: {e}") from e
+        except (AsdgazeError, OSError, ValueError, ImportError) as e:  # ImportError: locating the cache needs torch
+            raise EvaluateError(f"--ig-baseline mit1003: {str(e).replace('--centerbias', '--ig-baseline')}") from e
         return Baseline(option, prior=prior), {**prior.describe(), "path": str(Path(prior.path).resolve()),
                                                  "content": "log-density, rescaled to each image"}
     path = Path(option).expanduser()

@@ -51,7 +51,10 @@ def find_maps(maps_dir: str | Path, stems: Iterable[str]) -> tuple[dict[str, Map
     if not maps_dir.is_dir():
         raise MapError(f"maps folder not found: {maps_dir}")
     # One listing of the folder; suffixes match case-insensitively (1.PNG is a map too).
-    by_key = {(p.stem, p.suffix.lower()): p for p in maps_dir.iterdir() if p.is_file()}
+    try:
+        by_key = {(p.stem, p.suffix.lower()): p for p in maps_dir.iterdir() if p.is_file()}
+    except OSError as e:
+        raise MapError(f"{maps_dir}: cannot list the maps folder ({e.strerror or e})") from e
     found: dict[str, MapFile] = {}
     missing: list[str] = []
     for stem in stems:

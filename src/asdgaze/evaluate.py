@@ -36,7 +36,7 @@ from threadpoolctl import threadpool_limits
 from asdgaze.data.fixmaps import continuous_map, other_fixation_map
 from asdgaze.data.types import Dataset, Fixations
 from asdgaze.io import package_versions, sha256_file, write_json_atomic, write_text_atomic
-from asdgaze.errors import AsdgazeError, DataError, MapError, OptionsError
+from asdgaze.errors import AsdgazeError, MapError, OptionsError
 from asdgaze.maps.io import MapKind, MapKindError, MapScaleWarning, find_maps, load_map
 from asdgaze.metrics.streams import metric_rng
 from asdgaze.metrics.suite import MIT_METRICS, Target, score_mit
@@ -323,7 +323,8 @@ def _prepare_out_dir(out_dir: Path, settings: dict[str, Any], overwrite: bool) -
     for f in (parts / "settings.json", out_dir / "manifest.json"):
         if f.is_file():
             try:
-                previous = json.loads(f.read_text(encoding="utf-8")).get("settings", "unknown")
+                data = json.loads(f.read_text(encoding="utf-8"))
+                previous = data.get("settings", "unknown") if isinstance(data, dict) else "unreadable"
             except (OSError, ValueError):
                 previous = "unreadable"
             break
@@ -350,7 +351,7 @@ def _read_part(path: Path, key: dict[str, str]) -> dict[str, Any] | None:
         part = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
-    if part.get("key") != key or part.get("failures"):
+    if not isinstance(part, dict) or part.get("key") != key or part.get("failures"):
         return None  # other inputs, or a failure that a rerun may not repeat
     return part
 

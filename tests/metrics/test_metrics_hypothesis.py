@@ -117,3 +117,20 @@ def test_auc_judd_is_one_when_every_fixated_pixel_outranks_every_other(case):
         return
     s = np.where(fix, 1.0 + np.arange(fix.size).reshape(fix.shape), 0.0)
     assert auc_judd(s, fix, jitter=False) == 1.0
+
+
+def test_regressions_found_by_the_properties():
+    # A subnormal spread: the std underflows to 0, so NSS and CC are undefined (NaN), not inf.
+    s = np.zeros((3, 4))
+    s[1, 2] = 5e-324
+    fix = np.zeros((3, 4), bool)
+    fix[1, 2] = True
+    dens = np.arange(12.0).reshape(3, 4)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        assert math.isnan(nss(s, fix)) and math.isnan(cc(s, dens))
+    # Signs that cancel: the map sums to ~0 and has no normalisation; EMD is NaN instead of a
+    # RuntimeError from the transport solver.
+    m = np.ones((8, 8))
+    m[4:] = -(1 - 1e-12)
+    assert math.isnan(emd(m, np.ones((8, 8)) + np.eye(8), downsize=2))

@@ -196,7 +196,9 @@ def test_an_unusable_map_is_listed_and_the_others_are_scored(tmp_path):
     save_npy(tmp_path / "maps" / "2.npy", np.full((H, W), np.nan))
     res = evaluate(ds, tmp_path / "maps", tmp_path / "out", EvaluateOptions(maps_kind="saliency"),
                    workers=1, progress=False)
-    assert not res.ok and [f[0] for f in res.failures] == ["2"] and "2.npy" in res.failures[0][1]
+    # One failure entry per requested group, each "<file>: <problem>".
+    assert not res.ok and [(f.image, f.group) for f in res.failures] == [("2", "ASD"), ("2", "TD")]
+    assert all(f.error.startswith(str(tmp_path / "maps" / "2.npy") + ": ") for f in res.failures)
     assert set(res.per_image.image) == {"1", "3"}
     manifest = json.loads((tmp_path / "out" / "manifest.json").read_text())
     assert manifest["failures"][0]["image"] == "2"

@@ -87,3 +87,30 @@ def test_log_density_without_a_finite_value_is_refused(tmp_path):
     save_npy(tmp_path / "a.npy", np.full((2, 2), -np.inf))
     with pytest.raises(MapError, match="a.npy.*no finite"):
         load_map(tmp_path / "a.npy", "log-density")
+
+
+def test_a_log_density_read_as_saliency_is_refused_with_the_remedy(tmp_path):
+    from asdgaze.maps.io import MapKindError
+
+    p = np.array([[0.1, 0.2], [0.3, 0.4]])
+    save_npy(tmp_path / "a.npy", np.log(p))
+    with pytest.raises(MapKindError, match=r"a\.npy: looks like a log-density.*--maps-kind log-density"):
+        load_map(tmp_path / "a.npy", "saliency")
+    save_npy(tmp_path / "b.npy", np.log(p) + 1.0)  # negative values alone are a valid saliency map
+    np.testing.assert_array_equal(load_map(tmp_path / "b.npy", "saliency"), np.log(p) + 1.0)
+
+
+def test_the_scale_warning_has_its_own_category(tmp_path):
+    from asdgaze.maps.io import MapScaleWarning
+
+    save_npy(tmp_path / "a.npy", np.zeros((2, 2)))
+    with pytest.warns(MapScaleWarning, match="does not sum to 1"):
+        load_map(tmp_path / "a.npy", "log-density")
+
+
+@pytest.mark.parametrize("arr", [np.zeros((0, 3)), np.ones((2, 2)) * (1 + 1j), np.array([[True, False]]),
+                                 np.zeros((2, 2, 2))])
+def test_every_unusable_array_is_a_map_error_naming_the_file(tmp_path, arr):
+    np.save(tmp_path / "a.npy", arr)
+    with pytest.raises(MapError, match=r"a\.npy: "):
+        load_map(tmp_path / "a.npy", "saliency")

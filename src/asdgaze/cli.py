@@ -84,7 +84,8 @@ def _print_result(result, title: str) -> None:
 @click.option("--groups", help="Comma-separated groups to score (default: all, e.g. ASD,TD).")
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), help="Output folder.")
 @click.option("--ig-baseline", default="gaussian", show_default=True,
-              help="Information-gain baseline: gaussian, uniform, or a template map file (.npy/.png).")
+              help="Information-gain baseline: gaussian, uniform, mit1003 (cached template, as predict's "
+                   "--centerbias), or a template map file (.npy/.png).")
 @click.option("--ig-baseline-kind", type=click.Choice(["saliency", "log-density"]), default="log-density",
               show_default=True, help="What an .npy --ig-baseline file holds.")
 @click.option("--shuffled-others", default="10", show_default=True,
@@ -92,30 +93,55 @@ def _print_result(result, title: str) -> None:
 @click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True,
               help="Root seed of all random draws.")
 @click.option("--allow-missing", is_flag=True, help="Score the images that have maps; list the others.")
+@click.option("--allow-aspect-change", is_flag=True,
+              help="Score maps whose aspect ratio differs from their image's by more than 1 % (resized).")
+@click.option("--metrics", "metrics", default=None,
+              help="Comma-separated metrics (default: all): auc_judd,auc_borji,auc_shuffled,nss,cc,kl,sim,ig,emd.")
 @click.option("--workers", type=click.IntRange(min=1), default=None,
               help="Parallel processes (default: CPU cores, at most 8).")
+@click.option("--overwrite", is_flag=True, help="Replace results of another run (other settings) in --out.")
 @click.option("--no-progress", is_flag=True, help="No progress bar.")
 def evaluate(dataset, table, coords, maps_dir, maps_kind, groups, out_dir, ig_baseline, ig_baseline_kind,
-             shuffled_others, seed, allow_missing, workers, no_progress) -> int:
-    """Score saliency maps against each group's fixations (MIT-convention metrics)."""
-    from asdgaze.evaluate import EvaluateError, EvaluateOptions
+             shuffled_others, seed, allow_missing, allow_aspect_change, metrics, workers, overwrite,
+             no_progress) -> int:
+    """Score saliency maps against each group's fixations (MIT-convention metrics).
+
+    Finished images are saved as they complete: after Ctrl-C or a crash, the same command resumes.
+    """
+    import warnings
+
+    from asdgaze.errors import AsdgazeError
+    from asdgaze.evaluate import EvaluateInterrupted, EvaluateOptions
     from asdgaze.evaluate import evaluate as run_evaluate
-    from asdgaze.maps.io import MapError
+    from asdgaze.metrics.suite import MIT_METRICS
 
     if table and not coords:
         raise click.UsageError("--table needs --coords 0-based|1-based")
     ds, source = _load_dataset(dataset, table, coords, _parse_groups(groups))
+    chosen = _parse_groups(metrics) or MIT_METRICS
     options = EvaluateOptions(
         groups=_parse_groups(groups), maps_kind=maps_kind, ig_baseline=ig_baseline,
         ig_baseline_kind=ig_baseline_kind, shuffled_n_other=_parse_n_other(shuffled_others), seed=seed,
-        allow_missing=allow_missing,
+        allow_missing=allow_missing, allow_aspect_change=allow_aspect_change, metrics=tuple(chosen),
     )
     try:
-        result = run_evaluate(ds, maps_dir, out_dir, options, workers=workers, progress=not no_progress,
-                              source=source)
-    except (EvaluateError, MapError) as e:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            try:
+                result = run_evaluate(ds, maps_dir, out_dir, options, workers=workers, progress=not no_progress,
+                                      source=source, overwrite=overwrite)
+            finally:
+                for w in caught:  # once each, as `warning: ...`, without a Python source line
+                    click.echo(f"warning: {w.message}", err=True)
+    except EvaluateInterrupted as e:
+        click.echo(f"\n{e}", err=True)
+        return 130
+    except AsdgazeError as e:
         raise click.ClickException(str(e))
-    _print_result(result, f"{ds.name}: {len(ds.stimuli) - len(result.missing)} images, convention mit")
+    n_scored = result.per_image.image.nunique()
+    _print_result(result, f"{ds.name}: {n_scored} images scored, convention mit")
+    if result.resumed:
+        click.echo(f"  {len(result.resumed)} image(s) taken from the interrupted earlier run in {result.out_dir}")
     if result.missing:
         click.echo(f"  not scored (no map): {', '.join(result.missing)}")
     if ds.name == "saliency4asd":
@@ -123,9 +149,9 @@ def evaluate(dataset, table, coords, maps_dir, maps_kind, groups, out_dir, ig_ba
 
         click.echo(f"\nNote: {SALIENCY4ASD_CAVEAT}")
     if result.failures:
-        click.echo(f"{len(result.failures)} image(s) not scored (their maps could not be used):", err=True)
-        for stem, reason in result.failures:
-            click.echo(f"  {stem}: {reason}", err=True)
+        click.echo(f"{len(result.failures)} (image, group) pair(s) not scored:", err=True)
+        for f in result.failures:
+            click.echo(f"  {f.image} ({f.group}): {f.error}", err=True)
         return 1
     return 0
 

@@ -3,7 +3,7 @@
 Accepted files, per stem: ``<stem>.npy`` (a float map; whether it holds a saliency map or a
 natural-log density must be stated, see :data:`MAP_KINDS`) and ``<stem>.png`` (8- or 16-bit
 grayscale, read as value / 255 or value / 65535). When both exist the ``.npy`` file is used,
-since it keeps full precision.
+since it keeps full precision. Every problem a user can cause raises :class:`MapError` naming the file.
 """
 
 from __future__ import annotations
@@ -24,6 +24,12 @@ MAP_KINDS: tuple[str, ...] = ("saliency", "log-density")
 MAP_SUFFIXES = (".npy", ".png")
 
 
+class MapKindError(MapError):
+    """The file holds another kind of map than ``--maps-kind`` says (a log-density read as saliency)."""
+
+
+class MapScaleWarning(UserWarning):
+    """A log-density that does not sum to 1 (perhaps a saliency map given as --maps-kind log-density)."""
 
 
 @dataclass(frozen=True)
@@ -45,7 +51,10 @@ def find_maps(maps_dir: str | Path, stems: Iterable[str]) -> tuple[dict[str, Map
     if not maps_dir.is_dir():
         raise MapError(f"maps folder not found: {maps_dir}")
     # One listing of the folder; suffixes match case-insensitively (1.PNG is a map too).
-    by_key = {(p.stem, p.suffix.lower()): p for p in maps_dir.iterdir() if p.is_file()}
+    try:
+        by_key = {(p.stem, p.suffix.lower()): p for p in maps_dir.iterdir() if p.is_file()}
+    except OSError as e:
+        raise MapError(f"{maps_dir}: cannot list the maps folder ({e.strerror or e})") from e
     found: dict[str, MapFile] = {}
     missing: list[str] = []
     for stem in stems:
@@ -89,9 +98,9 @@ def load_map(path: str | Path, kind: MapKind | None) -> np.ndarray:
     except Exception as e:  # corrupt or not an npy file
         raise MapError(f"{path}: cannot read .npy map ({e})") from e
     arr = np.squeeze(np.asarray(arr))
-    if arr.ndim != 2:
+    if arr.ndim != 2 or arr.size == 0:
         raise MapError(f"{path}: expected a 2-D map, got shape {arr.shape}")
-    if not np.issubdtype(arr.dtype, np.number):
+    if not np.issubdtype(arr.dtype, np.number) or np.iscomplexobj(arr):
         raise MapError(f"{path}: expected numbers, got dtype {arr.dtype}")
     arr = arr.astype(np.float64)
     if kind == "log-density":
@@ -102,10 +111,15 @@ def load_map(path: str | Path, kind: MapKind | None) -> np.ndarray:
         lse = float(logsumexp(arr))
         if abs(lse) > 1e-3:
             warnings.warn(f"{path}: log-density does not sum to 1 (logsumexp = {lse:.4g}); scored as given",
-                          stacklevel=2)
+                          MapScaleWarning, stacklevel=2)
         return np.exp(arr - arr.max())
     if not np.all(np.isfinite(arr)):
         raise MapError(f"{path}: saliency map contains NaN or inf")
+    # A log-density read as saliency: negative values whose exp sums to 1. Scored as given it
+    # would be an order-preserving but wrong map for CC, KL, SIM and EMD; stop instead.
+    if arr.min() < 0 and abs(float(logsumexp(arr))) <= 1e-3:
+        raise MapKindError(f"{path}: looks like a log-density (negative values whose exp sums to 1), not a "
+                           "saliency map; use --maps-kind log-density")
     peak = float(np.abs(arr).max())
     if 0 < peak < 1e-3:
         warnings.warn(f"{path}: saliency values are tiny (max {peak:.3g}); AUC-Judd's 1e-7 jitter acts on the "

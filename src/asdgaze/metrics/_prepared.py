@@ -73,7 +73,10 @@ class PreparedSaliency:
         # Test constancy directly: the std of a constant map can round to ~1e-17 instead of 0.
         if self.constant:
             return None
-        return (s - s.mean()) / s.std(ddof=1)
+        sd = s.std(ddof=1)
+        if not sd > 0:  # a spread that underflows (subnormal values) cannot be z-scored
+            return None
+        return (s - s.mean()) / sd
 
     @cached_property
     def centered(self) -> tuple[np.ndarray, float]:

@@ -25,6 +25,8 @@ def _cc(prep: PreparedSaliency, d: np.ndarray) -> float:
     sc, ss = prep.centered
     dc = d - d.mean()
     sd = float(np.dot(dc, dc))
+    if not ss * sd > 0:  # spreads that underflow (subnormal maps): no defined correlation
+        return math.nan
     return float(np.dot(sc, dc) / math.sqrt(ss * sd))
 
 

@@ -15,10 +15,36 @@ negative bins, on which POT silently returns 0.
 from __future__ import annotations
 
 import math
+import warnings
 from functools import lru_cache
 
+import os
+
 import numpy as np
-import ot
+
+
+def _import_pot_without_backends():
+    """Import POT without its optional torch/jax/cupy/tensorflow backends (only NumPy is used).
+
+    POT imports torch when installed, which costs seconds, and evaluate must stay torch-free so
+    its worker pool can fork. The variables are restored; an earlier ``import ot`` is kept as is.
+    """
+    keys = ("POT_BACKEND_DISABLE_PYTORCH", "POT_BACKEND_DISABLE_JAX", "POT_BACKEND_DISABLE_CUPY",
+            "POT_BACKEND_DISABLE_TENSORFLOW")
+    saved = {k: os.environ.get(k) for k in keys}
+    os.environ.update({k: "1" for k in keys})
+    try:
+        import ot
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+    return ot
+
+
+ot = _import_pot_without_backends()
 
 from asdgaze.maps.imresize import imresize
 from asdgaze.metrics._checks import positive_int, real_map
@@ -48,9 +74,20 @@ def _transport_cost(a: np.ndarray, b: np.ndarray) -> float:
     else:
         (r1, c1), (r2, c2) = np.divmod(src, a.shape[1]), np.divmod(snk, a.shape[1])
         dist = np.hypot(r1[:, None] - r2[None, :], c1[:, None] - c2[None, :]).astype(np.float64)
-    cost, log = ot.emd2(d[src], -d[snk], dist, numItermax=10_000_000, log=True)
+    with warnings.catch_warnings():  # POT warns as well as logging; the log is checked below
+        warnings.simplefilter("ignore", UserWarning)
+        cost, log = ot.emd2(d[src], -d[snk], dist, numItermax=10_000_000, log=True)
     if log.get("warning"):
-        raise RuntimeError(f"emd: the exact transport solver did not converge: {log['warning']}")
+        # Rounding can leave the two surpluses unequal beyond POT's tolerance (large bins from a map
+        # with mixed signs); EMD scales with the mass, so solve with both normalised to 1 instead.
+        mass = float(d[src].sum())
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)
+            cost, log = ot.emd2(d[src] / mass, -d[snk] / float(-d[snk].sum()), dist, numItermax=10_000_000,
+                                log=True)
+        cost = float(cost) * mass
+        if log.get("warning"):
+            raise RuntimeError(f"emd: the exact transport solver did not converge: {log['warning']}")
     return float(cost)
 
 
@@ -59,6 +96,9 @@ def _emd(prep: PreparedSaliency, density_small: np.ndarray) -> float:
     sa = density_small.sum()
     sb = b.sum()
     if sa == 0 or sb == 0:
+        return math.nan
+    # A map whose positive and negative values (nearly) cancel has no meaningful normalisation.
+    if abs(sb) <= 1e-9 * float(np.abs(b).sum()):
         return math.nan
     return _transport_cost(density_small / sa, b / sb)
 

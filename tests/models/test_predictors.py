@@ -65,6 +65,7 @@ def test_mit1003_missing_is_clear_error(tmp_path, monkeypatch):
 def test_mit1003_template_rescaled_as_published(tmp_path, monkeypatch):
     rng = np.random.default_rng(3)
     template = rng.normal(size=(1024, 1024))
+    template -= logsumexp(template)  # a real template is a normalised log density (checked on load)
     np.save(tmp_path / "centerbias_mit1003.npy", template)
     monkeypatch.setenv("ASDGAZE_HOME", str(tmp_path))
     p = CenterBiasMIT1003Predictor()

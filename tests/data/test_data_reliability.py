@@ -397,3 +397,12 @@ def test_messages_speak_cli_and_python(images, tmp_path):
     assert "--table FILE --coords 0-based|1-based (from Python: table=" in str(info.value)
     with pytest.raises(DataError, match=r"fix\.csv: is a file; .*--table FILE"):
         load_dataset(t)
+
+
+def test_table_viewer_labels_beyond_int64_are_numbered(images, tmp_path):
+    """Found by tools/fuzz_parsers.py: a 20-digit viewer id overflowed the int64 array (OverflowError)."""
+    t = tmp_path / "fix.csv"
+    t.write_text("image,x,y,viewer\na,1,1,99999999999999999999\na,2,2,7\n")
+    ds = load_table_dataset(images, t, coords="1-based")
+    # Not all labels fit int64, so all are labels, numbered in sorted (string) order: "7" < "9999..."
+    assert ds.fixations["all"]["a"].viewer.tolist() == [1, 0]

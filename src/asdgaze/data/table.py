@@ -5,8 +5,8 @@ Table columns (names case-insensitive, surrounding spaces ignored):
 - ``image`` (required): an image's file name (``17.png``) or stem (``17``) in the folder;
 - ``x``, ``y`` (required): column and row in pixels, 0-based or 1-based as the caller states;
 - ``group`` (optional; default: one group ``"all"``);
-- ``viewer`` (optional; default 0): integers are kept, other labels are numbered 0, 1, ... in
-  sorted order within each group;
+- ``viewer`` (optional; default 0): integers (ASCII digits, within int64) are kept, other labels
+  are numbered 0, 1, ... in sorted order within each group;
 - ``duration`` (optional; ms, NaN when missing).
 
 Rows with an empty/NaN coordinate and points outside the image are dropped and counted in one
@@ -38,7 +38,7 @@ __all__ = ["DEFAULT_GROUP", "load_table_dataset"]
 DEFAULT_GROUP = "all"
 
 _REQUIRED = ("image", "x", "y")
-_INT_RE = re.compile(r"^[+-]?\d+$")
+_INT_RE = re.compile(r"^[+-]?[0-9]+$")
 
 
 def _pick_delimiter(path: Path, header: str) -> str:
@@ -256,7 +256,7 @@ def load_table_dataset(
             out_problems[g] = dict(sorted(bad.items(), key=lambda kv: stimulus_sort_key(kv[0])))
         per = {sid: r for sid, r in rows.get(g, {}).items() if sid not in bad}
         labels = {r[3] for arr in per.values() for r in arr}
-        if all(_INT_RE.match(v) for v in labels):
+        if all(_INT_RE.match(v) and abs(int(v)) < 2**63 for v in labels):  # fits the int64 array
             code = {v: int(v) for v in labels}
         else:
             code = {v: i for i, v in enumerate(sorted(labels))}

@@ -112,7 +112,7 @@ def test_continuous_map_size_mismatch(osie_dir, tmp_path):
     assert np.abs(c - shipped / 255.0).max() <= 0.5 / 255 + 1e-12
     # A Dataset built by hand with the wrong-size map still refuses it.
     ds.fixation_maps["TD"]["3"] = bad
-    with pytest.raises(DataError, match=r"3_s\.png is 8x10.*600x800"):
+    with pytest.raises(DataError, match=r"3_s\.png: fixation map is 8x10.*600x800"):
         continuous_map(ds, "TD", "3")
 
 

@@ -95,9 +95,9 @@ def find_saliency4asd_parts(path: str | os.PathLike) -> Saliency4ASDParts:
     """
     root = Path(path)
     if not root.exists():
-        raise DataError(f"dataset folder {root} does not exist")
+        raise DataError(f"{root}: dataset folder does not exist")
     if not root.is_dir():
-        raise DataError(f"{root} is not a folder; expected a Saliency4ASD TrainingDataset/ or TrainingData/ folder")
+        raise DataError(f"{root}: not a folder; expected a Saliency4ASD TrainingDataset/ or TrainingData/ folder")
     images: list[Path] = []
     scan: dict[str, list[Path]] = {}
     maps: dict[str, list[Path]] = {}
@@ -121,12 +121,12 @@ def find_saliency4asd_parts(path: str | os.PathLike) -> Saliency4ASDParts:
     img_dir = _one(images, "Images", root)
     if img_dir is None:
         raise DataError(
-            f"no 'Images' folder found under {root} (searched every subfolder for a folder named Images "
+            f"{root}: no 'Images' folder found under it (searched every subfolder for a folder named Images "
             "holding <n>.png; expected TrainingDataset/TrainingData/Images/)"
         )
     if not scan:
         raise DataError(
-            f"no scanpath folder found under {root} (searched every subfolder for a folder <G> holding "
+            f"{root}: no scanpath folder found under it (searched every subfolder for a folder <G> holding "
             "<G>_scanpath_<n>.txt, e.g. TrainingData/ASD/ASD_scanpath_1.txt and TrainingData/TD/TD_scanpath_1.txt)"
         )
     scanpaths = {g: _one(dirs, f"{g} scanpath", root) for g, dirs in sorted(scan.items())}

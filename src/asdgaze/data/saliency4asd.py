@@ -28,7 +28,7 @@ from typing import Iterable
 import numpy as np
 from PIL import Image
 
-from asdgaze.data._checks import read_stimuli, stimulus_sort_key, warn_dropped
+from asdgaze.data._checks import open_image, read_stimuli, stimulus_sort_key, warn_dropped
 from asdgaze.data.errors import DataError, DataWarning
 from asdgaze.data.types import Dataset, Fixations, Stimulus
 
@@ -353,7 +353,7 @@ def _usable_fixmaps(folder: Path, stimuli: dict[str, Stimulus], notes: list[str]
                          "Images; not used")
             continue
         try:
-            with Image.open(p) as im:
+            with open_image(p) as im:
                 w, h = im.size
         except Exception as exc:  # noqa: BLE001 - an unreadable map is replaced, not fatal
             notes.append(f"{p}: unreadable fixation map ({exc}); not used, rebuilt from the scanpath "

@@ -212,7 +212,7 @@ def _files_by_id(folder: Path, pattern: re.Pattern) -> dict[str, Path]:
 
 
 def _groups_option(groups: list[str]) -> str:
-    return f"--groups {' '.join(groups)} (from Python: groups={groups!r})"
+    return f"--groups {','.join(groups)} (from Python: groups={groups!r})"
 
 
 def _check_groups(parts: Saliency4ASDParts, groups: Iterable[str] | None) -> list[str]:
@@ -235,8 +235,8 @@ def _check_groups(parts: Saliency4ASDParts, groups: Iterable[str] | None) -> lis
         for g in broken:
             seen = parts.evidence[g]
             folder = seen if seen.name == g else parts.images.parent / g
-            lines.append(f"{folder}: missing {g} scanpath files ({g}_scanpath_<n>.txt); the layout shows a "
-                         f"{g} group ({seen} exists)")
+            lines.append(f"{folder}: missing {g} scanpath files ({g}_scanpath_<n>.txt); the layout shows "
+                         f"group {g} ({seen} exists)")
         raise DataError("; ".join(lines) + ". Restore the folder, or score only the complete groups with "
                         + _groups_option(complete))
     return complete

@@ -102,7 +102,17 @@ def test_continuous_map_size_mismatch(osie_dir, tmp_path):
     (tmp_path / "TD_FixMaps").mkdir()
     Image.new("L", (10, 8)).save(tmp_path / "TD_FixMaps" / "3_s.png")
     ds = load_saliency4asd(tmp_path)
-    with pytest.raises(DataError, match=r"3_s\.png is 8x10.*600x800"):
+    # Issue 6: the loader does not use it; it rebuilds the map with the recipe and says so.
+    bad = tmp_path / "TD_FixMaps" / "3_s.png"
+    assert ds.notes == [f"{bad}: fixation map is 10x8 (WxH) but image 3.png is 800x600; not used, "
+                        "rebuilt from the scanpath with the Saliency4ASD recipe"]
+    assert "3" not in ds.fixation_maps["TD"]
+    shipped = np.asarray(Image.open(src / "TD_FixMaps" / "3_s.png"), dtype=np.float64)
+    c = continuous_map(ds, "TD", "3")
+    assert np.abs(c - shipped / 255.0).max() <= 0.5 / 255 + 1e-12
+    # A Dataset built by hand with the wrong-size map still refuses it.
+    ds.fixation_maps["TD"]["3"] = bad
+    with pytest.raises(DataError, match=r"3_s\.png: fixation map is 8x10.*600x800"):
         continuous_map(ds, "TD", "3")
 
 

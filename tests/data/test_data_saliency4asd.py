@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 import sys
 import warnings
@@ -13,7 +14,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parent))
 from _helpers import GROUPS, IDS, count_viewers, parse_scanpath, read_png, save_png, write_scanpath  # noqa: E402
 
-from asdgaze.data import DataError, DataWarning, load_dataset, load_saliency4asd  # noqa: E402
+from asdgaze.data import DataError, DataWarning, load_dataset, load_saliency4asd, read_scanpath  # noqa: E402
 
 
 def _flatten(osie: Path, dest: Path) -> Path:
@@ -179,10 +180,13 @@ def test_missing_folder(tmp_path):
 
 
 def test_scanpath_for_unknown_image(tmp_path):
+    """Issue 6: a scanpath for an image that is not in Images is a problem of (9, ASD), not an abort."""
     _tiny(tmp_path)
     write_scanpath(tmp_path / "ASD" / "ASD_scanpath_9.txt", [(0, 1, 1, 1)])
-    with pytest.raises(DataError, match=r"ASD_scanpath_9\.txt.*image '9'"):
-        load_saliency4asd(tmp_path)
+    ds = load_saliency4asd(tmp_path)
+    assert re.search(r"Images.9\..*missing image.*ASD_scanpath_9\.txt.*image '9'", ds.problems["ASD"]["9"])
+    assert "9" not in ds.fixations["ASD"] and "9" not in ds.stimuli
+    assert len(ds.fixations["ASD"]["1"]) == 2
 
 
 def test_ambiguous_images_folders(tmp_path):
@@ -193,18 +197,25 @@ def test_ambiguous_images_folders(tmp_path):
 
 
 def test_corrupt_image(tmp_path):
+    """Issue 6: an image whose size cannot be read is left out and recorded for every group."""
     _tiny(tmp_path)
+    write_scanpath(tmp_path / "TD" / "TD_scanpath_1.txt", [(0, 1, 1, 1)])
     (tmp_path / "Images" / "2.png").write_bytes(b"\x89PNG\r\n\x1a\nnot really a png")
-    with pytest.raises(DataError, match=r"2\.png"):
-        load_saliency4asd(tmp_path)
+    ds = load_saliency4asd(tmp_path)
+    assert list(ds.stimuli) == ["1"]
+    for g in ("ASD", "TD"):
+        assert ds.problems[g]["2"].startswith(str(tmp_path / "Images" / "2.png") + ": ")
+        assert "1" in ds.fixations[g]
 
 
 def test_truncated_image(tmp_path, osie_dir):
+    """Issue 6: a truncated image whose header gives the size loads, with a note naming it."""
     _tiny(tmp_path)
     data = (osie_dir / "TrainingDataset" / "TrainingData" / "Images" / "1.png").read_bytes()
     (tmp_path / "Images" / "3.png").write_bytes(data[: len(data) // 2])
-    with pytest.raises(DataError, match=r"3\.png"):
-        load_saliency4asd(tmp_path)
+    ds = load_saliency4asd(tmp_path)
+    assert ds.stimuli["3"].shape == (600, 800)  # README: 800x600
+    assert len(ds.notes) == 1 and ds.notes[0].startswith(str(tmp_path / "Images" / "3.png") + ": damaged")
 
 
 @pytest.mark.parametrize(
@@ -218,10 +229,19 @@ def test_truncated_image(tmp_path, osie_dir):
     ],
 )
 def test_corrupt_scanpath(tmp_path, text, problem):
+    """Issue 6: a bad scanpath file is a problem of its (image, group); the other pairs load."""
     _tiny(tmp_path)
-    (tmp_path / "ASD" / "ASD_scanpath_1.txt").write_text(text)
+    save_png(tmp_path / "Images" / "2.png", W, H)
+    write_scanpath(tmp_path / "ASD" / "ASD_scanpath_2.txt", [(0, 2, 2, 10)])
+    f = tmp_path / "ASD" / "ASD_scanpath_1.txt"
+    f.write_text(text)
+    ds = load_saliency4asd(tmp_path)
+    assert ds.problems["ASD"]["1"].startswith(f"{f}: ")
+    assert problem in ds.problems["ASD"]["1"]
+    assert "1" not in ds.fixations["ASD"]
+    assert ds.fixations["ASD"]["2"].x.tolist() == [1.0]
     with pytest.raises(DataError, match=r"ASD_scanpath_1\.txt") as info:
-        load_saliency4asd(tmp_path)
+        read_scanpath(f)
     assert problem in str(info.value)
 
 

@@ -85,15 +85,17 @@ def test_integer_viewers_kept_and_sniffed_delimiter(images, tmp_path):
     assert ds.fixations["all"]["a"].viewer.tolist() == [7, 3]
 
 
-def test_unknown_images_and_missing_values_dropped(images, tmp_path):
+def test_unknown_images_are_problems_and_missing_values_dropped(images, tmp_path):
+    """Issue 6: images named in the table but absent are problems (file, line, name), not a count."""
     t = tmp_path / "fix.csv"
     t.write_text("image,x,y\nnope.png,1,1\na,1,1\nb,2,2\na,,3\n")
     with pytest.warns(DataWarning) as rec:
         ds = load_table_dataset(images, t, coords="1-based")
     assert len(rec) == 1
     msg = str(rec[0].message)
-    assert "fix.csv" in msg and "dropped 3 of 4" in msg and "2 naming images not in" in msg
-    assert "'nope.png'" in msg and "1 with a missing coordinate" in msg
+    assert msg == f"{t}: dropped 1 of 4 rows: 1 with a missing coordinate"
+    assert ds.problems["all"]["nope"] == f"{t}: line 2: image 'nope.png' is not in {images}"
+    assert ds.problems["all"]["b"] == f"{t}: line 4: image 'b' is not in {images}"
     assert len(ds.fixations["all"]["a"]) == 1
 
 
@@ -105,10 +107,13 @@ def test_missing_required_columns(images, tmp_path):
 
 
 def test_bad_values(images, tmp_path):
+    """Issue 6: an unparsable row is a problem of its (image, group); other pairs load."""
     t = tmp_path / "fix.csv"
-    t.write_text("image,x,y\na,1,1\na,one,1\n")
-    with pytest.raises(DataError, match=r"fix\.csv, line 3: column 'x' is not a number"):
-        load_table_dataset(images, t, coords="1-based")
+    t.write_text("image,x,y\na,1,1\na,one,1\n10,1,1\n")
+    ds = load_table_dataset(images, t, coords="1-based")
+    assert ds.problems == {"all": {"a": f"{t}: line 3: column 'x' is not a number: 'one'"}}
+    assert "a" not in ds.fixations["all"]
+    assert ds.fixations["all"]["10"].x.tolist() == [0.0]
 
 
 def test_coords_required(images, tmp_path):

@@ -4,8 +4,14 @@
   :func:`load_saliency4asd`; a folder of images plus a table -> :func:`load_table_dataset`.
 - :func:`load_demo` loads the bundled 8-image demo (real OSIE images and fixations, arbitrary
   ASD/TD split; see ``asdgaze/demo/README.md``).
-- Bad input raises :class:`DataError` (a ValueError) naming the file and the problem; dropped
-  fixations are reported with ``warnings.warn(..., DataWarning)``, one warning per file.
+- Bad input that makes the whole dataset unusable raises :class:`DataError` (a ValueError) as
+  "<file>: <problem>". A problem with one (image, group) pair (a missing, empty or malformed
+  scanpath file or table row, an unreadable image) does not: it goes into
+  ``Dataset.problems[group][image]`` and the other pairs load. Repairs (a damaged image whose size
+  was still readable, a wrong-size shipped map) go into ``Dataset.notes``; dropped fixations are
+  reported with ``warnings.warn(..., DataWarning)``, one warning per file.
+- Images larger than ``ASDGAZE_MAX_PIXELS`` pixels (default 89,478,485) are refused on their
+  header, before decoding (argument ``max_pixels`` in Python).
 """
 
 from __future__ import annotations
@@ -14,7 +20,9 @@ import os
 from pathlib import Path
 from typing import Iterable, Literal
 
+from asdgaze.data._checks import DEFAULT_MAX_PIXELS, MAX_PIXELS_ENV
 from asdgaze.data.errors import DataError, DataWarning
+from asdgaze.errors import OptionsError
 from asdgaze.data.fixmaps import (
     continuous_map,
     other_fixation_map,
@@ -25,7 +33,13 @@ from asdgaze.data.saliency4asd import find_saliency4asd_parts, load_saliency4asd
 from asdgaze.data.table import load_table_dataset
 from asdgaze.data.types import Dataset, Fixations, Stimulus
 
+#: How a plain images folder is loaded, said for CLI and Python users alike.
+_TABLE_HINT = ("--table FILE --coords 0-based|1-based (from Python: table=<fixations CSV/TSV>, "
+               "coords='0-based' or '1-based')")
+
 __all__ = [
+    "DEFAULT_MAX_PIXELS",
+    "MAX_PIXELS_ENV",
     "DataError",
     "DataWarning",
     "Dataset",
@@ -51,6 +65,7 @@ def load_dataset(
     table: str | os.PathLike | None = None,
     coords: Literal["0-based", "1-based"] | None = None,
     groups: Iterable[str] | None = None,
+    max_pixels: int | None = None,
 ) -> Dataset:
     """Load a dataset, choosing the loader from the arguments.
 
@@ -65,6 +80,9 @@ def load_dataset(
         table: fixation table for a plain images folder.
         coords: coordinate convention of ``table``.
         groups: groups to load (default: all).
+        max_pixels: largest image accepted (default ``$ASDGAZE_MAX_PIXELS`` or 89,478,485 pixels).
+
+    Per-(image, group) failures do not raise: they are in ``Dataset.problems`` (see the loaders).
 
     Example:
         >>> ds = load_dataset(demo_dataset_path(), groups=["TD"])
@@ -73,22 +91,22 @@ def load_dataset(
     """
     if table is not None:
         if coords is None:
-            raise ValueError(
-                f"coords is required with a table ({table}): say whether its x, y are '0-based' or '1-based'"
+            raise OptionsError(
+                f"{table}: coords is required with a table: say whether its x, y are 0-based or 1-based "
+                f"with --coords 0-based|1-based (from Python: coords=)"
             )
-        return load_table_dataset(path, table, coords=coords, groups=groups)
+        return load_table_dataset(path, table, coords=coords, groups=groups, max_pixels=max_pixels)
     if coords not in (None, "1-based"):
-        raise ValueError(f"Saliency4ASD coordinates are 1-based; coords={coords!r} applies only to a table")
+        raise OptionsError(f"--coords {coords} (from Python: coords={coords!r}) applies only with --table: "
+                           "Saliency4ASD coordinates are always 1-based")
     root = Path(path)
     if root.is_file():
-        raise DataError(
-            f"{root} is a file; pass a Saliency4ASD folder, or an images folder with table=... and coords=..."
-        )
+        raise DataError(f"{root}: is a file; give a Saliency4ASD folder, or a folder of images with {_TABLE_HINT}")
     try:
         find_saliency4asd_parts(root)
     except DataError as exc:
-        raise DataError(f"{exc}. For a plain folder of images, pass table=<fixations CSV/TSV> and coords=...") from None
-    return load_saliency4asd(root, groups=groups)
+        raise DataError(f"{exc}. For a plain folder of images, add {_TABLE_HINT}") from None
+    return load_saliency4asd(root, groups=groups, max_pixels=max_pixels)
 
 
 def demo_dataset_path() -> Path:

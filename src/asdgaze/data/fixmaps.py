@@ -134,7 +134,7 @@ def _read_gray01(path) -> np.ndarray:
     try:
         return read_gray_png(path)
     except ValueError as exc:
-        raise DataError(f"fixation map {exc}") from exc
+        raise DataError(str(exc)) from exc
 
 
 def continuous_map(dataset: Dataset, group: str, stimulus_id: str) -> np.ndarray:
@@ -165,7 +165,7 @@ def continuous_map(dataset: Dataset, group: str, stimulus_id: str) -> np.ndarray
         cmap = _read_gray01(path)
         if cmap.shape != stim.shape:
             raise DataError(
-                f"fixation map {path} is {cmap.shape[0]}x{cmap.shape[1]} (HxW) but image "
+                f"{path}: fixation map is {cmap.shape[0]}x{cmap.shape[1]} (HxW) but image "
                 f"{stim.path} is {stim.height}x{stim.width}"
             )
         return cmap

@@ -2,7 +2,9 @@
 
 Rules (the same for files, numpy arrays and tensors):
 
-* Files: EXIF orientation is applied; grayscale, palette, CMYK and RGBA/LA images become RGB (the
+* Files: the pixel limit (``ASDGAZE_MAX_PIXELS``, default 89,478,485) is checked on the header
+  first, so a huge or hostile file gives a DataError instead of exhausting memory; EXIF
+  orientation is applied; grayscale, palette, CMYK and RGBA/LA images become RGB (the
   alpha channel is dropped); 16-bit images are scaled to 8 bits by ``round(v * 255 / 65535)``.
 * Arrays: (H, W), (H, W, 1), (H, W, 3) or (H, W, 4); uint8 as is, uint16 scaled as above, floats
   must lie in 0..255. A float image whose values all lie in 0..1 and are not all whole numbers is
@@ -13,11 +15,12 @@ Rules (the same for files, numpy arrays and tensors):
 from __future__ import annotations
 
 import os
+import struct
 from pathlib import Path
 
 import numpy as np
 
-from asdgaze.data._checks import image_files
+from asdgaze.data._checks import image_files, open_image
 from asdgaze.errors import DataError
 
 
@@ -98,8 +101,12 @@ def to_rgb(image: np.ndarray, name: str = "image") -> np.ndarray:
     raise ImageError(f"{name}: unsupported pixel type {a.dtype}")
 
 
-def load_image(path: str | os.PathLike) -> np.ndarray:
+def load_image(path: str | os.PathLike, *, max_pixels: int | None = None) -> np.ndarray:
     """Read an image file as an (H, W, 3) uint8 RGB array (rules in the module docstring).
+
+    Raises ImageError "<file>: <problem>" for a missing, empty, truncated or corrupt file, and for
+    an image over the pixel limit (``max_pixels``, else ``$ASDGAZE_MAX_PIXELS``, else 89,478,485),
+    which is checked on the header before any pixel is decoded.
 
     >>> import tempfile
     >>> from PIL import Image
@@ -108,11 +115,11 @@ def load_image(path: str | os.PathLike) -> np.ndarray:
     >>> img = load_image(p); img.shape, img.dtype, int(img[0, 0, 2])
     ((4, 5, 3), dtype('uint8'), 7)
     """
-    from PIL import Image, ImageOps, UnidentifiedImageError
+    from PIL import ImageOps, UnidentifiedImageError
 
     path = Path(path)
     try:
-        with Image.open(path) as im:
+        with open_image(path, max_pixels) as im:
             im.load()
             im = ImageOps.exif_transpose(im)
             mode = im.mode
@@ -128,13 +135,16 @@ def load_image(path: str | os.PathLike) -> np.ndarray:
                     im = im.convert("RGBA")
                 im = im.convert("RGB")
             a = np.asarray(im, dtype=np.uint8)
+    except ImageError:
+        raise
+    except DataError as e:  # over the pixel limit
+        raise ImageError(str(e)) from None
     except FileNotFoundError:
         raise ImageError(f"{path}: file not found") from None
     except UnidentifiedImageError:
-        raise ImageError(f"{path}: not a readable image file") from None
-    except (OSError, SyntaxError, ValueError) as e:
-        if isinstance(e, ImageError):
-            raise
+        empty = path.is_file() and path.stat().st_size == 0
+        raise ImageError(f"{path}: {'empty file (0 bytes)' if empty else 'not a readable image file'}") from None
+    except (OSError, SyntaxError, ValueError, struct.error) as e:
         raise ImageError(f"{path}: cannot decode image ({e})") from None
     if a.shape[0] == 0 or a.shape[1] == 0:
         raise ImageError(f"{path}: empty image")

@@ -266,8 +266,8 @@ def test_mit1003_baseline_by_hand(tmp_path, monkeypatch):
 
     monkeypatch.setenv("ASDGAZE_HOME", str(tmp_path / "cache"))
     (tmp_path / "cache").mkdir()
-    yy, xx = np.mgrid[0:64, 0:64]
-    template = -((yy - 30.0) ** 2 + (xx - 34.0) ** 2) / 300.0
+    yy, xx = np.mgrid[0:1024, 0:1024]  # the published template's size (checked on load)
+    template = -((yy - 480.0) ** 2 + (xx - 544.0) ** 2) / 76800.0
     template -= logsumexp(template)
     np.save(tmp_path / "cache" / "centerbias_mit1003.npy", template)
     ds = _dataset(tmp_path, n=2)

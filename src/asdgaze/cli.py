@@ -180,29 +180,6 @@ def _user_errors() -> tuple[type[Exception], ...]:
     return (AsdgazeError, ValueError, FileNotFoundError)
 
 
-@cli.command()
-@click.option("--out", "out_dir", default="demo-output", show_default=True, type=click.Path(file_okay=False),
-              help="Output folder.")
-@click.option("--workers", type=click.IntRange(min=1), default=None,
-              help="Parallel processes (default: CPU cores, at most 8).")
-@click.option("--weights", type=click.Path(dir_okay=False),
-              help="DeepGaze IIE checkpoint (default: the cached one, if present).")
-@click.option("--centerbias", default=None,
-              help="DeepGaze IIE centre bias: uniform, gaussian, mit1003 (default), or a .npy log-density file.")
-@click.option("--overwrite", is_flag=True, help="Recompute DeepGaze maps made earlier with other settings.")
-def demo(out_dir, workers, weights, centerbias, overwrite) -> int:
-    """Run the pipeline on the bundled demo data (8 OSIE images, real fixations)."""
-    from asdgaze.demo_run import run_demo
-
-    with _warnings_once():
-        try:
-            run_demo(out_dir, workers=workers, weights=weights, centerbias=centerbias, overwrite=overwrite,
-                     echo=click.echo)
-        except _user_errors() as e:
-            raise click.ClickException(str(e))
-    return 0
-
-
 # --- predict / weights (DeepGaze IIE) --------------------------------------------------------------
 
 
@@ -386,6 +363,101 @@ def report(results_dir, out_dir, groups, n_resamples, n_permutations, seed) -> i
         click.echo(f"warning: {note}", err=True)
     click.echo(f"report: {result.html}")
     return 0
+
+
+# --- run / demo ----------------------------------------------------------------------------------
+
+
+def _print_run(result) -> int:
+    """The closing lines of `run` and `demo`: a summary table per model, failures, the report path."""
+    from asdgaze.report.tables import summary_table
+
+    if result.summary is not None:
+        for model, rows in result.summary.groupby("model", sort=True):
+            click.echo(f"\n{model} (MIT convention)")
+            click.echo(summary_table(rows.drop(columns="model")))
+    for note in result.notes:
+        click.echo(f"note: {note}")
+    for f in result.failures:
+        click.echo(f"not scored: {f}", err=True)
+    click.echo(f"\nreport: {result.report_html}")
+    return 0 if result.ok else 1
+
+
+@cli.command()
+@click.option("--out", "out_dir", default="demo-output", show_default=True, type=click.Path(file_okay=False),
+              help="Output folder.")
+@click.option("--workers", type=click.IntRange(min=1), default=None,
+              help="Parallel processes (default: CPU cores, at most 8).")
+@click.option("--weights", type=click.Path(dir_okay=False),
+              help="DeepGaze IIE checkpoint (default: the cached one, downloaded if missing and possible).")
+@click.option("--centerbias", default=None,
+              help="DeepGaze IIE centre bias: uniform, gaussian, mit1003 (default), or a .npy log-density file.")
+@click.option("--no-download", is_flag=True, help="Do not try to download missing DeepGaze IIE weights.")
+@click.option("--overwrite", is_flag=True, help="Recompute outputs made earlier with other settings.")
+@click.option("--no-progress", is_flag=True, help="No progress bars.")
+def demo(out_dir, workers, weights, centerbias, no_download, overwrite, no_progress) -> int:
+    """`asdgaze run` on the bundled demo data (8 OSIE images, real fixations, arbitrary groups)."""
+    from asdgaze.demo_run import run_demo
+
+    with _warnings_once():
+        try:
+            result = run_demo(out_dir, workers=workers, weights=weights, centerbias=centerbias, overwrite=overwrite,
+                              download=not no_download, progress=not no_progress, echo=click.echo)
+        except _user_errors() as e:
+            raise click.ClickException(str(e))
+    return _print_run(result)
+
+
+@cli.command("run")
+@click.option("--dataset", required=True, type=click.Path(exists=True, file_okay=False),
+              help="Saliency4ASD folder (TrainingDataset/, TrainingData/ or flattened) or a folder of images.")
+@click.option("--table", type=click.Path(exists=True, dir_okay=False),
+              help="CSV/TSV of fixations (columns image, x, y[, group, viewer, duration]) for a plain image folder.")
+@click.option("--coords", type=click.Choice(["0-based", "1-based"]), help="Pixel coordinates of --table.")
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), help="Run folder.")
+@click.option("--models", default="deepgaze2e", show_default=True,
+              help="Comma-separated: deepgaze2e and/or NAME=DIR (a folder of maps); '' for baselines only.")
+@click.option("--baselines", default="centerbias,other-group", show_default=True,
+              help="Comma-separated: uniform, centerbias, centerbias-mit1003, other-group ('' for none).")
+@click.option("--maps-kind", type=click.Choice(["saliency", "log-density"]),
+              help="What the .npy maps of NAME=DIR models hold.")
+@click.option("--weights", type=click.Path(dir_okay=False),
+              help="DeepGaze IIE checkpoint (default: deepgaze2e.pth in the cache; see `asdgaze weights`).")
+@click.option("--centerbias", default="mit1003", show_default=True,
+              help="DeepGaze IIE centre bias: mit1003, uniform, or a .npy log-density file.")
+@click.option("--device", default="auto", show_default=True, help="auto, cpu or cuda.")
+@click.option("--precision", type=click.Choice(["fp32", "bf16", "fp16"]), default="fp32", show_default=True)
+@click.option("--ig-baseline", default="gaussian", show_default=True,
+              help="Information-gain baseline of evaluate: gaussian, uniform, mit1003, or a map file.")
+@click.option("--metrics", default=None, help="Comma-separated metrics of evaluate (default: all).")
+@click.option("--workers", type=click.IntRange(min=1), default=None,
+              help="Parallel processes (default: CPU cores, at most 8).")
+@click.option("--overwrite", is_flag=True, help="Replace outputs made with other settings in --out.")
+@click.option("--no-progress", is_flag=True, help="No progress bars.")
+@_with_compare_options
+def run_command(dataset, table, coords, out_dir, models, baselines, maps_kind, weights, centerbias, device,
+                precision, ig_baseline, metrics, workers, overwrite, no_progress, groups, n_resamples,
+                n_permutations, seed) -> int:
+    """predict (DeepGaze IIE) -> evaluate -> compare -> report, resumable: rerun the same command to finish."""
+    from asdgaze.evaluate import EvaluateOptions
+    from asdgaze.metrics.suite import MIT_METRICS
+    from asdgaze.run import run
+
+    if table and not coords:
+        raise click.UsageError("--table needs --coords 0-based|1-based")
+    options = EvaluateOptions(maps_kind=maps_kind, ig_baseline=ig_baseline, seed=seed,
+                              metrics=tuple(_parse_groups(metrics) or MIT_METRICS))
+    with _warnings_once():
+        try:
+            result = run(dataset, out_dir, models=models, baselines=(baselines or "").split(","), table=table,
+                         coords=coords, evaluate_options=options,
+                         compare_options=_compare_options(groups, n_resamples, n_permutations, seed),
+                         weights=weights, centerbias=centerbias, device=device, precision=precision,
+                         workers=workers, overwrite=overwrite, progress=not no_progress, echo=click.echo)
+        except _user_errors() as e:
+            raise click.ClickException(str(e))
+    return _print_run(result)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,37 +1,30 @@
-"""`asdgaze demo`: the whole pipeline on the bundled demo data.
+"""`asdgaze demo`: `asdgaze run` on the bundled demo data (8 OSIE images, real fixations).
 
-Writes, under the output folder, one sub-folder per model: ``maps/`` (log-densities, .npy) and
-``scores/`` (the outputs of :func:`asdgaze.evaluate.evaluate`). The fixed Gaussian centre bias
-always runs; it is the baseline every saliency model must beat. DeepGaze IIE runs when its
-weights are available (``--weights`` or the cache); otherwise the demo says so and where to put
-them. It never substitutes another model. Every file it needs is checked before any work starts.
+DeepGaze IIE runs when its weights are available (``--weights`` or the cache). When they are not
+in the cache the demo tries to download them (with a progress bar); when that is impossible
+(offline: the server is not reached within a few seconds) it says plainly that the model is
+missing and how to get it, and goes on with the baselines. It never substitutes another model.
 """
 
 from __future__ import annotations
 
+import os
+import socket
+import threading
+import urllib.parse
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-import numpy as np
-
 from asdgaze.data import load_demo
 from asdgaze.errors import WeightsError
-from asdgaze.evaluate import EvaluateOptions, EvaluateResult, evaluate
-from asdgaze.maps.io import save_npy
-from asdgaze.models.base import SaliencyModel
-from asdgaze.models.baselines import GaussianCenterModel
-from asdgaze.report.tables import summary_table
+from asdgaze.run import DEFAULT_BASELINES, RunResult, check_deepgaze, run
 
-
-def write_model_maps(model: SaliencyModel, dataset, maps_dir: Path) -> None:
-    """Write ``model``'s log-density for every stimulus as ``maps_dir/<stem>.npy`` (float32)."""
-    maps_dir.mkdir(parents=True, exist_ok=True)
-    for stem, stim in dataset.stimuli.items():
-        # Baselines need only the image size, so a zero-channel array stands in for the pixels.
-        log_p = model.log_density(np.empty((stim.height, stim.width, 0), dtype=np.uint8))
-        save_npy(maps_dir / f"{stem}.npy", log_p.astype(np.float32))
+#: Seconds the demo waits for the download server before it goes on without DeepGaze IIE.
+CONNECT_TIMEOUT = 5.0
+DEMO_GROUPS_NOTE = ("The demo's groups are an arbitrary split of adult OSIE observers (1-7 filed as 'ASD', 8-15 as "
+                    "'TD'): no one has a diagnosis and no group difference is expected.")
 
 
 @dataclass
@@ -44,77 +37,83 @@ class DemoPlan:
     reason: str = ""
 
 
-def plan_demo(weights: str | Path | None, centerbias: str | None) -> DemoPlan:
+def reachable(url: str, timeout: float = CONNECT_TIMEOUT) -> bool:
+    """Whether a TCP connection to ``url``'s host opens within ``timeout`` seconds (DNS included).
+
+    The lookup runs in a daemon thread, so a hanging resolver cannot hold the demo longer.
+    """
+    parts = urllib.parse.urlsplit(url)
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    ok: list[bool] = []
+
+    def probe() -> None:
+        try:
+            with socket.create_connection((parts.hostname, port), timeout=timeout):
+                ok.append(True)
+        except OSError:
+            pass
+
+    t = threading.Thread(target=probe, daemon=True)
+    t.start()
+    t.join(timeout)
+    return bool(ok)
+
+
+def _try_download(echo: Callable[[str], None]) -> str:
+    """Download the weights and template into the cache; '' on success, else why not."""
+    from asdgaze.models.deepgaze import weights as w
+
+    try:
+        w.require_torch("DeepGaze IIE")
+    except WeightsError as e:
+        return str(e)
+    url = w.URLS[w.WEIGHTS_FILE]
+    if os.environ.get("ASDGAZE_OFFLINE") or not reachable(url):
+        return (f"its weights are not in the cache ({w.cache_dir()}) and cannot be downloaded now "
+                f"({urllib.parse.urlsplit(url).hostname} not reachable within {CONNECT_TIMEOUT:g} s)")
+    echo(f"DeepGaze IIE weights are not in the cache: downloading them into {w.cache_dir()}")
+    try:
+        w.download()
+    except WeightsError as e:
+        return str(e)
+    return ""
+
+
+def plan_demo(weights: str | Path | None, centerbias: str | None, download: bool = True,
+              echo: Callable[[str], None] = print) -> DemoPlan:
     """Check every file the demo needs before it starts, so that a missing one fails at once.
 
-    An explicit ``weights`` must exist, be a DeepGaze IIE checkpoint (names and shapes, read
-    memory-mapped) and have torch to run; the cached one is used when present. When DeepGaze IIE
-    runs, its centre bias (default ``mit1003``) is resolved and checked here too.
+    An explicit ``weights`` must exist and be a DeepGaze IIE checkpoint (with torch to run it);
+    otherwise the cached one is used, downloaded first when missing and ``download`` is true.
     """
-    from asdgaze.models.centerbias import resolve_centerbias
-    from asdgaze.models.deepgaze.cache import default_path, resolve_weights
+    from asdgaze.models.deepgaze.cache import default_path
 
     spec = centerbias or "mit1003"
     if weights is None and not default_path().is_file():
-        return DemoPlan(None, spec, f"no weights at {default_path()}; `asdgaze weights download` fetches "
-                                    "them, or pass --weights PATH")
-    checkpoint = resolve_weights(weights)  # an explicit path that does not exist is an error
-    try:
-        import torch  # noqa: F401
-    except ImportError:
-        if weights is not None:
-            raise WeightsError(f"--weights {weights}: running DeepGaze IIE needs PyTorch, which is not "
-                               "installed here (pip install torch torchvision efficientnet-pytorch)") from None
-        return DemoPlan(None, spec, f"PyTorch is not installed (weights found at {checkpoint})")
-    resolve_centerbias(spec)  # a missing or wrong template fails here, before any work
-    from asdgaze.models.deepgaze.model import DeepGazeIIE
-
-    DeepGazeIIE.check_checkpoint(checkpoint)
-    return DemoPlan(checkpoint, spec)
+        why = _try_download(echo) if download else f"no weights at {default_path()}"
+        if why:
+            return DemoPlan(None, spec, why)
+    return DemoPlan(check_deepgaze(weights, spec), spec)
 
 
 def run_demo(out_dir: str | Path, *, workers: int | None = None, weights: str | Path | None = None,
-             centerbias: str | None = None, overwrite: bool = False,
-             echo: Callable[[str], None] = print) -> dict[str, EvaluateResult]:
-    """Score the centre-bias baseline, and DeepGaze IIE if its weights are available, on the demo data.
-
-    ``centerbias`` is DeepGaze IIE's prior (uniform, gaussian, mit1003 or a .npy file; default mit1003).
-    """
-    plan = plan_demo(weights, centerbias)
-    out_dir = Path(out_dir)
+             centerbias: str | None = None, overwrite: bool = False, download: bool = True,
+             progress: bool = True, echo: Callable[[str], None] = print) -> RunResult:
+    """`asdgaze run` on the demo data: DeepGaze IIE (if available) and the baselines, up to the report."""
+    plan = plan_demo(weights, centerbias, download, echo)
     dataset = load_demo()
     echo(f"demo data: {len(dataset.stimuli)} images, groups {', '.join(dataset.groups)} ({dataset.root})")
-    if plan.checkpoint is None and centerbias is not None:
-        warnings.warn(f"--centerbias {centerbias} is not used, as DeepGaze IIE does not run: {plan.reason}",
-                      stacklevel=2)
-    results: dict[str, EvaluateResult] = {}
-
-    model = GaussianCenterModel()
-    folder = out_dir / "centre-bias"
-    write_model_maps(model, dataset, folder / "maps")
-    options = EvaluateOptions(maps_kind="log-density")
-    results[model.name] = evaluate(dataset, folder / "maps", folder / "scores", options, workers=workers)
-
-    closing = []
+    echo(DEMO_GROUPS_NOTE)
     if plan.checkpoint is None:
-        closing.append(f"DeepGaze IIE: not run, {plan.reason}.")
-    else:
-        from asdgaze.data import demo_dataset_path
-        from asdgaze.predict import run_predict
-
-        folder = out_dir / "deepgaze-iie"
-        echo(f"\nDeepGaze IIE: {plan.checkpoint} (centre bias: {plan.centerbias})")
-        pred = run_predict(folder, dataset=demo_dataset_path(), weights=plan.checkpoint,
-                           centerbias=plan.centerbias, device="auto", overwrite=overwrite)
-        if not pred.ok:
-            raise ValueError("DeepGaze IIE failed on: " + ", ".join(f"{n} ({r})" for n, r in pred.failures))
-        results["DeepGaze IIE"] = evaluate(dataset, folder / "maps", folder / "scores", options, workers=workers)
-
-    for name, result in results.items():
-        echo(f"\n{name} (MIT convention; log-densities scored as exp(log p); "
-             f"IG baseline: {options.ig_baseline} centre map)")
-        echo(summary_table(result.summary))
-        echo(f"outputs: {result.out_dir}/ (per_image.csv, summary.csv, summary.json, manifest.json)")
-    closing.append("The demo groups are an arbitrary split of adult OSIE observers: no group difference is expected.")
-    echo("\n" + "\n".join(closing))
-    return results
+        echo(f"DeepGaze IIE: MISSING, not run: {plan.reason}. Get it with `asdgaze weights download` (internet), "
+             "or download deepgaze2e.pth and centerbias_mit1003.npy elsewhere and run `asdgaze weights import FILE` "
+             "for each. Going on with the baselines only.")
+        if centerbias is not None:
+            warnings.warn(f"--centerbias {centerbias} is not used, as DeepGaze IIE does not run", stacklevel=2)
+    models = ("deepgaze2e",) if plan.checkpoint is not None else ()
+    result = run(dataset, out_dir, models=models, baselines=DEFAULT_BASELINES, weights=plan.checkpoint,
+                 centerbias=plan.centerbias, workers=workers, overwrite=overwrite, progress=progress, echo=echo,
+                 source={"path": str(dataset.root), "table": None, "coords": "1-based (Saliency4ASD scanpaths)"})
+    if plan.checkpoint is None:
+        result.notes.append(f"DeepGaze IIE was not run: {plan.reason}")
+    return result

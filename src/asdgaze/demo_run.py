@@ -63,14 +63,17 @@ def _try_download(echo: Callable[[str], None]) -> str:
     """Download the weights and template into the cache; '' on success, else why not."""
     from asdgaze.models.deepgaze import weights as w
 
+    url = w.URLS[w.WEIGHTS_FILE]
+    if os.environ.get("ASDGAZE_OFFLINE"):
+        return f"its weights are not in the cache ({w.cache_dir()}) and ASDGAZE_OFFLINE is set"
+    # The network is probed first: offline (as in CI) the demo goes on within seconds, without importing torch.
+    if not reachable(url):
+        return (f"its weights are not in the cache ({w.cache_dir()}) and cannot be downloaded now "
+                f"({urllib.parse.urlsplit(url).hostname} not reachable within {CONNECT_TIMEOUT:g} s)")
     try:
         w.require_torch("DeepGaze IIE")
     except WeightsError as e:
         return str(e)
-    url = w.URLS[w.WEIGHTS_FILE]
-    if os.environ.get("ASDGAZE_OFFLINE") or not reachable(url):
-        return (f"its weights are not in the cache ({w.cache_dir()}) and cannot be downloaded now "
-                f"({urllib.parse.urlsplit(url).hostname} not reachable within {CONNECT_TIMEOUT:g} s)")
     echo(f"DeepGaze IIE weights are not in the cache: downloading them into {w.cache_dir()}")
     try:
         w.download()

@@ -323,8 +323,11 @@ def run(dataset: str | Path | Dataset, out: str | Path, *, models: str | Sequenc
     def do_report() -> dict:
         from asdgaze.report.html import build_report
 
-        rep = build_report(result.results_dir, rf.report_dir(root), compare_options,
-                           compare_result=cmp[0] if cmp else None)
+        from asdgaze.analysis.compare import compare
+
+        # compare skipped (done earlier): recompute it in memory, so report/ holds the same files either way
+        done = cmp[0] if cmp else compare(result.results_dir, None, compare_options)
+        rep = build_report(result.results_dir, rf.report_dir(root), compare_options, compare_result=done)
         return {"notes": rep.notes}
 
     stage("report", {}, do_report)

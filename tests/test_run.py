@@ -1,0 +1,124 @@
+"""`asdgaze run`: options checked before any work, stage markers, rerun skips, kill-and-rerun."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from asdgaze.analysis.compare import CompareOptions
+from asdgaze.cli import main
+from asdgaze.data import demo_dataset_path
+from asdgaze.evaluate import EvaluateOptions
+from asdgaze.run import RunError, check_baselines, parse_models, run
+
+SRC = str(Path(__file__).resolve().parent.parent / "src")
+SMALL = CompareOptions(n_resamples=200, n_permutations=10)
+FEW = EvaluateOptions(metrics=("nss", "cc"))
+
+
+def test_models_and_baselines_are_checked(tmp_path):
+    (tmp_path / "m").mkdir()
+    specs = parse_models(f"deepgaze2e, mine={tmp_path / 'm'}")
+    assert [(s.name, s.maps) for s in specs] == [("deepgaze2e", None), ("mine", tmp_path / "m")]
+    with pytest.raises(RunError, match="no such folder"):
+        parse_models(f"mine={tmp_path / 'nope'}")
+    with pytest.raises(RunError, match="neither deepgaze2e nor NAME=DIR"):
+        parse_models("deepgaze3")
+    with pytest.raises(RunError, match="used twice"):
+        parse_models(f"uniform={tmp_path / 'm'}")
+    with pytest.raises(RunError, match="unknown baseline 'centre'"):
+        check_baselines(["centre"])
+    with pytest.raises(RunError, match="gold-standard"):
+        check_baselines(["gold-standard"])
+
+
+def test_missing_deepgaze_weights_fail_before_any_work(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("ASDGAZE_HOME", str(tmp_path / "cache"))
+    rc = main(["run", "--dataset", str(demo_dataset_path()), "--out", str(tmp_path / "out"), "--no-progress"])
+    err = capsys.readouterr().err
+    assert rc == 1
+    assert str(tmp_path / "cache" / "deepgaze2e.pth") in err and "asdgaze weights download" in err
+    assert "weights import" in err and not (tmp_path / "out").exists()
+
+
+def test_run_from_python_then_rerun_skips_every_stage(tmp_path, monkeypatch):
+    monkeypatch.setenv("ASDGAZE_HOME", str(tmp_path / "cache"))
+    lines: list[str] = []
+    r = run(demo_dataset_path(), tmp_path / "out", models=(), baselines=("centerbias",), evaluate_options=FEW,
+            compare_options=SMALL, workers=1, progress=False, echo=lines.append)
+    assert r.ok and r.report_html.is_file()
+    assert r.stages == {s: "ran" for s in ("baselines", "evaluate", "compare", "report")}
+    # The group comparison is the mean over images of TD - ASD, recomputed here from the per-image scores.
+    per_image = pd.concat(pd.read_csv(p) for p in (tmp_path / "out" / "results" / "centerbias").glob("*/per_image.csv"))
+    wide = per_image[per_image.metric == "nss"].pivot(index="image", columns="group", values="value")
+    stats = pd.read_csv(tmp_path / "out" / "compare" / "group_stats.csv")
+    row = stats[(stats.model == "centerbias") & (stats.metric == "nss")].iloc[0]
+    assert row["n"] == 8
+    np.testing.assert_allclose(row["mean_diff"], np.mean(wide["TD"] - wide["ASD"]), rtol=1e-12)
+    marker = json.loads((tmp_path / "out" / "run.json").read_text())
+    assert set(marker["stages"]) == {"baselines", "evaluate", "compare", "report"}
+
+    mtimes = {p: p.stat().st_mtime_ns for p in (tmp_path / "out").rglob("*.csv")}
+    lines.clear()
+    r2 = run(demo_dataset_path(), tmp_path / "out", models=(), baselines=("centerbias",), evaluate_options=FEW,
+             compare_options=SMALL, workers=1, progress=False, echo=lines.append)
+    assert set(r2.stages.values()) == {"skipped (done earlier)"}
+    assert {p: p.stat().st_mtime_ns for p in (tmp_path / "out").rglob("*.csv")} == mtimes
+    # Other compare settings redo compare and report only.
+    r3 = run(demo_dataset_path(), tmp_path / "out", models=(), baselines=("centerbias",), evaluate_options=FEW,
+             compare_options=CompareOptions(n_resamples=300, n_permutations=10), workers=1, progress=False,
+             echo=lines.append)
+    assert r3.stages == {"baselines": "skipped (done earlier)", "evaluate": "skipped (done earlier)",
+                         "compare": "ran", "report": "ran"}
+
+
+def _cmd(out: Path) -> list[str]:
+    return [sys.executable, "-m", "asdgaze.cli", "run", "--dataset", str(demo_dataset_path()), "--out", str(out),
+            "--models", "", "--baselines", "centerbias,other-group", "--metrics", "nss,cc,emd",
+            "--n-resamples", "200", "--n-permutations", "10", "--workers", "2", "--no-progress"]
+
+
+def _env(tmp_path: Path) -> dict[str, str]:
+    return {**os.environ, "PYTHONPATH": SRC, "ASDGAZE_HOME": str(tmp_path / "cache")}
+
+
+def _csvs(root: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*.csv"))}
+
+
+@pytest.mark.timeout(600)
+def test_killed_run_finishes_with_byte_identical_csvs(tmp_path):
+    t0 = time.monotonic()
+    full = subprocess.run(_cmd(tmp_path / "full"), env=_env(tmp_path), capture_output=True, text=True, timeout=300)
+    t_full = time.monotonic() - t0
+    assert full.returncode == 0, full.stderr
+    seed = random.randrange(10**6)
+    rnd = random.Random(seed)
+    out = tmp_path / "killed"
+    kills = []
+    for _ in range(2):
+        proc = subprocess.Popen(_cmd(out), env=_env(tmp_path), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                start_new_session=True)
+        at = rnd.uniform(1.0, t_full)
+        time.sleep(at)
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.communicate(timeout=120)
+        done = json.loads((out / "run.json").read_text())["stages"] if (out / "run.json").is_file() else {}
+        kills.append((round(at, 2), sorted(done)))
+    rerun = subprocess.run(_cmd(out), env=_env(tmp_path), capture_output=True, text=True, timeout=300)
+    assert rerun.returncode == 0, (seed, kills, rerun.stderr)
+    assert _csvs(out) == _csvs(tmp_path / "full"), (seed, kills)
+    # A finished run is not redone.
+    again = subprocess.run(_cmd(out), env=_env(tmp_path), capture_output=True, text=True, timeout=300)
+    assert again.stdout.count("done earlier with the same settings, skipped") == 4, again.stdout

@@ -9,9 +9,8 @@ missing and how to get it, and goes on with the baselines. It never substitutes 
 from __future__ import annotations
 
 import os
-import socket
 import threading
-import urllib.parse
+import urllib.request
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,26 +36,25 @@ class DemoPlan:
     reason: str = ""
 
 
-def reachable(url: str, timeout: float = CONNECT_TIMEOUT) -> bool:
-    """Whether a TCP connection to ``url``'s host opens within ``timeout`` seconds (DNS included).
+def probe(url: str, timeout: float = CONNECT_TIMEOUT) -> str:
+    """'' when ``url`` answers a HEAD request within ``timeout`` seconds (DNS included), else why not.
 
-    The lookup runs in a daemon thread, so a hanging resolver cannot hold the demo longer.
+    The request runs in a daemon thread, so neither a hanging resolver nor a server that accepts the
+    connection and never answers can hold the demo longer than ``timeout``.
     """
-    parts = urllib.parse.urlsplit(url)
-    port = parts.port or (443 if parts.scheme == "https" else 80)
-    ok: list[bool] = []
+    answer: list[str] = []
 
-    def probe() -> None:
+    def ask() -> None:
         try:
-            with socket.create_connection((parts.hostname, port), timeout=timeout):
-                ok.append(True)
-        except OSError:
-            pass
+            with urllib.request.urlopen(urllib.request.Request(url, method="HEAD"), timeout=timeout):
+                answer.append("")
+        except (OSError, ValueError) as e:  # URLError and HTTPError are OSErrors
+            answer.append(str(getattr(e, "reason", None) or e))
 
-    t = threading.Thread(target=probe, daemon=True)
+    t = threading.Thread(target=ask, daemon=True)
     t.start()
     t.join(timeout)
-    return bool(ok)
+    return answer[0] if answer else f"no answer within {timeout:g} s"
 
 
 def _try_download(echo: Callable[[str], None]) -> str:
@@ -67,9 +65,9 @@ def _try_download(echo: Callable[[str], None]) -> str:
     if os.environ.get("ASDGAZE_OFFLINE"):
         return f"its weights are not in the cache ({w.cache_dir()}) and ASDGAZE_OFFLINE is set"
     # The network is probed first: offline (as in CI) the demo goes on within seconds, without importing torch.
-    if not reachable(url):
-        return (f"its weights are not in the cache ({w.cache_dir()}) and cannot be downloaded now "
-                f"({urllib.parse.urlsplit(url).hostname} not reachable within {CONNECT_TIMEOUT:g} s)")
+    why = probe(url)
+    if why:
+        return f"its weights are not in the cache ({w.cache_dir()}) and cannot be downloaded now ({url}: {why})"
     try:
         w.require_torch("DeepGaze IIE")
     except WeightsError as e:

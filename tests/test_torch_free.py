@@ -55,7 +55,8 @@ def test_cpu_side_runs_without_torch(tmp_path):
     np.save(template, _log_density((1024, 1024)))
     file_cb = tmp_path / "cb.npy"
     np.save(file_cb, _log_density((20, 30)))
-    env = {**os.environ, "PYTHONPATH": str(SRC), "ASDGAZE_HOME": str(tmp_path / "cache")}
+    # ASDGAZE_OFFLINE: the demo must not try to download the weights from a test
+    env = {**os.environ, "PYTHONPATH": str(SRC), "ASDGAZE_HOME": str(tmp_path / "cache"), "ASDGAZE_OFFLINE": "1"}
     proc = subprocess.run([sys.executable, "-c", SCRIPT, str(tmp_path / "demo"), str(template), str(file_cb)],
                           env=env, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr[-3000:]
@@ -70,8 +71,8 @@ def test_cpu_side_runs_without_torch(tmp_path):
     assert d[str(file_cb)]["sha256"] == hashlib.sha256(file_cb.read_bytes()).hexdigest()
     assert d["gaussian"]["kind"] == "gaussian" and d["uniform"] == {"kind": "uniform"}
     assert abs(result["lse"]) < 1e-12
-    assert "DeepGaze IIE: not run, no weights at" in proc.stdout
-    assert (tmp_path / "demo" / "centre-bias" / "scores" / "summary.csv").is_file()
+    assert "DeepGaze IIE: MISSING, not run" in proc.stdout
+    assert (tmp_path / "demo" / "report" / "report.html").is_file()
 
 
 def _asdgaze_imports(path: Path, module: str) -> set[str]:

@@ -122,3 +122,26 @@ def test_killed_run_finishes_with_byte_identical_csvs(tmp_path):
     # A finished run is not redone.
     again = subprocess.run(_cmd(out), env=_env(tmp_path), capture_output=True, text=True, timeout=300)
     assert again.stdout.count("done earlier with the same settings, skipped") == 4, again.stdout
+
+
+def test_a_changed_maps_folder_is_scored_again(tmp_path, monkeypatch):
+    from asdgaze.data import load_demo
+    from asdgaze.maps.io import save_npy
+
+    monkeypatch.setenv("ASDGAZE_HOME", str(tmp_path / "cache"))
+    ds = load_demo()
+    rng = np.random.default_rng(0)
+    for stem, st in ds.stimuli.items():
+        save_npy(tmp_path / "maps" / f"{stem}.npy", rng.random(st.shape))
+    kw = dict(models=[f"mine={tmp_path / 'maps'}"], baselines=(), compare_options=SMALL, workers=1, progress=False,
+              echo=lambda s: None, evaluate_options=EvaluateOptions(maps_kind="saliency", metrics=("nss",)))
+    run(demo_dataset_path(), tmp_path / "out", **kw)
+    before = pd.read_csv(tmp_path / "out" / "results" / "mine" / "per_image.csv", dtype={"image": str})
+    assert before[before.image == "1"].value.notna().all()
+    # Map 1 becomes constant: NSS divides by the map's standard deviation, 0, so it is undefined (NaN).
+    save_npy(tmp_path / "maps" / "1.npy", np.ones(ds.stimuli["1"].shape))
+    again = run(demo_dataset_path(), tmp_path / "out", overwrite=True, **kw)
+    assert again.stages["evaluate"] == "ran"
+    after = pd.read_csv(tmp_path / "out" / "results" / "mine" / "per_image.csv", dtype={"image": str})
+    assert after[after.image == "1"].value.isna().all() and len(after) == len(before)
+    pd.testing.assert_frame_equal(after[after.image != "1"], before[before.image != "1"])

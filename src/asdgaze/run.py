@@ -128,14 +128,23 @@ def check_deepgaze(weights: str | Path | None, centerbias: str) -> Path:
     return checkpoint
 
 
-def _dataset_id(ds: Dataset, source: dict) -> dict:
-    return {"source": {k: source.get(k) for k in ("path", "table", "coords")}, "name": ds.name,
-            "groups": list(ds.groups), "images": sorted(ds.stimuli)}
-
-
 def _file_id(path: Path) -> dict:
     st = path.stat()
     return {"path": str(path.resolve()), "size": st.st_size, "mtime_ns": st.st_mtime_ns}
+
+
+def _folder_id(folder: Path) -> list:
+    """(name, size, mtime) of every file below ``folder``: an edited or replaced file redoes the stages it feeds."""
+    return [(str(p.relative_to(folder)), p.stat().st_size, p.stat().st_mtime_ns)
+            for p in sorted(Path(folder).rglob("*")) if p.is_file()]
+
+
+def _dataset_id(ds: Dataset, source: dict) -> dict:
+    files = {str(f): _file_id(Path(f)) for f in (source.get("table"),) if f}
+    root = Path(source.get("path") or ds.root)
+    return {"source": {k: source.get(k) for k in ("path", "table", "coords")}, "name": ds.name,
+            "groups": list(ds.groups), "images": sorted(ds.stimuli), "table": files,
+            "files": _folder_id(root) if root.is_dir() else []}
 
 
 def _write_baseline_maps(dataset: Dataset, names: Sequence[str], root: Path, progress: bool) -> dict[str, Any]:
@@ -306,7 +315,7 @@ def run(dataset: str | Path | Dataset, out: str | Path, *, models: str | Sequenc
         failures = [f"{key}: {f.image} ({f.group}): {f.error}" for key, r in done.items() for f in r.failures]
         return {"failures": failures}
 
-    maps_ids = {n: str(f) for n, (f, _) in model_maps.items() if n != DEEPGAZE}
+    maps_ids = {n: [str(f), _folder_id(f)] for n, (f, _) in model_maps.items() if n != DEEPGAZE}
     stage("evaluate", {"models": maps_ids, "deepgaze": checkpoint is not None,
                        "options": asdict(evaluate_options)}, do_evaluate)
     result.failures = list(manifest.data["stages"]["evaluate"].get("failures", []))

@@ -28,6 +28,8 @@ $(PYSAL_STAMP): tests/pysal/requirements.txt
 	$(PYSAL_VENV)/bin/python -m pip install --quiet -r tests/pysal/requirements.txt
 	touch $(PYSAL_STAMP)
 
+# `asdgaze run` on the bundled demo data, up to demo-output/report/report.html. Without DeepGaze IIE weights it
+# tries to download them; offline it says they are missing and goes on with the baselines.
 demo: $(STAMP)
 	$(VENV)/bin/asdgaze demo --out demo-output
 

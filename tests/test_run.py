@@ -106,16 +106,22 @@ def test_killed_run_finishes_with_byte_identical_csvs(tmp_path):
     rnd = random.Random(seed)
     out = tmp_path / "killed"
     kills = []
-    for _ in range(2):
+    for k in range(2):
         proc = subprocess.Popen(_cmd(out), env=_env(tmp_path), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                 start_new_session=True)
-        at = rnd.uniform(1.0, t_full)
-        time.sleep(at)
+        t_start = time.monotonic()
+        if k == 0:  # surely inside evaluate: as soon as its first finished image is saved
+            while proc.poll() is None and not list(out.glob("results/*/*/parts/*.json")):
+                time.sleep(0.02)
+        else:  # anywhere in what is left
+            time.sleep(rnd.uniform(0.5, t_full))
+        at = time.monotonic() - t_start
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
         proc.communicate(timeout=120)
         done = json.loads((out / "run.json").read_text())["stages"] if (out / "run.json").is_file() else {}
         kills.append((round(at, 2), sorted(done)))
+    print("seed", seed, "kills (seconds, stages done then)", kills)
     rerun = subprocess.run(_cmd(out), env=_env(tmp_path), capture_output=True, text=True, timeout=300)
     assert rerun.returncode == 0, (seed, kills, rerun.stderr)
     assert _csvs(out) == _csvs(tmp_path / "full"), (seed, kills)

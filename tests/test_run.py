@@ -151,3 +151,22 @@ def test_a_changed_maps_folder_is_scored_again(tmp_path, monkeypatch):
     after = pd.read_csv(tmp_path / "out" / "results" / "mine" / "per_image.csv", dtype={"image": str})
     assert after[after.image == "1"].value.isna().all() and len(after) == len(before)
     pd.testing.assert_frame_equal(after[after.image != "1"], before[before.image != "1"])
+
+
+def test_run_command_scores_a_maps_folder(tmp_path, capsys, monkeypatch):
+    from asdgaze.data import load_demo
+    from asdgaze.maps.io import save_npy
+
+    monkeypatch.setenv("ASDGAZE_HOME", str(tmp_path / "cache"))
+    for stem, st in load_demo().stimuli.items():
+        save_npy(tmp_path / "maps" / f"{stem}.npy", np.random.default_rng(1).random(st.shape))
+    rc = main(["run", "--dataset", str(demo_dataset_path()), "--out", str(tmp_path / "out"),
+               "--models", f"mine={tmp_path / 'maps'}", "--baselines", "", "--maps-kind", "saliency",
+               "--metrics", "nss,cc", "--n-resamples", "200", "--n-permutations", "10", "--workers", "1",
+               "--no-progress"])
+    out = capsys.readouterr().out
+    assert rc == 0
+    assert "[1/3] evaluate ..." in out and "mine (MIT convention)" in out
+    assert f"report: {tmp_path / 'out' / 'report' / 'report.html'}" in out
+    stats = pd.read_csv(tmp_path / "out" / "compare" / "group_stats.csv")
+    assert sorted(stats.metric) == ["cc", "nss"] and set(stats.model) == {"mine"}

@@ -48,8 +48,9 @@ def test_run_predict_outputs_manifest_and_resume(small_images, checkpoint, tmp_p
     assert sorted(r.written) == ["a", "b", "odd"] and not r.ok
     assert sorted(Path(n).name for n, _ in r.failures) == ["broken.png", "tiny.png"]
     reasons = dict((Path(n).name, e) for n, e in r.failures)
-    assert "cannot read image" in reasons["broken.png"]
-    assert "40x50 px is too small" in reasons["tiny.png"]
+    # "<file>: <problem>", the file named once
+    assert reasons["broken.png"] == f"{small_images / 'broken.png'}: not a readable image file"
+    assert reasons["tiny.png"].startswith(f"{small_images / 'tiny.png'}: image of 40x50 px is too small")
     for stem, shape in [("a", (192, 256)), ("b", (192, 256)), ("odd", (97, 131))]:
         ld = np.load(out / "maps" / f"{stem}.npy")
         assert ld.dtype == np.float32 and ld.shape == shape

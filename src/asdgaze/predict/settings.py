@@ -75,6 +75,10 @@ def read_settings(out_dir: Path) -> dict | None:
 
 
 def _show(value: Any) -> str:
+    if isinstance(value, dict) and "kind" in value:  # a centre bias: kind, file and its hash
+        extra = f" {value['path']}" if value.get("path") else ""
+        extra += f" (sha256 {value['sha256'][:12]})" if value.get("sha256") else ""
+        return f"{value['kind']}{extra}"
     return json.dumps(value, sort_keys=True) if isinstance(value, (dict, list)) else repr(value)
 
 

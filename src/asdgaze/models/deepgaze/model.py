@@ -272,6 +272,12 @@ class DeepGazeIIE(nn.Module):
         if centerbias.shape != (b, height, width):
             raise ValueError(f"centerbias must have shape {(b, height, width)} (B, H, W), got {tuple(centerbias.shape)}")
         cb = centerbias.to(device=self.device, dtype=torch.float32)
+        if image.device.type == "cpu" and b > 1 and not parts:
+            # On CPU each image runs alone, so that its map does not depend on which images share its
+            # batch (oneDNN's kernels differ by batch size at the 1e-6 level): a sharded or resumed
+            # run is byte-identical to a whole one. The backbones ran per image anyway (readout_input).
+            outs = [self.forward_parts(image[i:i + 1], cb[i:i + 1], reference, precision)["output"] for i in range(b)]
+            return {"output": torch.cat(outs)}
         # TF32 only when asked for ("tf32"); on CPU there is no TF32 and "tf32" equals "fp32"
         tf32 = no_tf32(precision == "tf32") if image.device.type == "cuda" else contextlib.nullcontext()
         with tf32:

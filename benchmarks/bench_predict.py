@@ -84,13 +84,13 @@ def model_only(weights: Path, device: str, h: int, w: int, batch: int, precision
 
 
 def run_predict_child(images: Path, out: Path, weights: Path, home: Path, device: str, batch: int,
-                      precision: str) -> tuple[float, float]:
+                      precision: str, outputs: str = "npy,png,overlay") -> tuple[float, float]:
     """Wall seconds and peak RSS (GiB) of one `asdgaze predict` child."""
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(REPO / "src"), os.environ.get("PYTHONPATH", "")]),
                ASDGAZE_HOME=str(home))
     cmd = [sys.executable, "-m", "asdgaze.cli", "predict", "--images", str(images), "--out", str(out),
            "--weights", str(weights), "--centerbias", "uniform", "--device", device, "--batch-size", str(batch),
-           "--precision", precision, "--no-progress"]
+           "--precision", precision, "--outputs", outputs, "--no-progress"]
     t0 = time.perf_counter()
     p = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     _, status, usage = os.wait4(p.pid, 0)
@@ -111,6 +111,7 @@ def main() -> None:
     ap.add_argument("--batch-size", type=int, default=None, help="GPU default 32, CPU 8")
     ap.add_argument("--precision", nargs="+", default=["fp32"])
     ap.add_argument("--weights", type=Path)
+    ap.add_argument("--outputs", default="npy,png,overlay", help="predict's --outputs")
     ap.add_argument("--json", type=Path, help="also write the figures here")
     args = ap.parse_args()
 
@@ -121,9 +122,10 @@ def main() -> None:
     h, w = (int(v) for v in (args.size or ("768x1024" if gpu else "384x512")).split("x"))
     batch = args.batch_size or (32 if gpu else 8)
     name = torch.cuda.get_device_name(dev) if gpu else f"CPU, {os.cpu_count()} cores"
-    print(f"device: {name}; torch {torch.__version__}; {n} and {n_small} images {h}x{w}, batch {batch}")
+    print(f"device: {name}; torch {torch.__version__}; {n} and {n_small} images {h}x{w}, batch {batch}, "
+          f"outputs {args.outputs}", flush=True)
     figures: dict = {"device": name, "torch": torch.__version__, "n": n, "n_small": n_small, "size": [h, w],
-                     "batch": batch, "runs": {}}
+                     "batch": batch, "outputs": args.outputs, "runs": {}}
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         weights = args.weights
@@ -132,18 +134,20 @@ def main() -> None:
 
             t0 = time.perf_counter()
             weights = synthetic_checkpoint(tmp / "synth.pth")
-            print(f"synthetic checkpoint built in {time.perf_counter() - t0:.1f} s")
+            print(f"synthetic checkpoint built in {time.perf_counter() - t0:.1f} s", flush=True)
         t0 = time.perf_counter()
         make_images(tmp / "images", n, h, w)
         make_images(tmp / "small", n_small, h, w)
-        print(f"{n + n_small} PNG images written in {time.perf_counter() - t0:.1f} s")
+        print(f"{n + n_small} PNG images written in {time.perf_counter() - t0:.1f} s", flush=True)
         home = tmp / "home"
         make_images(tmp / "one", 1, h, w)
         run_predict_child(tmp / "one", tmp / "warm", weights, home, dev, batch, "fp32")  # hash cached, files warm
         for prec in args.precision:
             rate = model_only(weights, dev, h, w, batch, prec, min(n, 4 * batch) if gpu else n_small)
-            wall, rss = run_predict_child(tmp / "images", tmp / f"out-{prec}", weights, home, dev, batch, prec)
-            wall_s, _ = run_predict_child(tmp / "small", tmp / f"small-{prec}", weights, home, dev, batch, prec)
+            wall, rss = run_predict_child(tmp / "images", tmp / f"out-{prec}", weights, home, dev, batch, prec,
+                                          args.outputs)
+            wall_s, _ = run_predict_child(tmp / "small", tmp / f"small-{prec}", weights, home, dev, batch, prec,
+                                          args.outputs)
             marginal = (wall - wall_s) / (n - n_small)
             startup = wall_s - n_small * marginal
             e2e = n / wall
@@ -154,7 +158,7 @@ def main() -> None:
             print(f"[{prec}] model alone {rate:.2f} img/s | predict {n} images: {wall:.2f} s wall incl. start-up "
                   f"= {e2e:.2f} img/s, {100 * e2e / rate:.0f} % of the model | marginal {marginal * 1000:.1f} ms/img"
                   f" = {marginal * rate:.2f}x the model's time per image | start-up {startup:.2f} s | "
-                  f"peak RSS {rss:.2f} GiB")
+                  f"peak RSS {rss:.2f} GiB | steady state {1 / marginal:.1f} img/s", flush=True)
     if args.json:
         args.json.write_text(json.dumps(figures, indent=2) + "\n")
 

@@ -91,12 +91,14 @@ def run_predict_child(images: Path, out: Path, weights: Path, home: Path, device
     cmd = [sys.executable, "-m", "asdgaze.cli", "predict", "--images", str(images), "--out", str(out),
            "--weights", str(weights), "--centerbias", "uniform", "--device", device, "--batch-size", str(batch),
            "--precision", precision, "--outputs", outputs, "--no-progress"]
+    log = out.with_name(out.name + ".log")
     t0 = time.perf_counter()
-    p = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    _, status, usage = os.wait4(p.pid, 0)
+    with open(log, "wb") as f:  # a file, not a pipe: a chatty child cannot block on a full pipe
+        p = subprocess.Popen(cmd, env=env, stdout=f, stderr=subprocess.STDOUT)
+        _, status, usage = os.wait4(p.pid, 0)
     wall = time.perf_counter() - t0
     if status != 0:
-        raise SystemExit(f"predict failed ({status}): {p.stderr.read().decode()[-2000:]}")
+        raise SystemExit(f"predict failed ({status}): {log.read_text()[-2000:]}")
     return wall, usage.ru_maxrss / 2**20  # ru_maxrss is in KiB on Linux
 
 

@@ -19,10 +19,10 @@ WEIGHTS=${WEIGHTS:-/tmp/asdgaze_synth_seed0.pth}
 [ -f "$WEIGHTS" ] || "$PY" -c "import sys; sys.path.insert(0, 'benchmarks'); from pathlib import Path; \
 from bench_deepgaze import synthetic_checkpoint; synthetic_checkpoint(Path('$WEIGHTS'))"
 echo "== bench_predict (fp32, fast)"
-timeout 330 "$PY" benchmarks/bench_predict.py --device "$DEVICE" --n "$N" --n-small "$N_SMALL" --size "$SIZE" \
+timeout 200 "$PY" benchmarks/bench_predict.py --device "$DEVICE" --n "$N" --n-small "$N_SMALL" --size "$SIZE" \
   --batch-size "$BATCH" --precision fp32 fast --weights "$WEIGHTS" --json "$OUTDIR/bench_predict.json" 2>&1 | tee "$OUTDIR/bench_predict.txt"
 echo "== precision_check"
 DEMO_FLAG=""; [ "$PREC_DEMO" = "no" ] && DEMO_FLAG="--no-demo"
-timeout 180 "$PY" benchmarks/precision_check.py --device "$DEVICE" --n "$PREC_N" $DEMO_FLAG --weights "$WEIGHTS" \
+timeout 130 "$PY" benchmarks/precision_check.py --device "$DEVICE" --n "$PREC_N" $DEMO_FLAG --weights "$WEIGHTS" \
   --json "$OUTDIR/precision.json" 2>&1 | tee "$OUTDIR/precision.txt"
 echo "figures in $OUTDIR"

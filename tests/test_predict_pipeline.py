@@ -213,3 +213,32 @@ def test_missing_inputs_are_refused_before_any_work(folder, tmp_path):
     with pytest.raises(AsdgazeError, match="does not exist"):
         run_predict(out, images=folder, weights=tmp_path / "no.pth", centerbias="uniform", progress=False)
     assert not out.exists()
+
+
+def test_cuda_requested_without_a_gpu_is_a_clean_error(folder, tmp_path, monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    with pytest.raises(OptionsError, match="--device cuda"):
+        run_predict(tmp_path / "o", images=folder, model=FakeModel(), centerbias="uniform", device="cuda",
+                    progress=False)
+    r = run_predict(tmp_path / "o", images=folder, model=FakeModel(), centerbias="uniform", device="auto",
+                    progress=False)
+    assert r.ok and json.loads((tmp_path / "o" / "manifest.json").read_text())["device"] == "cpu"
+
+
+def test_checkpoint_hash_is_remembered_by_size_and_mtime(tmp_path, monkeypatch):
+    import hashlib
+    import os
+
+    import asdgaze.predict.settings as settings
+
+    monkeypatch.setenv("ASDGAZE_HOME", str(tmp_path / "home"))
+    f = tmp_path / "w.pth"
+    f.write_bytes(b"abc")
+    reads = []
+    real = settings.sha256_file
+    monkeypatch.setattr(settings, "sha256_file", lambda p: reads.append(p) or real(p))
+    assert settings.cached_sha256(f) == hashlib.sha256(b"abc").hexdigest()
+    assert settings.cached_sha256(f) == hashlib.sha256(b"abc").hexdigest() and len(reads) == 1
+    f.write_bytes(b"abd")
+    os.utime(f, ns=(1, 1))  # a changed file with another mtime is hashed again
+    assert settings.cached_sha256(f) == hashlib.sha256(b"abd").hexdigest() and len(reads) == 2

@@ -242,3 +242,16 @@ def test_checkpoint_hash_is_remembered_by_size_and_mtime(tmp_path, monkeypatch):
     f.write_bytes(b"abd")
     os.utime(f, ns=(1, 1))  # a changed file with another mtime is hashed again
     assert settings.cached_sha256(f) == hashlib.sha256(b"abd").hexdigest() and len(reads) == 2
+
+
+def test_overwrite_with_new_settings_killed_early_never_keeps_old_files(folder, tmp_path):
+    """--overwrite with another centre bias, interrupted: the rerun must not keep maps of the old one."""
+    out = tmp_path / "o"
+    run(out, folder)
+    cb = tmp_path / "cb.npy"
+    np.save(cb, np.zeros((8, 8)))
+    with pytest.raises(PredictInterrupted):
+        run(out, folder, centerbias=cb, overwrite=True, batch_size=1, model=FakeModel(interrupt_after=2))
+    model = FakeModel()
+    r = run(out, folder, centerbias=cb, model=model)
+    assert len(r.skipped) == 2 and sum(model.calls) == 5

@@ -40,7 +40,7 @@ from asdgaze.predict.outputs import (
     remove_partial_files,
     write_outputs,
 )
-from asdgaze.predict.settings import cached_sha256, check_and_record
+from asdgaze.predict.settings import cached_sha256, check_and_record, read_settings
 
 # --precision names: "fast" is the named fast mode (see README, "Precision"); the others are the model's.
 FAST_PRECISION = "fp16"
@@ -355,6 +355,13 @@ def run_predict(out: str | os.PathLike, images=None, dataset=None, weights: str 
     remove_partial_files(out_dir)
     per_image_kinds = [o for o in chosen if o in PER_IMAGE]
     has_outputs = any((out_dir / sub).is_dir() and any((out_dir / sub).iterdir()) for sub in ("maps", "overlays"))
+    if overwrite and read_settings(out_dir) != settings:
+        # Remove the old outputs before the new settings are recorded: a run killed after this point
+        # must not find files made with the old settings and take them for finished ones.
+        for stem, _ in all_items:
+            for path in output_paths(out_dir, stem, PER_IMAGE).values():
+                path.unlink(missing_ok=True)
+        (out_dir / "maps.hdf5").unlink(missing_ok=True)
     check_and_record(out_dir, settings, overwrite, has_outputs)
 
     result = PredictResult(out_dir=out_dir, total=len(items))

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 import platform
+import queue
 import threading
 import time
 from collections import deque
@@ -178,9 +179,10 @@ def _decode(path: Path) -> np.ndarray:
     return image
 
 
-def _decoded(pool: ThreadPoolExecutor, pending: Sequence[tuple[str, Path]], window: int
-             ) -> Iterator[tuple[str, Path, np.ndarray | None, AsdgazeError | None]]:
-    """Decode ``pending`` in ``pool`` with at most ``window`` images in flight, yielded in input order."""
+def start_decoding(pool: ThreadPoolExecutor, pending: Sequence[tuple[str, Path]], window: int
+                   ) -> Iterator[tuple[str, Path, np.ndarray | None, AsdgazeError | None]]:
+    """Start decoding ``pending`` in ``pool`` now (at most ``window`` images in flight); iterate for
+    the results in input order, each (stem, path, image or None, AsdgazeError or None)."""
     queue: deque[tuple[str, Path, Future]] = deque()
     it = iter(pending)
 
@@ -191,15 +193,69 @@ def _decoded(pool: ThreadPoolExecutor, pending: Sequence[tuple[str, Path]], wind
                 return
             queue.append((nxt[0], nxt[1], pool.submit(_decode, nxt[1])))
 
-    fill()
-    while queue:
-        stem, path, fut = queue.popleft()
+    def results() -> Iterator[tuple[str, Path, np.ndarray | None, AsdgazeError | None]]:
+        while queue:
+            stem, path, fut = queue.popleft()
+            try:
+                image, err = fut.result(), None
+            except AsdgazeError as e:  # anything else is a bug and surfaces
+                image, err = None, e
+            fill()
+            yield stem, path, image, err
+
+    fill()  # before returning: the first images decode while the caller loads the model
+    return results()
+
+
+_END = object()
+
+
+class _BatchFeeder:
+    """Assembles the next batches (equal sizes, stacked, pinned for a GPU) in a thread while the model runs."""
+
+    def __init__(self, batches: Iterator, dev: str, depth: int) -> None:
+        self.queue: queue.Queue = queue.Queue(maxsize=depth)
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._run, args=(batches, dev), name="asdgaze-batches", daemon=True)
+        self.thread.start()
+
+    def _run(self, batches: Iterator, dev: str) -> None:
+        import torch
+
         try:
-            image, err = fut.result(), None
-        except AsdgazeError as e:  # anything else is a bug and surfaces
-            image, err = None, e
-        fill()
-        yield stem, path, image, err
+            for batch, failed in batches:
+                x = None
+                if batch:
+                    x = torch.from_numpy(np.stack([b[2] for b in batch])).permute(0, 3, 1, 2)
+                    if dev.startswith("cuda"):
+                        x = x.pin_memory()  # so the copy to the GPU can be asynchronous
+                if not self._put((batch, failed, x)):
+                    return
+            self._put(_END)
+        except BaseException as e:  # noqa: BLE001 - handed to the main thread, which raises it
+            self._put(e)
+
+    def _put(self, item) -> bool:
+        while not self.stop.is_set():
+            try:
+                self.queue.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def __iter__(self):
+        while True:
+            item = self.queue.get()
+            if item is _END:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+
+    def close(self) -> None:
+        self.stop.set()
+        self.thread.join()
 
 
 def equal_size_batches(decoded: Iterator, batch_size: int, max_buffered: int
@@ -375,16 +431,20 @@ def run_predict(out: str | os.PathLike, images=None, dataset=None, weights: str 
     cpus = os.cpu_count() or 1
     n_decode = decode_workers or max(1, min(8, cpus))
     n_write = write_workers or max(1, min(8, cpus))
-    window = max(2 * batch_size, n_decode)
+    # bounded memory: decoded images waiting, batches assembled ahead, images being written
+    window = batch_size + n_decode
     timings: dict[str, dict] = {}
     load_seconds = 0.0
     status = "complete"
     decoder = ThreadPoolExecutor(max_workers=n_decode, thread_name_prefix="asdgaze-decode")
-    writers = _Writers(n_write, max_in_flight=max(2 * batch_size, n_write))
+    writers = _Writers(n_write, max_in_flight=batch_size + n_write)
+    feeder = None
     bar = None
     try:
         if pending:
-            decoded = _decoded(decoder, pending, window)  # decoding starts now, while the model loads
+            decoded = start_decoding(decoder, pending, window)  # decoding starts now, while the model loads
+            feeder = _BatchFeeder(equal_size_batches(decoded, batch_size, max_buffered=window), dev,
+                                  depth=2 if dev.startswith("cuda") else 1)
             if model is None:
                 t0 = time.perf_counter()
                 model = _load_model(wpath, dev)
@@ -395,12 +455,12 @@ def run_predict(out: str | os.PathLike, images=None, dataset=None, weights: str 
 
             bar = tqdm(total=len(pending), unit="img", desc="DeepGaze IIE", disable=not progress)
             priors: dict[tuple[int, int], torch.Tensor] = {}
-            for batch, failed in equal_size_batches(decoded, batch_size, max_buffered=window):
+            for batch, failed, x in feeder:
                 for stem, path, err in failed:
                     result.failures.append((str(path), str(err)))
                 bar.update(len(failed))
                 if batch:
-                    _run_batch(model, batch, priors, cb, dev, model_precision, writers, timings, result,
+                    _run_batch(model, batch, x, priors, cb, dev, model_precision, writers, timings, result,
                                out_dir, chosen, npy_dtype, int(png_level))
                     bar.update(len(batch))
                 writers.collect()
@@ -408,7 +468,7 @@ def run_predict(out: str | os.PathLike, images=None, dataset=None, weights: str 
     except KeyboardInterrupt:
         status = "interrupted"
         writers.drain()
-        decoder.shutdown(wait=True, cancel_futures=True)
+        _stop_reading(feeder, decoder)
         writers.close()
         if bar is not None:
             bar.close()
@@ -420,7 +480,7 @@ def run_predict(out: str | os.PathLike, images=None, dataset=None, weights: str 
         writers.drain()
         raise
     finally:
-        decoder.shutdown(wait=True, cancel_futures=True)
+        _stop_reading(feeder, decoder)
         writers.close()
         if bar is not None:
             bar.close()
@@ -434,6 +494,16 @@ def run_predict(out: str | os.PathLike, images=None, dataset=None, weights: str 
     return result
 
 
+def _stop_reading(feeder: _BatchFeeder | None, decoder: ThreadPoolExecutor) -> None:
+    """Stop the batch thread and the decoders (queued decodes are cancelled, running ones finish)."""
+    if feeder is not None:
+        feeder.stop.set()
+    decoder.shutdown(wait=False, cancel_futures=True)
+    if feeder is not None:
+        feeder.close()
+    decoder.shutdown(wait=True)
+
+
 def _load_model(wpath: Path, dev: str):
     from asdgaze.models.deepgaze.model import DeepGazeIIE
 
@@ -445,16 +515,15 @@ def _in_order(stems: list[str], items: Sequence[tuple[str, Path]]) -> list[str]:
     return sorted(stems, key=lambda s: rank.get(s, len(rank)))
 
 
-def _run_batch(model, batch, priors, cb, dev: str, precision: str, writers: _Writers, timings: dict,
+def _run_batch(model, batch, x, priors, cb, dev: str, precision: str, writers: _Writers, timings: dict,
                result: PredictResult, out_dir: Path, chosen, npy_dtype: str, png_level: int) -> None:
     """One forward pass; its outputs go to the writer pool. Unusable inputs (AsdgazeError) fail the batch's images."""
     import torch
 
     h, w = batch[0][2].shape[:2]
     t0 = time.perf_counter()
-    x = torch.from_numpy(np.stack([b[2] for b in batch])).permute(0, 3, 1, 2)
     if dev.startswith("cuda"):
-        x = x.pin_memory().to(dev, non_blocking=True)
+        x = x.to(dev, non_blocking=True)
     if (h, w) not in priors:
         priors[(h, w)] = torch.as_tensor(cb.log_density(h, w), dtype=torch.float32, device=dev)
     prior = priors[(h, w)].expand(len(batch), h, w)

@@ -398,7 +398,9 @@ def run_predict(out: str | os.PathLike, images=None, dataset=None, weights: str 
         wpath = resolve_weights(weights)
     try:
         cb = resolve_centerbias(centerbias)
-    except FileNotFoundError as e:
+    except (FileNotFoundError, ValueError) as e:  # a missing file, or a template that is not a log density
+        if isinstance(e, AsdgazeError):
+            raise
         raise OptionsError(f"--centerbias: {e}") from None
     check_out_dir(out_dir)
 

@@ -21,8 +21,10 @@ from bench_deepgaze import synthetic_checkpoint; synthetic_checkpoint(Path('$WEI
 echo "== bench_predict (fp32, fast)"
 timeout 200 "$PY" benchmarks/bench_predict.py --device "$DEVICE" --n "$N" --n-small "$N_SMALL" --size "$SIZE" \
   --batch-size "$BATCH" --precision fp32 fast --weights "$WEIGHTS" --json "$OUTDIR/bench_predict.json" 2>&1 | tee "$OUTDIR/bench_predict.txt"
+echo "bench_predict exit status ${PIPESTATUS[0]} (124: timed out)"
 echo "== precision_check"
 DEMO_FLAG=""; [ "$PREC_DEMO" = "no" ] && DEMO_FLAG="--no-demo"
 timeout 130 "$PY" benchmarks/precision_check.py --device "$DEVICE" --n "$PREC_N" $DEMO_FLAG --weights "$WEIGHTS" \
   --json "$OUTDIR/precision.json" 2>&1 | tee "$OUTDIR/precision.txt"
+echo "precision_check exit status ${PIPESTATUS[0]} (124: timed out)"
 echo "figures in $OUTDIR"

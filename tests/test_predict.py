@@ -64,7 +64,7 @@ def test_run_predict_outputs_manifest_and_resume(small_images, checkpoint, tmp_p
     m = json.loads((out / "manifest.json").read_text())
     assert m["weights"]["sha256"] == hashlib.sha256(checkpoint.read_bytes()).hexdigest()
     assert m["centerbias"] == {"kind": "uniform"} and m["precision"] == "fp32" and m["device"] == "cpu"
-    assert m["versions"]["torch"] and m["images"]["a"]["seconds"] > 0 and m["images"]["a"]["batch"] == 2
+    assert m["versions"]["torch"] and m["images"]["a"]["seconds"] > 0 and m["images"]["a"]["batch"] == 1
     assert sorted(Path(f["image"]).name for f in m["failures"]) == ["broken.png", "tiny.png"]
     # resumable: complete outputs are skipped (the model is not even loaded)
     before = (out / "maps" / "a.npy").stat().st_mtime_ns

@@ -431,22 +431,26 @@ def run_predict(out: str | os.PathLike, images=None, dataset=None, weights: str 
             pending.append((stem, path))
 
     cpus = os.cpu_count() or 1
-    n_decode = decode_workers or max(1, min(8, cpus))
-    n_write = write_workers or max(1, min(8, cpus))
+    gpu = dev.startswith("cuda")
+    # On CPU the model computes each image alone (model.forward_parts), so batching gains nothing
+    # there: images go one at a time, which keeps memory to the model's own peak plus a few images,
+    # and one decoder and one writer thread leave the cores to the model.
+    step = batch_size if gpu else 1
+    n_decode = decode_workers or (max(1, min(8, cpus)) if gpu else 1)
+    n_write = write_workers or (max(1, min(8, cpus)) if gpu else 1)
     # bounded memory: decoded images waiting, batches assembled ahead, images being written
-    window = batch_size + n_decode
+    window = step + n_decode
     timings: dict[str, dict] = {}
     load_seconds = 0.0
     status = "complete"
     decoder = ThreadPoolExecutor(max_workers=n_decode, thread_name_prefix="asdgaze-decode")
-    writers = _Writers(n_write, max_in_flight=batch_size + n_write)
+    writers = _Writers(n_write, max_in_flight=step + n_write)
     feeder = None
     bar = None
     try:
         if pending:
             decoded = start_decoding(decoder, pending, window)  # decoding starts now, while the model loads
-            feeder = _BatchFeeder(equal_size_batches(decoded, batch_size, max_buffered=window), dev,
-                                  depth=2 if dev.startswith("cuda") else 1)
+            feeder = _BatchFeeder(equal_size_batches(decoded, step, max_buffered=window), dev, depth=2 if gpu else 1)
             if model is None:
                 t0 = time.perf_counter()
                 model = _load_model(wpath, dev)

@@ -30,6 +30,7 @@ NPY_DTYPES = ("float32", "float16")
 # zlib level 1: at 768x1024 about 4x faster than PIL's default (6) for a few % larger files; the
 # pixels are the same at every level.
 DEFAULT_PNG_LEVEL = 1
+_STRIP = 64  # rows per strip in the writers' image arithmetic
 
 
 class OutputError(AsdgazeError, OSError):
@@ -57,9 +58,15 @@ def density_png(log_density: np.ndarray) -> np.ndarray:
     >>> density_png(np.log(np.array([[0.1, 0.2], [0.3, 0.4]]))).tolist()
     [[64, 128], [191, 255]]
     """
-    ld = np.asarray(log_density, dtype=np.float64)
-    p = np.exp(ld - ld.max())
-    return np.rint(255.0 * p).astype(np.uint8)
+    ld = np.asarray(log_density)
+    top = float(ld.max())
+    out = np.empty(ld.shape, np.uint8)
+    # in strips of rows: the same float64 arithmetic per pixel, but small temporaries, so a writer
+    # thread adds little to memory while the model runs beside it
+    for r in range(0, ld.shape[0], _STRIP):
+        p = np.exp(ld[r:r + _STRIP].astype(np.float64) - top)
+        out[r:r + _STRIP] = np.rint(255.0 * p)
+    return out
 
 
 def overlay_image(image: np.ndarray, log_density: np.ndarray, strength: float = 0.7,
@@ -75,9 +82,13 @@ def overlay_image(image: np.ndarray, log_density: np.ndarray, strength: float = 
     """
     q = density_png(log_density) if grey is None else grey
     alpha, heat = _overlay_tables(float(strength))
-    a = np.take(alpha, q)[:, :, None]  # np.take: several times faster than fancy indexing here
-    blend = image.astype(np.uint16) * (255 - a) + np.take(heat, q, axis=0) * a + 127
-    return (blend // 255).astype(np.uint8)
+    out = np.empty(image.shape[:2] + (3,), np.uint8)
+    for r in range(0, q.shape[0], _STRIP):  # strips of rows: small temporaries
+        qs = q[r:r + _STRIP]
+        a = np.take(alpha, qs)[:, :, None]  # np.take: several times faster than fancy indexing here
+        blend = image[r:r + _STRIP].astype(np.uint16) * (255 - a) + np.take(heat, qs, axis=0) * a + 127
+        out[r:r + _STRIP] = blend // 255
+    return out
 
 
 def _overlay_tables(strength: float) -> tuple[np.ndarray, np.ndarray]:

@@ -48,8 +48,9 @@ def test_run_predict_outputs_manifest_and_resume(small_images, checkpoint, tmp_p
     assert sorted(r.written) == ["a", "b", "odd"] and not r.ok
     assert sorted(Path(n).name for n, _ in r.failures) == ["broken.png", "tiny.png"]
     reasons = dict((Path(n).name, e) for n, e in r.failures)
-    assert "cannot read image" in reasons["broken.png"]
-    assert "40x50 px is too small" in reasons["tiny.png"]
+    # "<file>: <problem>", the file named once
+    assert reasons["broken.png"] == f"{small_images / 'broken.png'}: not a readable image file"
+    assert reasons["tiny.png"].startswith(f"{small_images / 'tiny.png'}: image of 40x50 px is too small")
     for stem, shape in [("a", (192, 256)), ("b", (192, 256)), ("odd", (97, 131))]:
         ld = np.load(out / "maps" / f"{stem}.npy")
         assert ld.dtype == np.float32 and ld.shape == shape
@@ -63,7 +64,7 @@ def test_run_predict_outputs_manifest_and_resume(small_images, checkpoint, tmp_p
     m = json.loads((out / "manifest.json").read_text())
     assert m["weights"]["sha256"] == hashlib.sha256(checkpoint.read_bytes()).hexdigest()
     assert m["centerbias"] == {"kind": "uniform"} and m["precision"] == "fp32" and m["device"] == "cpu"
-    assert m["versions"]["torch"] and m["images"]["a"]["seconds"] > 0 and m["images"]["a"]["batch"] == 2
+    assert m["versions"]["torch"] and m["images"]["a"]["seconds"] > 0 and m["images"]["a"]["batch"] == 1
     assert sorted(Path(f["image"]).name for f in m["failures"]) == ["broken.png", "tiny.png"]
     # resumable: complete outputs are skipped (the model is not even loaded)
     before = (out / "maps" / "a.npy").stat().st_mtime_ns
@@ -184,3 +185,42 @@ def test_weights_download_offline_and_verified(checkpoint, tmp_path, monkeypatch
     with pytest.raises(w.WeightsError, match="not the expected file"):
         w.download(names=("deepgaze2e.pth",), force=True, progress=False)
     assert (tmp_path / "cache" / "deepgaze2e.pth").stat().st_size == checkpoint.stat().st_size
+
+
+def test_three_shards_equal_one_run_with_the_model(small_images, checkpoint, tmp_path):
+    """Batches differ between a whole run and its shards; on CPU the maps must still be byte-identical."""
+    from asdgaze import DeepGazeIIE
+
+    for name in ("broken.png", "tiny.png"):
+        (small_images / name).unlink()
+    a = np.asarray(Image.open(small_images / "a.png"))
+    Image.fromarray(a[::-1].copy()).save(small_images / "c.png")
+    Image.fromarray(a[:, ::-1].copy()).save(small_images / "d.png")
+    model = DeepGazeIIE.from_checkpoint(checkpoint)
+
+    def files(out):
+        return {str(p.relative_to(out)): p.read_bytes() for sub in ("maps", "overlays") for p in (out / sub).iterdir()}
+
+    kw = dict(images=small_images, centerbias="uniform", batch_size=4, progress=False, model=model)
+    run_predict(tmp_path / "whole", **kw)
+    for k in (1, 2, 3):
+        run_predict(tmp_path / "shared", shard=f"{k}/3", **kw)
+    assert len(files(tmp_path / "whole")) == 15
+    assert files(tmp_path / "shared") == files(tmp_path / "whole")
+
+
+def test_cli_messages_speak_cli(small_images, checkpoint, tmp_path, capsys):
+    rc = main(["predict", "--out", str(tmp_path / "o"), "--weights", str(checkpoint), "--no-progress"])
+    assert rc == 2 and "--images DIR" in capsys.readouterr().err
+    rc = main(["predict", "--images", str(small_images), "--out", str(tmp_path / "o"), "--weights",
+               str(checkpoint), "--centerbias", str(tmp_path / "none.npy"), "--no-progress"])
+    err = capsys.readouterr().err
+    assert rc == 1 and "--centerbias" in err and "none.npy" in err and "Traceback" not in err
+    assert not (tmp_path / "o").exists()  # checked before any work
+    (small_images / "tiny.png").unlink()
+    rc = main(["predict", "--images", str(small_images), "--out", str(tmp_path / "o"), "--weights",
+               str(checkpoint), "--centerbias", "uniform", "--outputs", "npy", "--no-progress"])
+    err = capsys.readouterr().err
+    assert rc == 1
+    assert f"  {small_images / 'broken.png'}: not a readable image file\n" in err
+    assert "DataError" not in err and "cannot read image (" not in err

@@ -196,36 +196,52 @@ def _model_errors():
               help="Folder of images (png, jpg, ...).")
 @click.option("--dataset", type=click.Path(exists=True, file_okay=False),
               help="Dataset folder (Saliency4ASD layout); its stimulus images are used.")
-@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), help="Output folder.")
+@click.option("--out", "out_dir", required=True, type=click.Path(), help="Output folder.")
 @click.option("--weights", type=click.Path(dir_okay=False),
               help="DeepGaze IIE checkpoint (default: deepgaze2e.pth in the cache; see `asdgaze weights`).")
 @click.option("--centerbias", default="mit1003", show_default=True,
               help="Centre bias: mit1003 (published template, cached), uniform, or a .npy log-density file.")
 @click.option("--device", default="auto", show_default=True, help="auto, cpu or cuda.")
-@click.option("--batch-size", type=int, default=8, show_default=True, help="Images per batch (equal sizes).")
-@click.option("--precision", type=click.Choice(["fp32", "bf16", "fp16"]), default="fp32", show_default=True,
-              help="fp32 is exact (TF32 off); bf16/fp16 autocast the backbones (faster, not exact).")
-@click.option("--overwrite", is_flag=True, help="Recompute existing outputs.")
+@click.option("--batch-size", type=click.IntRange(min=1), default=8, show_default=True,
+              help="Images per batch (equal sizes).")
+@click.option("--precision", type=click.Choice(["fp32", "tf32", "fp16", "bf16", "fast"]), default="fp32",
+              show_default=True, help="fp32 is exact (TF32 off); fast (= fp16 autocast on the backbones), "
+              "tf32, fp16, bf16 are faster on GPU and not exact (README, Precision).")
+@click.option("--outputs", default="npy,png,overlay", show_default=True,
+              help="Comma-separated: npy (log density), png (density image), overlay (jpg), hdf5 (one file).")
+@click.option("--npy-dtype", type=click.Choice(["float32", "float16"]), default="float32", show_default=True,
+              help="float16 halves the .npy size (log density rounded to 11 significant bits).")
+@click.option("--png-level", type=click.IntRange(0, 9), default=1, show_default=True,
+              help="PNG zlib level (same pixels at every level; 1 is fast).")
+@click.option("--shard", help="K/N: only the K-th of N disjoint parts of the images (for job arrays).")
+@click.option("--overwrite", is_flag=True, help="Recompute every output, even if made with other settings.")
 @click.option("--no-progress", is_flag=True, help="No progress bar.")
-def predict(images_dir, dataset, out_dir, weights, centerbias, device, batch_size, precision, overwrite,
-            no_progress) -> int:
+def predict(images_dir, dataset, out_dir, weights, centerbias, device, batch_size, precision, outputs, npy_dtype,
+            png_level, shard, overwrite, no_progress) -> int:
     """DeepGaze IIE log-density maps (.npy), density PNGs and overlays for every image."""
-    from asdgaze.predict import run_predict
+    from asdgaze.errors import AsdgazeError
+    from asdgaze.predict import PredictInterrupted, run_predict
 
     if (images_dir is None) == (dataset is None):
         raise click.UsageError("give exactly one of --images DIR and --dataset PATH")
     try:
         result = run_predict(out_dir, images=images_dir, dataset=dataset, weights=weights, centerbias=centerbias,
                              device=device, batch_size=batch_size, precision=precision, overwrite=overwrite,
-                             progress=not no_progress)
-    except _model_errors() as e:
+                             progress=not no_progress, outputs=outputs, npy_dtype=npy_dtype, png_level=png_level,
+                             shard=shard)
+    except PredictInterrupted as e:
+        r = e.result
+        click.echo(f"\ninterrupted: {len(r.written) + len(r.skipped)} of {r.total} images finished "
+                   f"({len(r.written)} in this run); run the same command again to resume", err=True)
+        return 130
+    except AsdgazeError as e:
         raise click.ClickException(str(e))
     click.echo(f"{len(result.written)} written, {len(result.skipped)} already present, "
                f"{len(result.failures)} failed -> {result.out_dir}")
     if result.failures:
         click.echo("failed images:", err=True)
         for name, reason in result.failures:
-            click.echo(f"  {name}: {reason}", err=True)
+            click.echo(f"  {reason}" if reason.startswith(name) else f"  {name}: {reason}", err=True)
         return 1
     return 0
 

@@ -41,7 +41,7 @@ N_COMPONENTS = 30
 # EfficientNet-B5's fixed (456 px layout) pads leave its 5x5 stride-2 convs too little input below
 # 64 px (found by trying every size from 2 to 139 px). Checked in tests/models/test_deepgaze_inputs.py.
 MIN_SIZE = 64
-PRECISIONS = ("fp32", "bf16", "fp16")
+PRECISIONS = ("fp32", "tf32", "fp16", "bf16")
 
 _MEAN = torch.tensor([0.485, 0.456, 0.406], dtype=torch.float64)
 _STD = torch.tensor([0.229, 0.224, 0.225], dtype=torch.float64)
@@ -109,7 +109,7 @@ class BackboneModel(nn.Module):
 
 @contextlib.contextmanager
 def _autocast(device: torch.device, precision: str) -> Iterator[None]:
-    if precision == "fp32":
+    if precision in ("fp32", "tf32"):
         yield
         return
     dtype = torch.bfloat16 if precision == "bf16" else torch.float16
@@ -118,11 +118,11 @@ def _autocast(device: torch.device, precision: str) -> Iterator[None]:
 
 
 @contextlib.contextmanager
-def no_tf32() -> Iterator[None]:
-    """Turn TF32 off for cuDNN convs and cuBLAS matmuls inside the block (fp32 stays exact)."""
+def no_tf32(enabled: bool = False) -> Iterator[None]:
+    """Turn TF32 off (fp32 stays exact), or on with ``enabled``, for cuDNN convs and cuBLAS matmuls in the block."""
     saved = (torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32)
-    torch.backends.cudnn.allow_tf32 = False
-    torch.backends.cuda.matmul.allow_tf32 = False
+    torch.backends.cudnn.allow_tf32 = enabled
+    torch.backends.cuda.matmul.allow_tf32 = enabled
     try:
         yield
     finally:
@@ -163,7 +163,8 @@ class DeepGazeIIE(nn.Module):
         reference: run the 120 readout components one by one (the literal published computation)
             instead of the fused exact path. Both match the published outputs within 1e-4 nats
             (measured max 1.0e-5 on the reference cases).
-        precision: ``"fp32"`` (default, exact; TF32 is switched off on GPU), or ``"bf16"`` /
+        precision: ``"fp32"`` (default, exact; TF32 is switched off on GPU), ``"tf32"`` (TF32
+            convs and matmuls on GPU; on CPU the same as fp32), or ``"bf16"`` /
             ``"fp16"`` autocast for the backbones only (readouts stay fp32). Not the same output:
             measured max |Δ log density| against fp32 with synthetic weights on CPU: bf16 0.047
             (192x256), 0.097 (191x255), 0.42 (768x1024); fp16 0.007 (192x256), 0.011 (191x255).
@@ -291,12 +292,21 @@ class DeepGazeIIE(nn.Module):
         precision = self.precision if precision is None else precision
         if precision not in PRECISIONS:
             raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}")
-        image = check_image_tensor(image).to(self.device)
+        if isinstance(image, torch.Tensor):  # copy uint8 to the device, convert there (4x less to copy)
+            image = image.to(self.device, non_blocking=True)
+        image = check_image_tensor(image)
         b, _, height, width = image.shape
         if centerbias.shape != (b, height, width):
             raise ValueError(f"centerbias must have shape {(b, height, width)} (B, H, W), got {tuple(centerbias.shape)}")
         cb = centerbias.to(device=self.device, dtype=torch.float32)
-        tf32 = no_tf32() if image.device.type == "cuda" else contextlib.nullcontext()
+        if image.device.type == "cpu" and b > 1 and not parts:
+            # On CPU each image runs alone, so that its map does not depend on which images share its
+            # batch (oneDNN's kernels differ by batch size at the 1e-6 level): a sharded or resumed
+            # run is byte-identical to a whole one. The backbones ran per image anyway (readout_input).
+            outs = [self.forward_parts(image[i:i + 1], cb[i:i + 1], reference, precision)["output"] for i in range(b)]
+            return {"output": torch.cat(outs)}
+        # TF32 only when asked for ("tf32"); on CPU there is no TF32 and "tf32" equals "fp32"
+        tf32 = no_tf32(precision == "tf32") if image.device.type == "cuda" else contextlib.nullcontext()
         with tf32:
             x_half = downscale_half(image)
             grid = (math.ceil(height / 32), math.ceil(width / 32))

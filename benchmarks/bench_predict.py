@@ -1,0 +1,169 @@
+"""`asdgaze predict` end to end against the model alone, measured in the same run.
+
+Usage:
+    python benchmarks/bench_predict.py                      # GPU: 300 images 768x1024, batch 32
+    python benchmarks/bench_predict.py --precision fp32 fast
+    python benchmarks/bench_predict.py --device cpu          # CPU: 2 and 8 images 384x512, batch 8
+    python benchmarks/bench_predict.py --n 300 --size 768x1024 --batch-size 32 --json out.json
+
+Steps (each precision): (1) the model alone in this process: forward passes on batches already on
+the device (after a warm-up), images/s; (2) `asdgaze predict` as a child process on N generated PNG
+images (``python -m asdgaze.cli predict``), wall time from outside, start-up included, and the
+child's peak RSS; (3) the same on ``--n-small`` images, so that the difference gives predict's
+marginal time per image (start-up cancels) and the start-up time
+(``wall(n_small) - n_small * marginal``). Printed: end-to-end images/s, its ratio to the model-only
+rate, marginal time per image over the model's time per image, start-up seconds.
+
+Without ``--weights`` the seed-0 synthetic checkpoint of ../shared/deepgaze is built (speed does
+not depend on the weight values). The sha256 of the checkpoint is cached (ASDGAZE_HOME is a temp
+folder warmed by a first 1-image run, as after any earlier run on a machine).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO / "benchmarks"))
+
+
+def make_images(folder: Path, n: int, h: int, w: int, seed: int = 0) -> None:
+    """Smooth random photos-like PNGs (a coarse pattern upsampled plus noise), written in parallel."""
+    from PIL import Image
+
+    folder.mkdir(parents=True, exist_ok=True)
+
+    def one(i: int) -> None:
+        rng = np.random.default_rng([seed, i])
+        low = rng.uniform(0, 255, (h // 32 + 1, w // 32 + 1, 3))
+        img = np.repeat(np.repeat(low, 32, 0), 32, 1)[:h, :w] + rng.normal(0, 12, (h, w, 3))
+        Image.fromarray(np.clip(img, 0, 255).astype(np.uint8)).save(folder / f"{i}.png", compress_level=1)
+
+    with ThreadPoolExecutor(os.cpu_count() or 1) as pool:
+        list(pool.map(one, range(n)))
+
+
+def model_only(weights: Path, device: str, h: int, w: int, batch: int, precision: str, n_images: int) -> float:
+    """Images/s of the model alone on batches already on the device (one warm-up batch first)."""
+    import torch
+
+    from asdgaze.models.deepgaze import DeepGazeIIE
+
+    model = DeepGazeIIE.from_checkpoint(weights, device=device)
+    g = torch.Generator().manual_seed(0)
+    x = (torch.rand(batch, 3, h, w, generator=g) * 255).round().to(torch.uint8).to(device)
+    cb = torch.full((batch, h, w), -float(np.log(h * w)), device=device)
+    prec = "fp16" if precision == "fast" else precision
+
+    def sync() -> None:
+        if device.startswith("cuda"):
+            torch.cuda.synchronize()
+
+    model.forward_parts(x, cb, precision=prec)
+    sync()
+    reps = max(1, -(-n_images // batch))
+    t0 = time.perf_counter()
+    for _ in range(reps):
+        model.forward_parts(x, cb, precision=prec)["output"].cpu()
+    sync()
+    rate = reps * batch / (time.perf_counter() - t0)
+    del model, x, cb
+    if device.startswith("cuda"):
+        torch.cuda.empty_cache()
+    return rate
+
+
+def run_predict_child(images: Path, out: Path, weights: Path, home: Path, device: str, batch: int,
+                      precision: str, outputs: str = "npy,png,overlay") -> tuple[float, float]:
+    """Wall seconds and peak RSS (GiB) of one `asdgaze predict` child."""
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(REPO / "src"), os.environ.get("PYTHONPATH", "")]),
+               ASDGAZE_HOME=str(home))
+    cmd = [sys.executable, "-m", "asdgaze.cli", "predict", "--images", str(images), "--out", str(out),
+           "--weights", str(weights), "--centerbias", "uniform", "--device", device, "--batch-size", str(batch),
+           "--precision", precision, "--outputs", outputs, "--no-progress"]
+    log = out.with_name(out.name + ".log")
+    t0 = time.perf_counter()
+    with open(log, "wb") as f:  # a file, not a pipe: a chatty child cannot block on a full pipe
+        p = subprocess.Popen(cmd, env=env, stdout=f, stderr=subprocess.STDOUT)
+        _, status, usage = os.wait4(p.pid, 0)
+    wall = time.perf_counter() - t0
+    if status != 0:
+        raise SystemExit(f"predict failed ({status}): {log.read_text()[-2000:]}")
+    return wall, usage.ru_maxrss / 2**20  # ru_maxrss is in KiB on Linux
+
+
+def main() -> None:
+    import torch
+
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--device", default="auto")
+    ap.add_argument("--n", type=int, default=None, help="images (GPU default 300, CPU 8)")
+    ap.add_argument("--n-small", type=int, default=None, help="images of the short run (GPU default 32, CPU 2)")
+    ap.add_argument("--size", default=None, help="HxW (GPU default 768x1024, CPU 384x512)")
+    ap.add_argument("--batch-size", type=int, default=None, help="GPU default 32, CPU 8")
+    ap.add_argument("--precision", nargs="+", default=["fp32"])
+    ap.add_argument("--weights", type=Path)
+    ap.add_argument("--outputs", default="npy,png,overlay", help="predict's --outputs")
+    ap.add_argument("--json", type=Path, help="also write the figures here")
+    args = ap.parse_args()
+
+    dev = ("cuda" if torch.cuda.is_available() else "cpu") if args.device == "auto" else args.device
+    gpu = dev.startswith("cuda")
+    n = args.n or (300 if gpu else 8)
+    n_small = args.n_small or (32 if gpu else 2)
+    h, w = (int(v) for v in (args.size or ("768x1024" if gpu else "384x512")).split("x"))
+    batch = args.batch_size or (32 if gpu else 8)
+    name = torch.cuda.get_device_name(dev) if gpu else f"CPU, {os.cpu_count()} cores"
+    print(f"device: {name}; torch {torch.__version__}; {n} and {n_small} images {h}x{w}, batch {batch}, "
+          f"outputs {args.outputs}", flush=True)
+    figures: dict = {"device": name, "torch": torch.__version__, "n": n, "n_small": n_small, "size": [h, w],
+                     "batch": batch, "outputs": args.outputs, "runs": {}}
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        weights = args.weights
+        if weights is None:
+            from bench_deepgaze import synthetic_checkpoint
+
+            t0 = time.perf_counter()
+            weights = synthetic_checkpoint(tmp / "synth.pth")
+            print(f"synthetic checkpoint built in {time.perf_counter() - t0:.1f} s", flush=True)
+        t0 = time.perf_counter()
+        make_images(tmp / "images", n, h, w)
+        make_images(tmp / "small", n_small, h, w)
+        print(f"{n + n_small} PNG images written in {time.perf_counter() - t0:.1f} s", flush=True)
+        home = tmp / "home"
+        make_images(tmp / "one", 1, h, w)
+        run_predict_child(tmp / "one", tmp / "warm", weights, home, dev, batch, "fp32")  # hash cached, files warm
+        for prec in args.precision:
+            rate = model_only(weights, dev, h, w, batch, prec, min(n, 4 * batch) if gpu else n_small)
+            wall, rss = run_predict_child(tmp / "images", tmp / f"out-{prec}", weights, home, dev, batch, prec,
+                                          args.outputs)
+            wall_s, _ = run_predict_child(tmp / "small", tmp / f"small-{prec}", weights, home, dev, batch, prec,
+                                          args.outputs)
+            marginal = (wall - wall_s) / (n - n_small)
+            startup = wall_s - n_small * marginal
+            e2e = n / wall
+            row = {"model_images_per_s": rate, "predict_wall_s": wall, "predict_images_per_s": e2e,
+                   "ratio_e2e_to_model": e2e / rate, "marginal_s_per_image": marginal,
+                   "marginal_over_model_time": marginal * rate, "startup_s": startup, "peak_rss_gib": rss}
+            figures["runs"][prec] = row
+            print(f"[{prec}] model alone {rate:.2f} img/s | predict {n} images: {wall:.2f} s wall incl. start-up "
+                  f"= {e2e:.2f} img/s, {100 * e2e / rate:.0f} % of the model | marginal {marginal * 1000:.1f} ms/img"
+                  f" = {marginal * rate:.2f}x the model's time per image | start-up {startup:.2f} s | "
+                  f"peak RSS {rss:.2f} GiB | steady state {1 / marginal:.1f} img/s", flush=True)
+    if args.json:
+        args.json.write_text(json.dumps(figures, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()

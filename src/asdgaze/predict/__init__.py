@@ -1,0 +1,27 @@
+"""``asdgaze predict``: DeepGaze IIE maps for a folder of images or a dataset (streaming, resumable).
+
+The pipeline is in :mod:`asdgaze.predict.pipeline`, the files it writes in
+:mod:`asdgaze.predict.outputs`, the settings record that makes resuming safe in
+:mod:`asdgaze.predict.settings`.
+"""
+
+from asdgaze.predict.outputs import (
+    PNG_NORMALISATION,
+    OutputError,
+    density_png,
+    output_paths,
+    overlay_image,
+    write_outputs,
+)
+from asdgaze.predict.pipeline import (
+    PredictInterrupted,
+    PredictResult,
+    collect_images,
+    resolve_device,
+    run_predict,
+    select_shard,
+)
+
+__all__ = ["PNG_NORMALISATION", "OutputError", "PredictInterrupted", "PredictResult", "collect_images",
+           "density_png", "output_paths", "overlay_image", "resolve_device", "run_predict", "select_shard",
+           "write_outputs"]

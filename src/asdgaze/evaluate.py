@@ -852,6 +852,11 @@ def _write_outputs(out_dir: Path, dataset: Dataset, options: EvaluateOptions, pe
     }
     write_json_atomic(files["summary.json"], summary_json)
     maps_models = [m for m in run["models"] if m.kind == "maps"]
+    folder_records = {m.name: {"name": m.name, "folder": str(m.folder), "missing": run["missing"],
+                               "rule": "<stem>.npy is used when both <stem>.npy and <stem>.png exist",
+                               "files": {stem: str(p) for stem, p in m.maps.items()},
+                               "sha256": run["map_sha256"][m.name],
+                               "probabilistic": m.log_density_maps} for m in maps_models}
     manifest = {
         "tool": "asdgaze evaluate",
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
@@ -860,10 +865,8 @@ def _write_outputs(out_dir: Path, dataset: Dataset, options: EvaluateOptions, pe
                     "groups": list(groups), "source": run["source"],
                     "fixations_sha256": _fixation_digest(dataset, groups),
                     "continuous_maps": _continuous_map_sources(dataset, groups)},
-        "maps": {m.name: {"folder": str(m.folder), "rule": "<stem>.npy is used when both <stem>.npy and <stem>.png exist",
-                          "files": {stem: str(p) for stem, p in m.maps.items()},
-                          "sha256": run["map_sha256"][m.name],
-                          "probabilistic": m.log_density_maps} for m in maps_models},
+        # one folder: its record; several: one record per model name
+        "maps": (folder_records[maps_models[0].name] if len(maps_models) == 1 else folder_records),
         "missing": run["missing"],
         "models": [m.describe() for m in run["models"]],
         "ig_baseline": run["baseline"],

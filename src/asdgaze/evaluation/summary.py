@@ -20,7 +20,8 @@ import pandas as pd
 from asdgaze.errors import DataError
 from asdgaze.metrics.registry import get
 
-PER_IMAGE_COLUMNS = ("model", "convention", "image", "group", "metric", "value", "baseline", "n_fixations",
+#: The first six are the columns of earlier versions, in their order.
+PER_IMAGE_COLUMNS = ("image", "group", "metric", "value", "convention", "n_fixations", "model", "baseline",
                      "n_viewers", "saliency_map")
 PER_FIXATION_COLUMNS = ("model", "convention", "metric", "image", "group", "viewer", "value")
 SUMMARY_COLUMNS = ("model", "convention", "group", "metric", "mean", "sd", "n", "n_images",

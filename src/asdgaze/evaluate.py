@@ -314,20 +314,25 @@ def _score_image_rows(ctx: Context, stem: str, groups: tuple[str, ...]
     failures: list[list[str]] = []
     targets = _targets(ctx, stem, groups)
     single = len(ctx.models) == 1
+    cache: dict = {}  # this image's densities, shared by the conventions and the IG baseline
     for model in ctx.models:
         if model.kind == "maps" and stem not in model.maps:
             continue
         try:
             if "mit" in options.conventions and not (model.kind == "baseline" and model.name == "gold-standard"):
-                r, n = _mit_rows(ctx, model, stem, groups, targets)
+                t = time.perf_counter()
+                r, n = _mit_rows(ctx, model, stem, groups, targets, cache)
                 rows += r
                 notes += n
+                notes.append(["timing", f"{model.name}/mit", time.perf_counter() - t])
             if "probabilistic" in options.conventions and (model.kind == "baseline" or model.log_density_maps):
+                t = time.perf_counter()
                 empirical = {g: targets[g].density for g in groups}
                 r, pf = score_model_prob(model, dataset, stem, groups, empirical, ctx.ig_base, ctx.shuffled,
-                                         options.saliency_maps, options.prob_metrics, ctx.blur)
+                                         options.saliency_maps, options.prob_metrics, ctx.blur, cache)
                 rows += r
                 per_fix += pf
+                notes.append(["timing", f"{model.name}/probabilistic", time.perf_counter() - t])
         except AsdgazeError as e:
             if single:
                 raise
@@ -337,8 +342,8 @@ def _score_image_rows(ctx: Context, stem: str, groups: tuple[str, ...]
     return rows, notes, per_fix, failures
 
 
-def _mit_rows(ctx: Context, model: Model, stem: str, groups: tuple[str, ...], targets: dict[str, Target]
-              ) -> tuple[list[dict[str, Any]], list[list[str]]]:
+def _mit_rows(ctx: Context, model: Model, stem: str, groups: tuple[str, ...], targets: dict[str, Target],
+              cache: dict | None = None) -> tuple[list[dict[str, Any]], list[list[str]]]:
     dataset, options = ctx.dataset, ctx.options
     h, w = dataset.stimuli[stem].shape
     notes: list[list[str]] = []  # [kind, text]: kinds are summed up once per run
@@ -367,9 +372,9 @@ def _mit_rows(ctx: Context, model: Model, stem: str, groups: tuple[str, ...], ta
     else:  # a baseline's density, scaled to max 1 as a log-density map is (per group if it depends on it)
         scores = {}
         stim = dataset.stimuli[stem]
-        shared = None if model.group_dependent else model.log_density(stim, groups[0]).as_saliency().values
+        shared = None if model.group_dependent else model.log_density(stim, groups[0], cache).as_saliency().values
         for g in groups:
-            sal = shared if shared is not None else model.log_density(stim, g).as_saliency().values
+            sal = shared if shared is not None else model.log_density(stim, g, cache).as_saliency().values
             scores.update(score_mit(sal, {g: targets[g]}, base, **kw))
         described = MIT_MAP_SCORED[True]
     rows = []
@@ -551,11 +556,14 @@ def evaluate(
     # The plan: fit the baselines, the probabilistic IG baseline and the shuffled densities once.
     run_notes: list[str] = []
     fitted: dict[str, Any] = {}
+    t_plan: dict[str, float] = {}
+    t0 = time.perf_counter()
     try:
         fitted = fit_baselines(dataset, options.baselines, groups)
     except AsdgazeError as e:
         raise EvaluateError(str(e)) from e
     models += [Model(name, "baseline", predictor=p) for name, p in fitted.items()]
+    t_plan["fit_baselines"] = time.perf_counter() - t0
     prob_models = [m for m in models if m.kind == "baseline" or m.log_density_maps]
     if "probabilistic" in options.conventions:
         for m in models:
@@ -577,10 +585,12 @@ def evaluate(
     extra = sorted({s for g in groups for s in dataset.problems.get(g, {})} - set(dataset.stimuli) - all_maps,
                    key=_natural)
     stems = scored + extra
+    t0 = time.perf_counter()
     if use_prob and options.saliency_maps == "metric-specific" and "sauc" in options.prob_metrics:
         for m in prob_models:
             if not (m.kind == "baseline" and m.name == "gold-standard"):
                 shuffled.build(m, dataset, [s for s in scored], groups)
+    t_plan["shuffled_densities"] = time.perf_counter() - t0
     map_sha = {name: {stem: sha256_file(p) for stem, p in mp.items()} for name, mp in maps_by_model.items()}
     keys = {stem: {"map_sha256": {n: d.get(stem, "") for n, d in map_sha.items()},
                    "fixations_sha256": _fixation_digest(dataset, groups, [stem])} for stem in stems}
@@ -620,7 +630,12 @@ def evaluate(
 
     failures = [Failure(*f) for stem in stems for f in results[stem]["failures"]]
     rows = [r for stem in stems for r in results[stem]["rows"]]
-    detail = [n for stem in stems for n in results[stem]["notes"]]
+    detail = [n for stem in stems for n in results[stem]["notes"] if n[0] != "timing"]
+    split: dict[str, float] = {}  # seconds per model/convention, summed over images (all workers)
+    for stem in stems:
+        for n in results[stem]["notes"]:
+            if n[0] == "timing":
+                split[n[1]] = split.get(n[1], 0.0) + float(n[2])
     notes = list(dataset.notes) + run_notes + _summarise_notes(detail, options)
     if mit1003 is not None:
         notes.append(mit1003["note"])
@@ -635,6 +650,7 @@ def evaluate(
         "prob_baseline": prob_base_info, "mit1003": mit1003,
         "source": source or {}, "workers": n_workers, "settings": settings, "resumed": resumed,
         "seconds": {stem: results[stem]["seconds"] for stem in stems}, "total_s": time.perf_counter() - t_start,
+        "plan_s": t_plan, "split_s": split,
     }
     files = _write_outputs(out_dir, dataset, options, per_image, per_fixation, summary, run)
     return EvaluateResult(per_image, summary, out_dir, files, missing, notes, failures, resumed, per_fixation,
@@ -883,6 +899,8 @@ def _write_outputs(out_dir: Path, dataset: Dataset, options: EvaluateOptions, pe
         "settings": run["settings"],
         "resumed": run["resumed"],
         "timings": {"total_s": round(run["total_s"], 3), "workers": run["workers"],
+                    "plan_s": {k: round(v, 3) for k, v in run["plan_s"].items()},
+                    "model_convention_s": {k: round(v, 3) for k, v in run["split_s"].items()},
                     "per_image_s": {k: round(v, 4) for k, v in run["seconds"].items()}},
     }
     write_json_atomic(files["manifest.json"], _finite_json(manifest))

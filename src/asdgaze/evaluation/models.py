@@ -46,10 +46,21 @@ class Model:
     def group_dependent(self) -> bool:
         return self.kind == "baseline" and self.name in GROUP_DEPENDENT
 
-    def log_density(self, stim: Stimulus, group: str) -> LogDensity:
-        """The model's log-density on ``stim`` (for ``group``); MapError for an unusable map."""
+    def log_density(self, stim: Stimulus, group: str, cache: dict | None = None) -> LogDensity:
+        """The model's log-density on ``stim`` (for ``group``); MapError for an unusable map.
+
+        ``cache`` (one image's): the density is computed once per image (and group, where it
+        depends on it) and shared by both conventions and the IG baseline."""
+        if cache is None:
+            return self._log_density(stim, group)
+        key = (id(self.predictor) if self.kind == "baseline" else self.name, group if self.group_dependent else None)
+        if key not in cache:
+            cache[key] = self._log_density(stim, group)
+        return cache[key]
+
+    def _log_density(self, stim: Stimulus, group: str) -> LogDensity:
         if self.kind == "baseline":
-            return LogDensity.normalized(self.predictor.log_density(stim, group))
+            return _baseline_density(self.predictor, stim, group)
         path = self.maps[stim.id]
         try:
             arr = np.load(path, allow_pickle=False)
@@ -103,15 +114,33 @@ def fit_baselines(dataset: Dataset, names: tuple[str, ...], groups: tuple[str, .
     return out
 
 
+def _baseline_density(predictor: Any, stim: Stimulus, group: str) -> LogDensity:
+    """A baseline's log-density; predictors return normalised log-densities, so one check suffices
+    (renormalised only if rounding left it outside the tolerance)."""
+    arr = predictor.log_density(stim, group)
+    try:
+        return LogDensity(arr)
+    except MapError:
+        return LogDensity.normalized(arr)
+
+
 class IGBaseline:
     """The probabilistic information gain's baseline: a baseline predictor or a log-density file."""
 
     def __init__(self, option: str, predictor: Any = None, template: np.ndarray | None = None) -> None:
         self.option, self.predictor, self.template = option, predictor, template
 
-    def log_density(self, stim: Stimulus, group: str) -> LogDensity:
+    def log_density(self, stim: Stimulus, group: str, cache: dict | None = None) -> LogDensity:
         if self.predictor is not None:
-            return LogDensity.normalized(self.predictor.log_density(stim, group))
+            if cache is None:
+                return _baseline_density(self.predictor, stim, group)
+            from asdgaze.models.fitted import FittedCenterBias, GoldStandard, OtherGroupPredictor
+
+            dependent = isinstance(self.predictor, (FittedCenterBias, GoldStandard, OtherGroupPredictor))
+            key = (id(self.predictor), group if dependent else None)
+            if key not in cache:
+                cache[key] = _baseline_density(self.predictor, stim, group)
+            return cache[key]
         d = np.exp(self.template - self.template.max())
         d = _resize_density(d / d.sum(), stim.shape)
         return LogDensity.normalized(np.log(np.maximum(d, np.finfo(float).tiny)))

@@ -30,8 +30,12 @@ def other_fixations(dataset: Dataset, group: str, stem: str) -> tuple[np.ndarray
 
 def score_model_prob(model: Model, dataset: Dataset, stem: str, groups: tuple[str, ...],
                      empirical: dict[str, np.ndarray], ig_base: IGBaseline, shuffled: Shuffled,
-                     mode: str, metrics: tuple[str, ...], blur: Blur) -> tuple[list[dict], list[dict]]:
-    """Rows (model, convention, metric, value, ...) and per-fixation rows of ``model`` on ``stem``."""
+                     mode: str, metrics: tuple[str, ...], blur: Blur, cache: dict | None = None
+                     ) -> tuple[list[dict], list[dict]]:
+    """Rows (model, convention, metric, value, ...) and per-fixation rows of ``model`` on ``stem``.
+
+    ``cache``: one image's densities and sAUC negatives, shared between models."""
+    cache = {} if cache is None else cache
     stim = dataset.stimuli[stem]
     rows: list[dict[str, Any]] = []
     per_fix: list[dict[str, Any]] = []
@@ -41,7 +45,7 @@ def score_model_prob(model: Model, dataset: Dataset, stem: str, groups: tuple[st
     for group in groups:
         fix = dataset.fixations_for(group, stem)
         xs, ys = fix.x, fix.y
-        base = ig_base.log_density(stim, group)
+        base = ig_base.log_density(stim, group, cache)
         common = dict(image=stem, group=group, convention="probabilistic", n_fixations=len(fix),
                       model=model.name, n_viewers=fix.n_viewers)
         if model.kind == "baseline" and model.name == "gold-standard":
@@ -54,13 +58,15 @@ def score_model_prob(model: Model, dataset: Dataset, stem: str, groups: tuple[st
                 per_fix.append(_fix_rows(model.name, m, group, fix.viewer, v))
             continue
         if pred is None or model.group_dependent:
-            pred = model.log_density(stim, group)
+            pred = model.log_density(stim, group, cache)
             blurred = None
         if mode == "metric-specific" and blurred is None and any(m in metrics for m in ("cc", "kl", "sim")):
             blurred = P.gaussian_blur(pred.density(), blur.sigma, blur.mode)
         ox = oy = shuf = None
         if "sauc" in metrics:
-            ox, oy = other_fixations(dataset, group, stem)
+            if ("others", group) not in cache:
+                cache[("others", group)] = other_fixations(dataset, group, stem)
+            ox, oy = cache[("others", group)]
             if mode == "metric-specific":
                 shuf = shuffled.log_density(model, group, stem, pred)
         score = score_probabilistic(pred, xs, ys, empirical=empirical[group], baseline=base, other_xs=ox,

@@ -219,3 +219,48 @@ def test_baselines_command_writes_loadable_maps(tmp_path):
     assert res.per_image.value.notna().all()
     assert main(["baselines", "--dataset", str(demo_dataset_path()), "--baselines", "uniform",
                  "--out", str(tmp_path / "b")]) != 0  # refuses to overwrite without --overwrite
+
+
+def test_fixmap_sigma_is_the_tables_recipe_and_recorded(tmp_path):
+    from PIL import Image
+
+    (tmp_path / "imgs").mkdir()
+    for stem in ("a", "b"):
+        Image.new("RGB", (120, 90)).save(tmp_path / "imgs" / f"{stem}.png")
+        save_npy(tmp_path / "maps" / f"{stem}.npy", np.random.default_rng(0).random((90, 120)))
+    (tmp_path / "fix.csv").write_text("image,x,y,group\na,10,10,G\na,60,40,G\nb,100,70,G\nb,20,80,G\n")
+    cc = {}
+    for sigma in (None, "8"):
+        extra = [] if sigma is None else ["--fixmap-sigma", sigma]
+        out = tmp_path / f"out{sigma}"
+        rc = main(["evaluate", "--dataset", str(tmp_path / "imgs"), "--table", str(tmp_path / "fix.csv"), "--coords",
+                   "0-based", "--maps", str(tmp_path / "maps"), "--maps-kind", "saliency", "--baselines", "none",
+                   "--metrics", "cc", "--out", str(out), "--no-progress", "--workers", "1", *extra])
+        assert rc == 0
+        recipe = json.loads((out / "manifest.json").read_text())["dataset"]["fixation_map_recipe"]
+        assert recipe["sigma_px"] == (43.0 if sigma is None else 8.0)
+        assert recipe["kernel_taps"] == (258 if sigma is None else 48)
+        cc[sigma] = pd.read_csv(out / "per_image.csv").value.to_numpy()
+    assert not np.allclose(cc[None], cc["8"])
+    # a Saliency4ASD folder keeps its own recipe
+    assert main(["evaluate", "--dataset", str(demo_dataset_path()), "--maps", str(tmp_path / "maps"),
+                 "--maps-kind", "saliency", "--fixmap-sigma", "8", "--out", str(tmp_path / "o3"), "--no-progress"]) != 0
+
+
+def test_table_continuous_map_with_another_sigma_matches_a_gaussian():
+    from scipy.ndimage import gaussian_filter
+
+    from asdgaze.data.fixmaps import continuous_map
+    from asdgaze.data.types import Dataset, Fixations, Stimulus
+
+    ds = Dataset("t", tmp := __import__("pathlib").Path("."), {"1": Stimulus("1", tmp / "1.png", 101, 101)},
+                 {"G": {"1": Fixations.from_arrays([50.0], [50.0])}}, fixmap_sigma=5.0)
+    c = continuous_map(ds, "G", "1")
+    f = np.zeros((101, 101)); f[50, 50] = 1.0
+    # an even 30-tap kernel: samples at half-pixel offsets (MATLAB's anchor), so compare with a
+    # Gaussian centred half a pixel off, within the sampling difference
+    ref = gaussian_filter(f, 5.0, mode="constant", truncate=3.0)
+    ref = (ref - ref.min()) / (ref.max() - ref.min())
+    assert c.shape == (101, 101) and np.abs(c - ref).max() < 0.12
+    r, col = np.unravel_index(np.argmax(c), c.shape)
+    assert 49 <= r <= 51 and 49 <= col <= 51  # the peak at the fixation, within the half-pixel shift

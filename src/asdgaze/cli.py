@@ -158,9 +158,9 @@ def _parse_baselines(value: str, groups: list[str]) -> tuple[str, ...]:
 @click.option("--prob-ig-baseline", default="centerbias", show_default=True,
               help="Probabilistic information-gain baseline: uniform, centerbias (fitted, leave-one-image-out), "
                    "centerbias-mit1003, other-group, or a .npy log-density file.")
-@click.option("--fixmap-sigma", type=click.FloatRange(min=0, min_open=True), default=43.0, show_default=True,
-              help="Gaussian (pixels) of the empirical fixation map, for the metric-specific CC/KL/SIM map "
-                   "(Saliency4ASD: 43).")
+@click.option("--fixmap-sigma", type=click.FloatRange(min=0, min_open=True), default=None,
+              help="With --table: Gaussian (pixels) of the continuous fixation map (Saliency4ASD's recipe with "
+                   "a 6-sigma kernel; default 43, as Saliency4ASD). Saliency4ASD folders use their own recipe.")
 @click.option("--mit1003", "mit1003", type=click.Path(exists=True, file_okay=False),
               help="Folder of MIT1003 stimuli: count the dataset's images that are MIT1003 images (perceptual hash).")
 @click.option("--shuffled-others", default="10", show_default=True,

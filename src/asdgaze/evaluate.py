@@ -102,8 +102,10 @@ class EvaluateOptions:
     prob_ig_baseline: baseline of the probabilistic information gain: a baseline name (default the
         fitted centre bias) or a ``.npy`` log-density file.
     prob_metrics: probabilistic metrics to score.
-    fixmap_sigma: Gaussian (pixels) of the empirical map that the metric-specific CC/KL/SIM map is
-        blurred with (Saliency4ASD's maps: 43).
+    fixmap_sigma: Gaussian (pixels) of the continuous fixation map recipe, for a dataset read from
+        a fixation table (None: the dataset's own, ``dataset.fixmap_sigma``, 43 px for Saliency4ASD;
+        a Saliency4ASD folder refuses another value). The metric-specific CC/KL/SIM map is blurred
+        with the same Gaussian.
     mit1003: folder of MIT1003 stimuli: count the dataset images that are MIT1003 images (a note).
     """
 
@@ -123,7 +125,7 @@ class EvaluateOptions:
     saliency_maps: str = "metric-specific"
     prob_ig_baseline: str = "centerbias"
     prob_metrics: tuple[str, ...] = PROB_METRICS
-    fixmap_sigma: float = 43.0
+    fixmap_sigma: float | None = None
     mit1003: str | None = None
 
 
@@ -474,8 +476,12 @@ def _check_options(dataset: Dataset, options: EvaluateOptions, workers: int | No
     bad = [b for b in baselines if b not in BASELINES]
     if bad:
         raise EvaluateError(f"--baselines: unknown baseline(s) {', '.join(bad)} (choose from {', '.join(BASELINES)})")
-    if not (options.fixmap_sigma > 0):
-        raise EvaluateError(f"--fixmap-sigma must be positive, got {options.fixmap_sigma}")
+    if options.fixmap_sigma is not None:
+        if not (options.fixmap_sigma > 0):
+            raise EvaluateError(f"--fixmap-sigma must be positive, got {options.fixmap_sigma}")
+        if dataset.name == "saliency4asd" and options.fixmap_sigma != dataset.fixmap_sigma:
+            raise EvaluateError(f"--fixmap-sigma {options.fixmap_sigma:g}: a Saliency4ASD folder has its own recipe "
+                                f"(sigma {dataset.fixmap_sigma:g} px); --fixmap-sigma is for --table data")
     return replace(options, groups=groups, metrics=metrics, prob_metrics=prob_metrics, conventions=conventions,
                    baselines=baselines)
 
@@ -519,6 +525,8 @@ def evaluate(
     t_start = time.perf_counter()
     out_dir = Path(out_dir).expanduser().resolve()
     options = _check_options(dataset, options, workers)
+    if options.fixmap_sigma is not None and options.fixmap_sigma != dataset.fixmap_sigma:
+        dataset = replace(dataset, fixmap_sigma=float(options.fixmap_sigma))
     groups = tuple(options.groups or ())
     folders = _model_folders(maps)
     if not folders and not options.baselines:
@@ -611,7 +619,7 @@ def evaluate(
     n_workers = workers if workers is not None else min(os.cpu_count() or 1, 8)
     n_workers = max(1, min(n_workers, len(todo)))
     bar = _progress(len(stems), progress, initial=len(resumed))
-    ctx = Context(dataset, options, models, baseline, ig_base, shuffled, Blur(options.fixmap_sigma))
+    ctx = Context(dataset, options, models, baseline, ig_base, shuffled, Blur(dataset.fixmap_sigma))
     try:
         if n_workers == 1:
             with threadpool_limits(1):  # as in a worker, without changing the caller's setting after
@@ -819,7 +827,7 @@ def score_description(options: EvaluateOptions, dataset_name: str = "",
             "convention": "pysaliency 0.2.22 definitions (Kümmerer, Wallis & Bethge, ECCV 2018); duplicated "
                           "fixations count every time; summary: image average (mean) and fixation-weighted average",
             "saliency_maps": options.saliency_maps,
-            "maps_scored": map_descriptions(options.saliency_maps, Blur(options.fixmap_sigma)),  # type: ignore[arg-type]
+            "maps_scored": map_descriptions(options.saliency_maps, Blur(options.fixmap_sigma or 43.0)),  # type: ignore[arg-type]
             "ig_baseline": options.prob_ig_baseline,
             "sauc_negatives": "all fixations of all other images of the same group, rescaled to this image's size",
             "p_shuffled": "metric-specific sAUC: mean of the model's densities on the other images (same group for "
@@ -880,7 +888,12 @@ def _write_outputs(out_dir: Path, dataset: Dataset, options: EvaluateOptions, pe
         "dataset": {"name": dataset.name, "root": str(Path(dataset.root).resolve()), "n_images": len(dataset.stimuli),
                     "groups": list(groups), "source": run["source"],
                     "fixations_sha256": _fixation_digest(dataset, groups),
-                    "continuous_maps": _continuous_map_sources(dataset, groups)},
+                    "continuous_maps": _continuous_map_sources(dataset, groups),
+                    "fixation_map_recipe": {
+                        "sigma_px": dataset.fixmap_sigma,
+                        "kernel_taps": 258 if dataset.fixmap_sigma == 43.0 else max(1, int(round(6 * dataset.fixmap_sigma))),
+                        "padding": "zero", "scaling": "min-max to 0..1",
+                        "source": "--fixmap-sigma" if options.fixmap_sigma is not None else "dataset default"}},
         # one folder: its record; several: one record per model name
         "maps": (folder_records[maps_models[0].name] if len(maps_models) == 1 else folder_records),
         "missing": run["missing"],

@@ -9,6 +9,7 @@ probabilistic rows are not written, and a note says so). Baselines are predictor
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,7 @@ import numpy as np
 
 from asdgaze.data.types import Dataset, Stimulus
 from asdgaze.errors import AsdgazeError, MapError, OptionsError
+from asdgaze.maps.io import load_prediction
 from asdgaze.metrics.prob_scoring import ShuffledBaseline, _resize_density
 from asdgaze.predictions import LogDensity
 
@@ -62,16 +64,16 @@ class Model:
         if self.kind == "baseline":
             return _baseline_density(self.predictor, stim, group)
         path = self.maps[stim.id]
-        try:
-            arr = np.load(path, allow_pickle=False)
-        except (OSError, ValueError) as e:
-            raise MapError(f"{path}: cannot read the map ({e})") from e
-        if np.ndim(arr) != 2 or tuple(arr.shape) != stim.shape:
-            raise MapError(f"{path}: map is {'x'.join(map(str, np.shape(arr)))}, image {stim.id} is "
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # the MIT convention's reading of the same file reports them
+            pred = load_prediction(path, "log-density")
+        if pred.shape != stim.shape:
+            raise MapError(f"{path}: map is {pred.shape[0]}x{pred.shape[1]}, image {stim.id} is "
                            f"{stim.height}x{stim.width}: the probabilistic convention needs maps of the image's size")
-        if not np.all(np.isfinite(arr)):
-            raise MapError(f"{path}: the log-density contains NaN or infinity")
-        return LogDensity.normalized(arr)
+        if not np.all(np.isfinite(pred.values)):
+            raise MapError(f"{path}: the log-density contains -inf (zero probability); the probabilistic "
+                           "convention needs a positive density everywhere")
+        return pred
 
     def describe(self) -> dict[str, Any]:
         if self.kind == "maps":

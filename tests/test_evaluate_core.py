@@ -264,3 +264,11 @@ def test_table_continuous_map_with_another_sigma_matches_a_gaussian():
     assert c.shape == (101, 101) and np.abs(c - ref).max() < 0.12
     r, col = np.unravel_index(np.argmax(c), c.shape)
     assert 49 <= r <= 51 and 49 <= col <= 51  # the peak at the fixation, within the half-pixel shift
+
+
+def test_fitted_centre_bias_metric_specific_sauc_is_chance(tmp_path):
+    ds = load_demo()
+    res = evaluate(ds, None, tmp_path / "o", EvaluateOptions(baselines=("centerbias",), conventions=("probabilistic",),
+                                                             prob_metrics=("sauc",)), workers=1, progress=False)
+    # log p - log p_shuffled is 0 everywhere: every fixation ties with every negative
+    assert np.allclose(res.per_image.value, 0.5, atol=1e-12)

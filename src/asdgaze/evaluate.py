@@ -831,7 +831,9 @@ def score_description(options: EvaluateOptions, dataset_name: str = "",
             "ig_baseline": options.prob_ig_baseline,
             "sauc_negatives": "all fixations of all other images of the same group, rescaled to this image's size",
             "p_shuffled": "metric-specific sAUC: mean of the model's densities on the other images (same group for "
-                          "group-dependent baselines), summed on a 96x128 grid and resampled bilinearly",
+                          "group-dependent baselines), summed on a 96x128 grid and resampled bilinearly; for the "
+                          "fitted centre bias, itself (it is the density of the other images' fixations), so its "
+                          "metric-specific sAUC is 0.5",
         }
     if "gold-standard" in options.baselines:
         out["gold_standard"] = GOLD_DESCRIPTION

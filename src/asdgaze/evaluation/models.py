@@ -182,6 +182,8 @@ class Shuffled:
         self.added: dict[tuple[str, str | None], set[str]] = {}
 
     def build(self, model: Model, dataset: Dataset, stems: list[str], groups: tuple[str, ...]) -> None:
+        if self.is_own_shuffle(model):
+            return
         keys = list(groups) if model.group_dependent else [None]
         for g in keys:
             sb = ShuffledBaseline(SHUFFLED_GRID)
@@ -201,7 +203,16 @@ class Shuffled:
             self.sums[(model.name, g)] = sb
             self.added[(model.name, g)] = added
 
+    @staticmethod
+    def is_own_shuffle(model: Model) -> bool:
+        """The fitted centre bias already is the density of the other images' fixations: its own
+        p_shuffled. (The mean of its predictions on the other images would hold this image's
+        fixations, and push its sAUC below 0.5.)"""
+        return model.kind == "baseline" and model.name == "centerbias"
+
     def log_density(self, model: Model, group: str, stem: str, pred: LogDensity) -> np.ndarray:
+        if self.is_own_shuffle(model):
+            return pred.values
         key = (model.name, group if model.group_dependent else None)
         sb, added = self.sums[key], self.added[key]
         if sb.count - (stem in added) < 1:  # no other image: nothing to shuffle, a flat p_shuffled

@@ -206,9 +206,10 @@ class Shuffled:
     @staticmethod
     def is_own_shuffle(model: Model) -> bool:
         """The fitted centre bias already is the density of the other images' fixations: its own
-        p_shuffled. (The mean of its predictions on the other images would hold this image's
+        p_shuffled (and the uniform density is its own mean). (The mean of its predictions on the other images would hold this image's
         fixations, and push its sAUC below 0.5.)"""
-        return model.kind == "baseline" and model.name == "centerbias"
+        # uniform: the mean of uniform densities is uniform (exact), so it is its own as well
+        return model.kind == "baseline" and model.name in ("centerbias", "uniform")
 
     def log_density(self, model: Model, group: str, stem: str, pred: LogDensity) -> np.ndarray:
         if self.is_own_shuffle(model):

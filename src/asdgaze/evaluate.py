@@ -34,10 +34,10 @@ from threadpoolctl import threadpool_limits
 
 from asdgaze.data.fixmaps import continuous_map, other_fixation_map
 from asdgaze.data.types import Dataset, Fixations
-from asdgaze.evaluation.models import (DEFAULT_BASELINES, GOLD_MAP, IGBaseline, Model, Shuffled, fit_baselines,
+from asdgaze.evaluation.models import (DEFAULT_BASELINES, IGBaseline, Model, Shuffled, fit_baselines,
                                        resolve_prob_baseline)
 from asdgaze.evaluation.prob import score_model_prob
-from asdgaze.evaluation.summary import PER_FIXATION_COLUMNS, PER_IMAGE_COLUMNS, read_results, summarise
+from asdgaze.evaluation.summary import PER_FIXATION_COLUMNS, PER_IMAGE_COLUMNS, read_results, summarise  # noqa: F401 (read_results: the reader, re-exported)
 from asdgaze.io import sha256_file, write_json_atomic, write_text_atomic
 from asdgaze.errors import AsdgazeError, MapError, OptionsError
 from asdgaze.maps.io import MapKind, MapKindError, MapScaleWarning, find_maps, load_map

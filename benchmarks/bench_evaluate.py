@@ -3,7 +3,8 @@
 Builds, in a temporary folder, a dataset in the Saliency4ASD layout (N images of 768x1024, two
 groups, ~300 fixations each, scanpath files only, so the continuous maps are rebuilt with the
 dataset's recipe as for a copy without _s.png files) and N log-density maps, then times
-`asdgaze.evaluate.evaluate` with the default options (all nine metrics). As a reference measured in
+`asdgaze.evaluate.evaluate` with one map folder plus the four default baselines, both conventions
+(``--mit-only``: the map folder alone, MIT convention, as before issue 7). As a reference measured in
 the same run, it times `score_mit` alone on the same inputs in one process, so the ratio shows the
 pipeline's own cost (loading, fixation maps, other-image maps, outputs) and the pool's gain.
 
@@ -52,35 +53,90 @@ def build(root: Path, n_images: int, seed: int = 0) -> Path:
     return root / "TrainingDataset"
 
 
+def time_pysaliency(ds, maps: Path, tmp: Path, n: int, python: str) -> dict | None:
+    """pysaliency on LL, IG, AUC, sAUC, NSS of the first ``n`` images, and ours on the same work."""
+    import json
+    import subprocess
+
+    from asdgaze.evaluation.prob import other_fixations  # noqa: F401  (same negatives rule, per group)
+    from asdgaze.metrics.prob_scoring import score_probabilistic, shuffled_negatives
+    from asdgaze.predictions import LogDensity
+
+    stems = list(ds.stimuli)[:n]
+    xs, ys, ns, gs = [], [], [], []
+    for k, stem in enumerate(stems):
+        for g in ds.groups:
+            f = ds.fixations_for(g, stem)
+            xs.append(f.x); ys.append(f.y); ns.append(np.full(len(f), k)); gs.append(np.full(len(f), g))
+    np.savez(tmp / "pysal.npz", files=np.array([str(ds.stimuli[s].path) for s in stems]),
+             maps=np.array([str(maps / f"{s}.npy") for s in stems]), x=np.concatenate(xs), y=np.concatenate(ys),
+             n=np.concatenate(ns), group=np.concatenate(gs))
+    # ours, same work: the same five metrics on p itself (pysaliency's DensitySaliencyMapModel), one process
+    t0 = time.perf_counter()
+    for k, stem in enumerate(stems):
+        ld = LogDensity.normalized(np.load(maps / f"{stem}.npy"))
+        for g in ds.groups:
+            f = ds.fixations_for(g, stem)
+            others = [(ds.fixations_for(g, o).x, ds.fixations_for(g, o).y, ds.stimuli[o].shape)
+                      for o in stems if o != stem]
+            ox, oy = shuffled_negatives(others, ld.shape)
+            score_probabilistic(ld, f.x, f.y, other_xs=ox, other_ys=oy, mode="density",
+                                metrics=("ll", "ig", "auc", "sauc", "nss"))
+    ours = time.perf_counter() - t0
+    if not Path(python).is_file():
+        print(f"pysaliency: {python} not found (make .venv-pysal/.installed); comparison skipped")
+        return None
+    r = subprocess.run([python, str(Path(__file__).with_name("pysal_time.py")), str(tmp / "pysal.npz")],
+                       capture_output=True, text=True)
+    if r.returncode != 0:
+        print(f"pysaliency failed: {r.stderr[-2000:]}")
+        return None
+    pys = json.loads(r.stdout.strip().splitlines()[-1])
+    pys["ours"] = ours
+    return pys
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--n-images", type=int, default=300)
     ap.add_argument("--workers", type=int, default=None)
+    ap.add_argument("--mit-only", action="store_true", help="one map folder, MIT convention, no baselines (as before)")
+    ap.add_argument("--pysal-images", type=int, default=30, help="images for the pysaliency comparison (0: none)")
+    ap.add_argument("--no-reference", action="store_true", help="skip the score_mit-alone reference")
     args = ap.parse_args()
+
+    import json
 
     from asdgaze.data import load_dataset
     from asdgaze.data.fixmaps import continuous_map, other_fixation_map
     from asdgaze.evaluate import EvaluateOptions, evaluate
+    from asdgaze.evaluation.models import DEFAULT_BASELINES
     from asdgaze.maps.io import load_map
     from asdgaze.metrics.streams import metric_rng
     from asdgaze.metrics.suite import Target, score_mit
     from asdgaze.models.baselines import gaussian_center_log_density
 
+    root = Path(__file__).resolve().parents[1]
+    pysal_python = os.environ.get("PYSALIENCY_PYTHON", str(root / ".venv-pysal" / "bin" / "python"))
     print(f"machine: {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f}")
     with tempfile.TemporaryDirectory() as tmp:
         t0 = time.perf_counter()
         ds_path = build(Path(tmp), args.n_images)
         print(f"built {args.n_images} images x 2 groups in {time.perf_counter() - t0:.1f} s")
         ds = load_dataset(ds_path)
-        opts = EvaluateOptions(maps_kind="log-density")
+        if args.mit_only:
+            opts = EvaluateOptions(maps_kind="log-density", conventions=("mit",))
+        else:
+            opts = EvaluateOptions(maps_kind="log-density", baselines=DEFAULT_BASELINES)
 
         t0 = time.perf_counter()
         res = evaluate(ds, Path(tmp) / "maps", Path(tmp) / "out", opts, workers=args.workers, progress=False)
         t_eval = time.perf_counter() - t0
+        timings = json.loads((Path(tmp) / "out" / "manifest.json").read_text())["timings"]
 
         # Reference: the metric suite alone, one process, inputs prepared outside the timer.
         t_ref = 0.0
-        for stem, stim in ds.stimuli.items():
+        for stem, stim in ([] if args.no_reference else ds.stimuli.items()):
             sal = load_map(Path(tmp) / "maps" / f"{stem}.npy", "log-density")
             targets = {g: Target(ds.fixations[g][stem].binary_map(stim.height, stim.width),
                                  continuous_map(ds, g, stem),
@@ -91,12 +147,25 @@ def main() -> None:
             t1 = time.perf_counter()
             score_mit(sal, targets, base, seed=0, image_id=stem)
             t_ref += time.perf_counter() - t1
+        pys = (time_pysaliency(ds, Path(tmp) / "maps", Path(tmp), min(args.pysal_images, args.n_images), pysal_python)
+               if args.pysal_images and not args.mit_only else None)
 
     n = args.n_images
     print(f"evaluate, end to end ({res.summary.shape[0]} summary rows, "
-          f"{len(res.per_image)} scores): {t_eval:.1f} s wall ({1000 * t_eval / n:.0f} ms/image)")
-    print(f"reference: score_mit alone, one process, prepared inputs: {t_ref:.1f} s ({1000 * t_ref / n:.0f} ms/image)")
-    print(f"ratio evaluate / reference: {t_eval / t_ref:.2f}")
+          f"{len(res.per_image)} scores, {0 if res.per_fixation is None else len(res.per_fixation)} per-fixation "
+          f"values): {t_eval:.1f} s wall ({1000 * t_eval / n:.0f} ms/image)")
+    print(f"  plan (serial): {', '.join(f'{k} {v:.1f} s' for k, v in timings['plan_s'].items())}")
+    print("  scoring, CPU-seconds summed over workers, per model/convention:")
+    for k, v in sorted(timings["model_convention_s"].items(), key=lambda kv: -kv[1]):
+        print(f"    {k:32s} {v:7.1f} s ({1000 * v / n:.0f} ms/image)")
+    if t_ref:
+        print(f"reference: score_mit alone, one process, prepared inputs: {t_ref:.1f} s ({1000 * t_ref / n:.0f} ms/image)")
+    if pys:
+        k = pys["n_images"]
+        tp = sum(pys[m] for m in ("ll", "ig", "auc", "sauc", "nss"))
+        print(f"pysaliency on {k} images (LL, IG, AUC, sAUC, NSS, p itself, both groups): {tp:.1f} s "
+              f"({', '.join(f'{m} {pys[m]:.1f}' for m in ('ll', 'ig', 'auc', 'sauc', 'nss'))}); "
+              f"asdgaze, same work, one process: {pys['ours']:.1f} s; ratio pysaliency / asdgaze: {tp / pys['ours']:.1f}x")
 
 
 if __name__ == "__main__":

@@ -22,7 +22,10 @@ def test_evaluate_command(tmp_path, capsys):
     per_image = pd.read_csv(tmp_path / "out" / "per_image.csv")
     assert set(per_image.group) == {"TD"}
     # A constant map: CC is undefined (NaN) by the MIT rules.
-    assert per_image[per_image.metric == "cc"].value.isna().all()
+    maps = per_image[per_image.model == "maps"]
+    assert maps[maps.metric == "cc"].value.isna().all() and set(maps.convention) == {"mit"}
+    # the default baselines are scored beside it (other-group needs two groups: one is scored here)
+    assert set(per_image.model) == {"maps", "uniform", "centerbias", "gold-standard"}
     manifest = json.loads((tmp_path / "out" / "manifest.json").read_text())
     assert manifest["options"]["shuffled_n_other"] is None
 
@@ -61,7 +64,7 @@ def test_evaluate_on_saliency4asd_states_the_mit1003_caveat(tmp_path, capsys, os
     assert "MIT1003" in capsys.readouterr().out
     summary = json.loads((tmp_path / "out" / "summary.json").read_text())
     assert "MIT1003" in summary["description"]["caveat"]
-    assert {r["n"] for r in summary["summary"]} == {30}
+    assert {r["n"] for r in summary["summary"] if r["model"] == "maps"} == {30}
 
 
 def test_evaluate_with_a_table_records_the_source_and_dropped_points(tmp_path, capsys):

@@ -96,7 +96,7 @@ def test_log_density_scores_like_its_density(tmp_path):
         save_npy(tmp_path / "logd" / f"{stem}.npy", np.log(m / m.sum()))
     a = evaluate(ds, tmp_path / "sal", tmp_path / "o1", EvaluateOptions(maps_kind="saliency"),
                  workers=1, progress=False).per_image
-    b = evaluate(ds, tmp_path / "logd", tmp_path / "o2", EvaluateOptions(maps_kind="log-density"),
+    b = evaluate(ds, tmp_path / "logd", tmp_path / "o2", EvaluateOptions(maps_kind="log-density", conventions=("mit",)),
                  workers=1, progress=False).per_image
     # Every MIT metric is invariant to scaling the map by a positive constant, except through the
     # 1e-7 AUC-Judd jitter on the raw scale; compare the scale-free ones tightly.

@@ -186,8 +186,9 @@ demo, root = sys.argv[1], sys.argv[2]
 ds = load_dataset(demo)
 for stem, st in ds.stimuli.items():
     save_npy(f"{root}/maps/{stem}.npy", np.random.default_rng(0).random(st.shape))
-evaluate(ds, f"{root}/maps", f"{root}/lib", EvaluateOptions(maps_kind="saliency", metrics=("nss", "emd")),
-         workers=2, progress=False)
+from asdgaze.evaluation.models import DEFAULT_BASELINES
+evaluate(ds, f"{root}/maps", f"{root}/lib", EvaluateOptions(maps_kind="saliency", metrics=("nss", "emd"),
+         prob_metrics=("nss",), baselines=DEFAULT_BASELINES), workers=2, progress=False)
 rc = main(["evaluate", "--dataset", demo, "--maps", f"{root}/maps", "--maps-kind", "saliency", "--out",
            f"{root}/cli", "--metrics", "nss,emd", "--no-progress"])
 print("RC", rc, "torch" in sys.modules)

@@ -114,3 +114,20 @@ def test_every_unusable_array_is_a_map_error_naming_the_file(tmp_path, arr):
     np.save(tmp_path / "a.npy", arr)
     with pytest.raises(MapError, match=r"a\.npy: "):
         load_map(tmp_path / "a.npy", "saliency")
+
+
+def test_load_prediction_types(tmp_path):
+    from scipy.special import logsumexp
+
+    from asdgaze.maps.io import load_map, load_prediction, save_npy
+    from asdgaze.predictions import LogDensity, SaliencyMap
+
+    a = np.log(np.array([[0.1, 0.2], [0.3, 0.4]]))
+    save_npy(tmp_path / "l.npy", a + 2.0)  # any additive constant: renormalised
+    ld = load_prediction(tmp_path / "l.npy", "log-density")
+    assert isinstance(ld, LogDensity) and abs(logsumexp(ld.values)) < 1e-12
+    np.testing.assert_allclose(ld.density(), [[0.1, 0.2], [0.3, 0.4]], rtol=1e-12)
+    np.testing.assert_allclose(ld.as_saliency().values, [[0.25, 0.5], [0.75, 1.0]], rtol=1e-12)
+    save_npy(tmp_path / "s.npy", np.array([[0.0, 3.0], [1.0, 2.0]]))
+    sm = load_prediction(tmp_path / "s.npy", "saliency")
+    assert isinstance(sm, SaliencyMap) and np.array_equal(sm.values, load_map(tmp_path / "s.npy", "saliency"))

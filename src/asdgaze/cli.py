@@ -70,6 +70,62 @@ def _print_result(result, title: str) -> None:
         click.echo(f"  {name:<14} {path}")
 
 
+def _parse_maps(values: tuple[str, ...]) -> dict[str, str] | str | None:
+    """``--maps DIR`` (the model "maps") or repeated ``--maps NAME=DIR``."""
+    import os
+
+    if not values:
+        return None
+    if len(values) == 1 and ("=" not in values[0] or os.path.isdir(values[0])):
+        return values[0]
+    out: dict[str, str] = {}
+    for v in values:
+        name, sep, folder = v.partition("=")
+        if not sep or not name or not folder:
+            raise click.BadParameter(f"expected NAME=DIR when --maps is given more than once, got {v!r}",
+                                     param_hint="--maps")
+        if name in out:
+            raise click.BadParameter(f"model name {name!r} given twice", param_hint="--maps")
+        if not os.path.isdir(folder):
+            raise click.BadParameter(f"{folder}: no such folder", param_hint="--maps")
+        out[name] = folder
+    return out
+
+
+def _parse_metrics(value: str | None) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """``--metrics``: names of either convention -> (MIT metrics, probabilistic metrics)."""
+    from asdgaze.metrics.prob_scoring import PROB_METRICS
+    from asdgaze.metrics.suite import MIT_METRICS
+
+    chosen = _parse_groups(value)
+    if not chosen:
+        return MIT_METRICS, PROB_METRICS
+    unknown = [m for m in chosen if m not in MIT_METRICS and m not in PROB_METRICS]
+    if unknown:
+        raise click.BadParameter(f"unknown metric(s) {', '.join(unknown)}; MIT: {', '.join(MIT_METRICS)}; "
+                                 f"probabilistic: {', '.join(PROB_METRICS)}", param_hint="--metrics")
+    mit = tuple(m for m in chosen if m in MIT_METRICS)
+    prob = tuple(m for m in chosen if m in PROB_METRICS)
+    return mit or MIT_METRICS, prob or PROB_METRICS
+
+
+def _parse_baselines(value: str, groups: list[str]) -> tuple[str, ...]:
+    from asdgaze.evaluation.models import DEFAULT_BASELINES
+    from asdgaze.models.fitted import BASELINES
+
+    if value.strip().lower() == "none":
+        return ()
+    if value.strip().lower() == "default":
+        # other-group compares two groups; with one group it has nothing to offer
+        return tuple(b for b in DEFAULT_BASELINES if b != "other-group" or len(groups) == 2)
+    names = tuple(dict.fromkeys(b.strip() for b in value.split(",") if b.strip()))
+    unknown = [b for b in names if b not in BASELINES]
+    if unknown:
+        raise click.BadParameter(f"unknown baseline(s) {', '.join(unknown)}; choose from {', '.join(BASELINES)}, "
+                                 "'default' or 'none'", param_hint="--baselines")
+    return names
+
+
 @cli.command()
 @click.option("--dataset", required=True, type=click.Path(exists=True, file_okay=False),
               help="Saliency4ASD folder (TrainingDataset/, TrainingData/ or flattened) or a folder of images.")
@@ -77,34 +133,54 @@ def _print_result(result, title: str) -> None:
               help="CSV/TSV of fixations (columns image, x, y[, group, viewer, duration]) for a plain image folder.")
 @click.option("--coords", type=click.Choice(["0-based", "1-based"]),
               help="Pixel coordinates of --table (required with --table).")
-@click.option("--maps", "maps_dir", required=True, type=click.Path(exists=True, file_okay=False),
-              help="Folder of maps named by image stem: <stem>.npy or 8/16-bit <stem>.png.")
+@click.option("--maps", "maps_dir", multiple=True,
+              help="Folder of maps named by image stem (<stem>.npy or 8/16-bit <stem>.png), scored as model "
+                   "'maps'; or NAME=DIR, repeatable, one model each.")
 @click.option("--maps-kind", type=click.Choice(["saliency", "log-density"]),
-              help="What .npy maps hold; log-densities are scored as exp(log p) in float64.")
+              help="What .npy maps hold; log-densities are scored as exp(log p) in float64 (MIT) and as log p "
+                   "(probabilistic).")
+@click.option("--baselines", "baselines", default="default", show_default=True,
+              help="Comma-separated baselines scored beside the maps: uniform, centerbias, gold-standard, "
+                   "other-group, centerbias-mit1003; 'default' = the first four (other-group with two groups "
+                   "only); 'none'.")
+@click.option("--convention", type=click.Choice(["mit", "probabilistic", "both"]), default="both", show_default=True,
+              help="Metric convention: MIT Saliency Benchmark code, pysaliency (probabilistic), or both.")
+@click.option("--saliency-maps", type=click.Choice(["metric-specific", "density"]), default="metric-specific",
+              show_default=True,
+              help="Probabilistic convention: score each metric on its optimal map under the density, or on p itself.")
 @click.option("--groups", help="Comma-separated groups to score (default: all, e.g. ASD,TD).")
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), help="Output folder.")
 @click.option("--ig-baseline", default="gaussian", show_default=True,
-              help="Information-gain baseline: gaussian, uniform, mit1003 (cached template, as predict's "
+              help="MIT information-gain baseline: gaussian, uniform, mit1003 (cached template, as predict's "
                    "--centerbias), or a template map file (.npy/.png).")
 @click.option("--ig-baseline-kind", type=click.Choice(["saliency", "log-density"]), default="log-density",
               show_default=True, help="What an .npy --ig-baseline file holds.")
+@click.option("--prob-ig-baseline", default="centerbias", show_default=True,
+              help="Probabilistic information-gain baseline: uniform, centerbias (fitted, leave-one-image-out), "
+                   "centerbias-mit1003, other-group, or a .npy log-density file.")
+@click.option("--fixmap-sigma", type=click.FloatRange(min=0, min_open=True), default=None,
+              help="With --table: Gaussian (pixels) of the continuous fixation map (Saliency4ASD's recipe with "
+                   "a 6-sigma kernel; default 43, as Saliency4ASD). Saliency4ASD folders use their own recipe.")
+@click.option("--mit1003", "mit1003", type=click.Path(exists=True, file_okay=False),
+              help="Folder of MIT1003 stimuli: count the dataset's images that are MIT1003 images (perceptual hash).")
 @click.option("--shuffled-others", default="10", show_default=True,
-              help="Other images (same group) whose fixations are shuffled-AUC negatives: N or 'all'.")
+              help="Other images (same group) whose fixations are MIT shuffled-AUC negatives: N or 'all'.")
 @click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True,
               help="Root seed of all random draws.")
 @click.option("--allow-missing", is_flag=True, help="Score the images that have maps; list the others.")
 @click.option("--allow-aspect-change", is_flag=True,
               help="Score maps whose aspect ratio differs from their image's by more than 1 % (resized).")
 @click.option("--metrics", "metrics", default=None,
-              help="Comma-separated metrics (default: all): auc_judd,auc_borji,auc_shuffled,nss,cc,kl,sim,ig,emd.")
+              help="Comma-separated metrics (default: all). MIT: auc_judd,auc_borji,auc_shuffled,nss,cc,kl,sim,ig,emd; "
+                   "probabilistic: ll,ig,auc,sauc,nss,cc,kl,sim.")
 @click.option("--workers", type=click.IntRange(min=1), default=None,
               help="Parallel processes (default: CPU cores, at most 8).")
 @click.option("--overwrite", is_flag=True, help="Replace results of another run (other settings) in --out.")
 @click.option("--no-progress", is_flag=True, help="No progress bar.")
-def evaluate(dataset, table, coords, maps_dir, maps_kind, groups, out_dir, ig_baseline, ig_baseline_kind,
-             shuffled_others, seed, allow_missing, allow_aspect_change, metrics, workers, overwrite,
-             no_progress) -> int:
-    """Score saliency maps against each group's fixations (MIT-convention metrics).
+def evaluate(dataset, table, coords, maps_dir, maps_kind, baselines, convention, saliency_maps, groups, out_dir,
+             ig_baseline, ig_baseline_kind, prob_ig_baseline, fixmap_sigma, mit1003, shuffled_others, seed,
+             allow_missing, allow_aspect_change, metrics, workers, overwrite, no_progress) -> int:
+    """Score saliency maps and baselines against each group's fixations (MIT and pysaliency conventions).
 
     Finished images are saved as they complete: after Ctrl-C or a crash, the same command resumes.
     """
@@ -113,22 +189,30 @@ def evaluate(dataset, table, coords, maps_dir, maps_kind, groups, out_dir, ig_ba
     from asdgaze.errors import AsdgazeError
     from asdgaze.evaluate import EvaluateInterrupted, EvaluateOptions
     from asdgaze.evaluate import evaluate as run_evaluate
-    from asdgaze.metrics.suite import MIT_METRICS
 
     if table and not coords:
         raise click.UsageError("--table needs --coords 0-based|1-based")
+    maps = _parse_maps(maps_dir)
+    mit_metrics, prob_metrics = _parse_metrics(metrics)
     ds, source = _load_dataset(dataset, table, coords, _parse_groups(groups))
-    chosen = _parse_groups(metrics) or MIT_METRICS
+    chosen_groups = _parse_groups(groups)
+    chosen_baselines = _parse_baselines(baselines, list(chosen_groups or ds.groups))
+    if maps is None and not chosen_baselines:
+        raise click.UsageError("nothing to score: give --maps and/or --baselines")
     options = EvaluateOptions(
-        groups=_parse_groups(groups), maps_kind=maps_kind, ig_baseline=ig_baseline,
+        groups=chosen_groups, maps_kind=maps_kind, ig_baseline=ig_baseline,
         ig_baseline_kind=ig_baseline_kind, shuffled_n_other=_parse_n_other(shuffled_others), seed=seed,
-        allow_missing=allow_missing, allow_aspect_change=allow_aspect_change, metrics=tuple(chosen),
+        allow_missing=allow_missing, allow_aspect_change=allow_aspect_change, metrics=mit_metrics,
+        baselines=chosen_baselines,
+        conventions=("mit", "probabilistic") if convention == "both" else (convention,),
+        saliency_maps=saliency_maps, prob_ig_baseline=prob_ig_baseline, prob_metrics=prob_metrics,
+        fixmap_sigma=fixmap_sigma, mit1003=mit1003,
     )
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             try:
-                result = run_evaluate(ds, maps_dir, out_dir, options, workers=workers, progress=not no_progress,
+                result = run_evaluate(ds, maps, out_dir, options, workers=workers, progress=not no_progress,
                                       source=source, overwrite=overwrite)
             finally:
                 for w in caught:  # once each, as `warning: ...`, without a Python source line
@@ -139,20 +223,59 @@ def evaluate(dataset, table, coords, maps_dir, maps_kind, groups, out_dir, ig_ba
     except AsdgazeError as e:
         raise click.ClickException(str(e))
     n_scored = result.per_image.image.nunique()
-    _print_result(result, f"{ds.name}: {n_scored} images scored, convention mit")
+    models = ", ".join(dict.fromkeys(result.per_image.model))
+    _print_result(result, f"{ds.name}: {n_scored} images scored; models: {models}; "
+                          f"convention(s): {', '.join(options.conventions)}")
     if result.resumed:
         click.echo(f"  {len(result.resumed)} image(s) taken from the interrupted earlier run in {result.out_dir}")
     if result.missing:
         click.echo(f"  not scored (no map): {', '.join(result.missing)}")
-    if ds.name == "saliency4asd":
-        from asdgaze.evaluate import SALIENCY4ASD_CAVEAT
+    if result.mit1003 is not None:
+        click.echo(f"\nMIT1003: {result.mit1003['n_matched']} of {result.mit1003['n_images']} images match an "
+                   f"image in {result.mit1003['folder']}")
+    if ds.name == "saliency4asd" or result.mit1003 is not None:
+        from asdgaze.evaluate import saliency4asd_caveat
 
-        click.echo(f"\nNote: {SALIENCY4ASD_CAVEAT}")
+        click.echo(f"\nNote: {saliency4asd_caveat(result.mit1003)}")
     if result.failures:
         click.echo(f"{len(result.failures)} (image, group) pair(s) not scored:", err=True)
         for f in result.failures:
             click.echo(f"  {f.image} ({f.group}): {f.error}", err=True)
         return 1
+    return 0
+
+
+@cli.command()
+@click.option("--dataset", required=True, type=click.Path(exists=True, file_okay=False),
+              help="Saliency4ASD folder or a folder of images (with --table).")
+@click.option("--table", type=click.Path(exists=True, dir_okay=False),
+              help="CSV/TSV of fixations for a plain image folder.")
+@click.option("--coords", type=click.Choice(["0-based", "1-based"]), help="Pixel coordinates of --table.")
+@click.option("--groups", help="Comma-separated groups (default: all).")
+@click.option("--baselines", "baselines", default="default", show_default=True,
+              help="Comma-separated baselines: uniform, centerbias, gold-standard, other-group, centerbias-mit1003; "
+                   "'default' = the first four.")
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), help="Output folder.")
+@click.option("--overwrite", is_flag=True, help="Replace maps written earlier.")
+def baselines(dataset, table, coords, groups, baselines, out_dir, overwrite) -> int:
+    """Write baseline log-density maps (<out>/<baseline>/<group>/<stem>.npy) for other tools.
+
+    The gold standard's map holds all viewers of the group (scoring a viewer against it would use
+    that viewer's own fixations; evaluate scores it leave-one-viewer-out).
+    """
+    from asdgaze.errors import AsdgazeError
+    from asdgaze.evaluation.baselines_cmd import write_baselines
+
+    if table and not coords:
+        raise click.UsageError("--table needs --coords 0-based|1-based")
+    ds, _ = _load_dataset(dataset, table, coords, _parse_groups(groups))
+    names = _parse_baselines(baselines, list(_parse_groups(groups) or ds.groups))
+    try:
+        written = write_baselines(ds, names, out_dir, groups=_parse_groups(groups), overwrite=overwrite)
+    except AsdgazeError as e:
+        raise click.ClickException(str(e))
+    for name, folder in written.items():
+        click.echo(f"  {name:<20} {folder}")
     return 0
 
 

@@ -17,15 +17,14 @@ import hashlib
 import json
 import multiprocessing
 import os
-import shutil
 import signal
 import sys
-import tempfile
 import threading
 import time
 import warnings
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import asdict, dataclass, field
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -35,11 +34,19 @@ from threadpoolctl import threadpool_limits
 
 from asdgaze.data.fixmaps import continuous_map, other_fixation_map
 from asdgaze.data.types import Dataset, Fixations
-from asdgaze.io import package_versions, sha256_file, write_json_atomic, write_text_atomic
+from asdgaze.evaluation.models import (DEFAULT_BASELINES, IGBaseline, Model, Shuffled, fit_baselines,
+                                       resolve_prob_baseline)
+from asdgaze.evaluation.prob import score_model_prob
+from asdgaze.evaluation.summary import PER_FIXATION_COLUMNS, PER_IMAGE_COLUMNS, read_results, summarise  # noqa: F401 (read_results: the reader, re-exported)
+from asdgaze.io import sha256_file, write_json_atomic, write_text_atomic
 from asdgaze.errors import AsdgazeError, MapError, OptionsError
 from asdgaze.maps.io import MapKind, MapKindError, MapScaleWarning, find_maps, load_map
+from asdgaze.metrics.prob_scoring import MODES, PROB_METRICS, Blur, map_descriptions
+from asdgaze.metrics.registry import CONVENTIONS
 from asdgaze.metrics.streams import metric_rng
 from asdgaze.metrics.suite import MIT_METRICS, Target, score_mit
+from asdgaze.models.fitted import BASELINES
+from asdgaze.runfolder import prepare, versions
 from asdgaze.models.baselines import CENTER_SIGMA_FRACTION, gaussian_center_log_density, uniform_log_density
 
 CONVENTION = "mit"
@@ -87,6 +94,19 @@ class EvaluateOptions:
     seed: root seed of every random draw (AUC jitter, Borji/shuffled splits, choice of other images).
     allow_aspect_change: score maps whose aspect ratio differs from their image's by more than 1 %
         (resized); otherwise such an image fails (a transposed or cropped map).
+    baselines: baseline models scored beside the maps (``asdgaze.models.fitted.BASELINES``; the
+        command line's default is :data:`DEFAULT_BASELINES`, the library's none).
+    conventions: "mit" and/or "probabilistic" (pysaliency); default both.
+    saliency_maps: probabilistic convention: "metric-specific" (each metric on the map that is
+        optimal under the density, metrics.md 4.6) or "density" (every metric on p itself).
+    prob_ig_baseline: baseline of the probabilistic information gain: a baseline name (default the
+        fitted centre bias) or a ``.npy`` log-density file.
+    prob_metrics: probabilistic metrics to score.
+    fixmap_sigma: Gaussian (pixels) of the continuous fixation map recipe, for a dataset read from
+        a fixation table (None: the dataset's own, ``dataset.fixmap_sigma``, 43 px for Saliency4ASD;
+        a Saliency4ASD folder refuses another value). The metric-specific CC/KL/SIM map is blurred
+        with the same Gaussian.
+    mit1003: folder of MIT1003 stimuli: count the dataset images that are MIT1003 images (a note).
     """
 
     groups: tuple[str, ...] | None = None
@@ -100,6 +120,13 @@ class EvaluateOptions:
     allow_missing: bool = False
     metrics: tuple[str, ...] = MIT_METRICS
     allow_aspect_change: bool = False
+    baselines: tuple[str, ...] = ()
+    conventions: tuple[str, ...] = ("mit", "probabilistic")
+    saliency_maps: str = "metric-specific"
+    prob_ig_baseline: str = "centerbias"
+    prob_metrics: tuple[str, ...] = PROB_METRICS
+    fixmap_sigma: float | None = None
+    mit1003: str | None = None
 
 
 @dataclass
@@ -112,6 +139,8 @@ class EvaluateResult:
     notes: list[str] = field(default_factory=list)
     failures: list[Failure] = field(default_factory=list)  # (image, group, "<file>: <problem>"): not scored
     resumed: list[str] = field(default_factory=list)  # images taken from an earlier, interrupted run
+    per_fixation: pd.DataFrame | None = None  # PER_FIXATION_COLUMNS, probabilistic per-fixation metrics
+    mit1003: dict[str, Any] | None = None  # the --mit1003 match: n_images, n_matched, matches
 
     @property
     def ok(self) -> bool:
@@ -184,13 +213,30 @@ def baseline_map(option: str, template: np.ndarray | None, height: int, width: i
     return np.exp(uniform_log_density(height, width))
 
 
-# Per-process state of the worker pool (set once by _init_worker).
+
+@dataclass
+class Context:
+    """Everything scoring one image needs; built once by :func:`evaluate` (the plan), read-only after.
+
+    :func:`score_image` is a pure function of a context and an image id, so a run can be resumed
+    or sharded by image.
+    """
+
+    dataset: Dataset
+    options: EvaluateOptions
+    models: list[Model]
+    mit_baseline: Baseline
+    ig_base: IGBaseline | None = None
+    shuffled: Shuffled | None = None
+    blur: Blur = Blur()
+
+
+# Per-process state of the worker pool (set once by _init_worker): the context only.
 _STATE: dict[str, Any] = {}
 
 
-def _init_worker(dataset: Dataset, maps: dict[str, Path], options: EvaluateOptions, baseline: Baseline,
-                 in_pool: bool = True) -> None:
-    _STATE.update(dataset=dataset, maps=maps, options=options, baseline=baseline)
+def _init_worker(ctx: Context, in_pool: bool = True) -> None:
+    _STATE["ctx"] = ctx
     if in_pool:
         # Ctrl-C is the parent's to handle: it stops the pool and says how to resume.
         signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -209,10 +255,14 @@ def _exit_with_parent(parent: int) -> None:
 
 
 def _score_image(stem: str) -> dict[str, Any]:
-    """Score one image: its rows, notes and failures (a bad input fails its pairs, not the run)."""
+    return score_image(_STATE["ctx"], stem)
+
+
+def score_image(ctx: Context, stem: str) -> dict[str, Any]:
+    """Score one image with every model and convention: its rows, per-fixation values, notes and
+    failures (a bad input fails its (image, group) pairs for that model, not the run)."""
     t0 = time.perf_counter()
-    dataset: Dataset = _STATE["dataset"]
-    options: EvaluateOptions = _STATE["options"]
+    dataset, options = ctx.dataset, ctx.options
     groups = tuple(options.groups or dataset.groups)
     failures: list[list[str]] = []
     ok_groups = []
@@ -228,38 +278,21 @@ def _score_image(stem: str) -> dict[str, Any]:
             ok_groups.append(group)
     rows: list[dict[str, Any]] = []
     notes: list[list[str]] = []
+    per_fix: list[dict[str, Any]] = []
     if ok_groups:
         try:
-            rows, notes = _score_image_rows(stem, tuple(ok_groups))
+            rows, notes, per_fix, failed = _score_image_rows(ctx, stem, tuple(ok_groups))
+            failures += failed
         except AsdgazeError as e:  # anything else is a bug and must surface
             failures += [[stem, g, str(e)] for g in ok_groups]
-            rows = []
-    return {"image": stem, "rows": rows, "notes": notes, "failures": failures,
+            rows, per_fix = [], []
+    return {"image": stem, "rows": rows, "per_fixation": per_fix, "notes": notes, "failures": failures,
             "seconds": time.perf_counter() - t0}
 
 
-def _score_image_rows(stem: str, groups: tuple[str, ...]) -> tuple[list[dict[str, Any]], list[list[str]]]:
-    dataset: Dataset = _STATE["dataset"]
-    options: EvaluateOptions = _STATE["options"]
-    stim = dataset.stimuli[stem]
-    h, w = stim.shape
-    notes: list[list[str]] = []  # [kind, text]: kinds are summed up once per run
-    path = _STATE["maps"][stem]
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        saliency = load_map(path, options.maps_kind)
-    notes += [["scale" if issubclass(c.category, MapScaleWarning) else "map", str(c.message)] for c in caught]
-    if saliency.shape != (h, w):
-        mh, mw = saliency.shape
-        change = abs((mw / mh) / (w / h) - 1)
-        if change > 0.01 and not options.allow_aspect_change:
-            raise MapError(f"{path}: map is {mh}x{mw} (height x width), image {stem} is {h}x{w}: the aspect "
-                           f"ratio differs by {100 * change:.1f} % (a transposed or cropped map?); "
-                           "--allow-aspect-change scores it resized")
-        # score_mit resizes it per metric exactly as the MIT code does (EMD from the original size).
-        notes.append(["resized", f"{path}: map is {mh}x{mw}, image {stem} is {h}x{w}"])
-    if not saliency.max() > saliency.min():
-        notes.append(["constant", f"{path}: constant map (every pixel {saliency.flat[0]:.6g})"])
+def _targets(ctx: Context, stem: str, groups: tuple[str, ...]) -> dict[str, Target]:
+    dataset, options = ctx.dataset, ctx.options
+    h, w = dataset.stimuli[stem].shape
     targets: dict[str, Target] = {}
     for group in groups:
         fix = dataset.fixations_for(group, stem)
@@ -270,29 +303,95 @@ def _score_image_rows(stem: str, groups: tuple[str, ...]) -> tuple[list[dict[str
             density=continuous_map(dataset, group, stem),
             other_map=other,
         )
-    base = _STATE["baseline"].map(h, w) if "ig" in options.metrics else np.ones((h, w))
-    scores = score_mit(
-        saliency, targets, base, metrics=options.metrics, seed=options.seed, image_id=stem,
-        n_splits=options.n_splits, step_size=options.step_size,
-    )
+    return targets
+
+
+def _score_image_rows(ctx: Context, stem: str, groups: tuple[str, ...]
+                      ) -> tuple[list[dict[str, Any]], list[list[str]], list[dict[str, Any]], list[list[str]]]:
+    """Rows, notes, per-fixation blocks and failures of every model on one image."""
+    dataset, options = ctx.dataset, ctx.options
+    rows: list[dict[str, Any]] = []
+    notes: list[list[str]] = []
+    per_fix: list[dict[str, Any]] = []
+    failures: list[list[str]] = []
+    targets = _targets(ctx, stem, groups)
+    single = len(ctx.models) == 1
+    cache: dict = {}  # this image's densities, shared by the conventions and the IG baseline
+    for model in ctx.models:
+        if model.kind == "maps" and stem not in model.maps:
+            continue
+        try:
+            if "mit" in options.conventions and not (model.kind == "baseline" and model.name == "gold-standard"):
+                t = time.perf_counter()
+                r, n = _mit_rows(ctx, model, stem, groups, targets, cache)
+                rows += r
+                notes += n
+                notes.append(["timing", f"{model.name}/mit", time.perf_counter() - t])
+            if "probabilistic" in options.conventions and (model.kind == "baseline" or model.log_density_maps):
+                t = time.perf_counter()
+                empirical = {g: targets[g].density for g in groups}
+                r, pf = score_model_prob(model, dataset, stem, groups, empirical, ctx.ig_base, ctx.shuffled,
+                                         options.saliency_maps, options.prob_metrics, ctx.blur, cache)
+                rows += r
+                per_fix += pf
+                notes.append(["timing", f"{model.name}/probabilistic", time.perf_counter() - t])
+        except AsdgazeError as e:
+            if single:
+                raise
+            rows = [r for r in rows if r["model"] != model.name]
+            per_fix = [b for b in per_fix if b["model"] != model.name]
+            failures += [[stem, g, f"{model.name}: {e}"] for g in groups]
+    return rows, notes, per_fix, failures
+
+
+def _mit_rows(ctx: Context, model: Model, stem: str, groups: tuple[str, ...], targets: dict[str, Target],
+              cache: dict | None = None) -> tuple[list[dict[str, Any]], list[list[str]]]:
+    dataset, options = ctx.dataset, ctx.options
+    h, w = dataset.stimuli[stem].shape
+    notes: list[list[str]] = []  # [kind, text]: kinds are summed up once per run
+    base = ctx.mit_baseline.map(h, w) if "ig" in options.metrics else np.ones((h, w))
+    kw = dict(metrics=options.metrics, seed=options.seed, image_id=stem, n_splits=options.n_splits,
+              step_size=options.step_size)
+    if model.kind == "maps":
+        path = model.maps[stem]
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            saliency = load_map(path, options.maps_kind)
+        notes += [["scale" if issubclass(c.category, MapScaleWarning) else "map", str(c.message)] for c in caught]
+        if saliency.shape != (h, w):
+            mh, mw = saliency.shape
+            change = abs((mw / mh) / (w / h) - 1)
+            if change > 0.01 and not options.allow_aspect_change:
+                raise MapError(f"{path}: map is {mh}x{mw} (height x width), image {stem} is {h}x{w}: the aspect "
+                               f"ratio differs by {100 * change:.1f} % (a transposed or cropped map?); "
+                               "--allow-aspect-change scores it resized")
+            # score_mit resizes it per metric exactly as the MIT code does (EMD from the original size).
+            notes.append(["resized", f"{path}: map is {mh}x{mw}, image {stem} is {h}x{w}"])
+        if not saliency.max() > saliency.min():
+            notes.append(["constant", f"{path}: constant map (every pixel {saliency.flat[0]:.6g})"])
+        scores = score_mit(saliency, targets, base, **kw)
+        described = MIT_MAP_SCORED[options.maps_kind == "log-density"]
+    else:  # a baseline's density, scaled to max 1 as a log-density map is (per group if it depends on it)
+        scores = {}
+        stim = dataset.stimuli[stem]
+        shared = None if model.group_dependent else model.log_density(stim, groups[0], cache).as_saliency().values
+        for g in groups:
+            sal = shared if shared is not None else model.log_density(stim, g, cache).as_saliency().values
+            scores.update(score_mit(sal, {g: targets[g]}, base, **kw))
+        described = MIT_MAP_SCORED[True]
     rows = []
     for group in groups:
-        n_fix = len(dataset.fixations_for(group, stem))
+        fix = dataset.fixations_for(group, stem)
         for metric in options.metrics:
-            rows.append(dict(image=stem, group=group, metric=metric, value=float(scores[group][metric]),
-                             convention=CONVENTION, n_fixations=n_fix))
+            rows.append(dict(model=model.name, convention=CONVENTION, image=stem, group=group, metric=metric,
+                             value=float(scores[group][metric]),
+                             baseline=options.ig_baseline if metric == "ig" else "", n_fixations=len(fix),
+                             n_viewers=fix.n_viewers, saliency_map=described))
     return rows, notes
 
 
-def summarise(per_image: pd.DataFrame) -> pd.DataFrame:
-    """Mean, SD (ddof 1) and n (images with a finite score) per group and metric."""
-    finite = per_image[np.isfinite(per_image["value"].astype(float))]
-    g = finite.groupby(["group", "metric"], sort=False)["value"]
-    summary = g.agg(mean="mean", sd="std", n="count").reset_index()
-    total = per_image.groupby(["group", "metric"], sort=False)["value"].size().rename("n_images").reset_index()
-    summary = summary.merge(total, on=["group", "metric"], how="right")
-    summary["n"] = summary["n"].fillna(0).astype(int)
-    return summary[["group", "metric", "mean", "sd", "n", "n_images"]]
+MIT_MAP_SCORED = {True: "exp(log p) scaled to max 1 (float64)", False: "map as given (float64)"}
+
 
 
 def _fixation_digest(dataset: Dataset, groups: tuple[str, ...], stems: Any = None) -> str:
@@ -309,43 +408,19 @@ def _fixation_digest(dataset: Dataset, groups: tuple[str, ...], stems: Any = Non
     return h.hexdigest()
 
 
-def _settings(dataset: Dataset, options: EvaluateOptions, baseline_info: dict[str, Any]) -> dict[str, Any]:
+def _settings(dataset: Dataset, options: EvaluateOptions, baseline_info: dict[str, Any],
+              models: dict[str, str] | None = None) -> dict[str, Any]:
     """What must match for a folder's earlier results to be reused (maps and fixations: per image)."""
     opts = _jsonable(asdict(options))
     opts.pop("allow_missing")  # which images are scored, not how
-    return {"dataset": dataset.name, "options": opts, "ig_baseline": baseline_info}
+    opts.pop("mit1003")  # a note, not a score
+    out = {"dataset": dataset.name, "options": opts, "ig_baseline": baseline_info}
+    if models:
+        out["maps"] = models
+    return out
 
 
-def _prepare_out_dir(out_dir: Path, settings: dict[str, Any], overwrite: bool) -> None:
-    """Refuse a folder holding another run's results (unless overwrite); check that it is writable."""
-    parts = out_dir / PARTS
-    previous = None
-    for f in (parts / "settings.json", out_dir / "manifest.json"):
-        if f.is_file():
-            try:
-                data = json.loads(f.read_text(encoding="utf-8"))
-                previous = data.get("settings", "unknown") if isinstance(data, dict) else "unreadable"
-            except (OSError, ValueError):
-                previous = "unreadable"
-            break
-    if previous is not None and previous != settings:
-        if not overwrite:
-            raise EvaluateError(f"{out_dir}: holds results of another evaluate run (different settings); "
-                                "use another --out folder or --overwrite")
-    if previous is not None and (previous != settings or overwrite):
-        shutil.rmtree(parts, ignore_errors=True)
-        for name in OUTPUT_FILES:
-            (out_dir / name).unlink(missing_ok=True)
-    try:
-        parts.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryFile(dir=parts):
-            pass
-    except OSError as e:
-        raise EvaluateError(f"{out_dir}: output folder not usable ({e.strerror or e})") from e
-    write_json_atomic(parts / "settings.json", {"settings": settings})
-
-
-def _read_part(path: Path, key: dict[str, str]) -> dict[str, Any] | None:
+def _read_part(path: Path, key: dict[str, Any]) -> dict[str, Any] | None:
     """A finished image from an earlier run, if complete and made from the same map and fixations."""
     try:
         part = json.loads(path.read_text(encoding="utf-8"))
@@ -356,44 +431,23 @@ def _read_part(path: Path, key: dict[str, str]) -> dict[str, Any] | None:
     return part
 
 
-def evaluate(
-    dataset: Dataset,
-    maps_dir: str | Path,
-    out_dir: str | Path,
-    options: EvaluateOptions = EvaluateOptions(),
-    *,
-    workers: int | None = None,
-    progress: bool = True,
-    source: dict[str, Any] | None = None,
-    overwrite: bool = False,
-) -> EvaluateResult:
-    """Score every map in ``maps_dir`` against every group's fixations and write the outputs.
+def _model_folders(maps: Any) -> dict[str, Path]:
+    """``maps`` as {model name: folder}: a folder is the model "maps"; None is no folder."""
+    if maps is None:
+        return {}
+    if isinstance(maps, (str, os.PathLike)):
+        return {"maps": Path(maps).expanduser().resolve()}
+    out = {}
+    for name, folder in dict(maps).items():
+        name = str(name)
+        if not name or "," in name or name in BASELINES:
+            raise EvaluateError(f"--maps {name}=...: a model name must be non-empty, without commas, and not "
+                                f"a baseline's name ({', '.join(BASELINES)})")
+        out[name] = Path(folder).expanduser().resolve()
+    return out
 
-    Args:
-        dataset: stimuli and fixations (see :mod:`asdgaze.data`).
-        maps_dir: folder with ``<stem>.npy`` or ``<stem>.png`` per image (``.npy`` wins if both exist).
-        out_dir: where per_image.csv, summary.csv, summary.json and manifest.json go.
-        options: every scoring choice (recorded in the manifest).
-        workers: processes scoring images in parallel (default: the number of CPU cores, at most 8).
-        progress: show a progress bar over images.
-        source: how the dataset was loaded (path, table, coords, loader warnings), for the manifest.
-        overwrite: discard results of another run with other settings in ``out_dir``.
 
-    Returns:
-        The tables and written files. An (image, group) pair that cannot be scored (unusable map,
-        unreadable fixations in ``dataset.problems``) is listed in ``result.failures`` (and the
-        manifest) while every other pair is scored. Notes (constant or resized maps, loader notes)
-        are issued once each as :class:`EvaluateWarning`.
-
-    Raises:
-        EvaluateError: bad options (unknown group or metric, negative seed, baseline), missing maps
-        (all missing stems are listed) while ``options.allow_missing`` is False, an output folder
-        holding another run, or a worker process that died.
-        EvaluateInterrupted: Ctrl-C; finished images are kept and a rerun resumes.
-    """
-    t_start = time.perf_counter()
-    out_dir = Path(out_dir).expanduser().resolve()
-    maps_dir = Path(maps_dir).expanduser().resolve()
+def _check_options(dataset: Dataset, options: EvaluateOptions, workers: int | None) -> EvaluateOptions:
     groups = tuple(dict.fromkeys(options.groups)) if options.groups else tuple(dataset.groups)
     if isinstance(options.seed, bool) or not isinstance(options.seed, int) or options.seed < 0:
         raise EvaluateError(f"seed must be a non-negative integer, got {options.seed!r}")
@@ -408,36 +462,146 @@ def evaluate(
     if unknown_metrics or not metrics:
         raise EvaluateError(f"unknown metric(s) {', '.join(unknown_metrics) or '(none given)'}; "
                             f"known: {', '.join(MIT_METRICS)}")
-    options = EvaluateOptions(**{**asdict(options), "groups": groups, "metrics": metrics})
+    prob_metrics = tuple(dict.fromkeys(options.prob_metrics))
+    bad = [m for m in prob_metrics if m not in PROB_METRICS]
+    if bad or not prob_metrics:
+        raise EvaluateError(f"unknown probabilistic metric(s) {', '.join(bad) or '(none given)'}; "
+                            f"known: {', '.join(PROB_METRICS)}")
+    conventions = tuple(dict.fromkeys(options.conventions))
+    if not conventions or any(c not in CONVENTIONS for c in conventions):
+        raise EvaluateError(f"--convention: expected mit, probabilistic or both, got {', '.join(conventions) or '(none)'}")
+    if options.saliency_maps not in MODES:
+        raise EvaluateError(f"--saliency-maps: expected {' or '.join(MODES)}, got {options.saliency_maps!r}")
+    baselines = tuple(dict.fromkeys(options.baselines))
+    bad = [b for b in baselines if b not in BASELINES]
+    if bad:
+        raise EvaluateError(f"--baselines: unknown baseline(s) {', '.join(bad)} (choose from {', '.join(BASELINES)})")
+    if options.fixmap_sigma is not None:
+        if not (options.fixmap_sigma > 0):
+            raise EvaluateError(f"--fixmap-sigma must be positive, got {options.fixmap_sigma}")
+        if dataset.name == "saliency4asd" and options.fixmap_sigma != dataset.fixmap_sigma:
+            raise EvaluateError(f"--fixmap-sigma {options.fixmap_sigma:g}: a Saliency4ASD folder has its own recipe "
+                                f"(sigma {dataset.fixmap_sigma:g} px); --fixmap-sigma is for --table data")
+    return replace(options, groups=groups, metrics=metrics, prob_metrics=prob_metrics, conventions=conventions,
+                   baselines=baselines)
+
+
+def evaluate(
+    dataset: Dataset,
+    maps: str | Path | Mapping[str, str | Path] | None,
+    out_dir: str | Path,
+    options: EvaluateOptions = EvaluateOptions(),
+    *,
+    workers: int | None = None,
+    progress: bool = True,
+    source: dict[str, Any] | None = None,
+    overwrite: bool = False,
+) -> EvaluateResult:
+    """Score folders of maps and baselines against every group's fixations and write the outputs.
+
+    Args:
+        dataset: stimuli and fixations (see :mod:`asdgaze.data`).
+        maps: a folder with ``<stem>.npy`` or ``<stem>.png`` per image (``.npy`` wins if both exist),
+            scored as the model "maps"; or {model name: folder}; or None (baselines only).
+        out_dir: where per_image.csv, per_fixation.csv, summary.csv, summary.json and manifest.json go.
+        options: every scoring choice (recorded in the manifest): conventions, baselines, ...
+        workers: processes scoring images in parallel (default: the number of CPU cores, at most 8).
+        progress: show a progress bar over images.
+        source: how the dataset was loaded (path, table, coords, loader warnings), for the manifest.
+        overwrite: discard results of another run with other settings in ``out_dir``.
+
+    Returns:
+        The tables and written files. An (image, group) pair that cannot be scored (unusable map,
+        unreadable fixations in ``dataset.problems``) is listed in ``result.failures`` (and the
+        manifest) while every other pair is scored. Notes (constant or resized maps, loader notes)
+        are issued once each as :class:`EvaluateWarning`.
+
+    Raises:
+        EvaluateError: bad options (unknown group, metric, baseline, convention, negative seed),
+        missing maps (all missing stems are listed) while ``options.allow_missing`` is False, an output
+        folder holding another run, or a worker process that died.
+        EvaluateInterrupted: Ctrl-C; finished images are kept and a rerun resumes.
+    """
+    t_start = time.perf_counter()
+    out_dir = Path(out_dir).expanduser().resolve()
+    options = _check_options(dataset, options, workers)
+    if options.fixmap_sigma is not None and options.fixmap_sigma != dataset.fixmap_sigma:
+        dataset = replace(dataset, fixmap_sigma=float(options.fixmap_sigma))
+    groups = tuple(options.groups or ())
+    folders = _model_folders(maps)
+    if not folders and not options.baselines:
+        raise EvaluateError("nothing to score: give --maps and/or --baselines")
     # Everything a run needs is checked before the first image is scored.
     baseline, baseline_info = resolve_baseline(options)
+    models: list[Model] = []
+    missing: list[str] = []
+    for name, folder in folders.items():
+        try:
+            found, miss = find_maps(folder, dataset.stimuli)
+        except MapError as e:
+            raise EvaluateError(str(e)) from e
+        if miss and not options.allow_missing:
+            raise EvaluateError(
+                f"no map in {folder} for {len(miss)} of {len(dataset.stimuli)} images: "
+                f"{', '.join(miss)} (expected <stem>.npy or <stem>.png; --allow-missing scores the rest)"
+            )
+        if not found:
+            raise EvaluateError(f"no maps found in {folder}")
+        if options.maps_kind is None and any(m.is_npy for m in found.values()):
+            raise EvaluateError(f"{folder} holds .npy maps: say what they contain with "
+                                "--maps-kind saliency|log-density")
+        _check_maps_kind(found, options)
+        missing += [s for s in miss if s not in missing]
+        log_dens = options.maps_kind == "log-density" and all(m.is_npy for m in found.values())
+        models.append(Model(name, "maps", folder, {s: m.path for s, m in found.items()}, log_density_maps=log_dens))
+    settings = _settings(dataset, options, baseline_info, {n: str(f) for n, f in folders.items()} or None)
     try:
-        found, missing = find_maps(maps_dir, dataset.stimuli)
-    except MapError as e:
-        raise EvaluateError(str(e)) from e
-    if missing and not options.allow_missing:
-        raise EvaluateError(
-            f"no map in {maps_dir} for {len(missing)} of {len(dataset.stimuli)} images: "
-            f"{', '.join(missing)} (expected <stem>.npy or <stem>.png; --allow-missing scores the rest)"
-        )
-    if not found:
-        raise EvaluateError(f"no maps found in {maps_dir}")
-    if options.maps_kind is None and any(m.is_npy for m in found.values()):
-        raise EvaluateError(f"{maps_dir} holds .npy maps: say what they contain with "
-                            "--maps-kind saliency|log-density")
-    _check_maps_kind(found, options)
-    settings = _settings(dataset, options, baseline_info)
-    _prepare_out_dir(out_dir, settings, overwrite)
+        parts_dir = prepare(out_dir, settings, overwrite, OUTPUT_FILES + ("per_fixation.csv",))
+    except OptionsError as e:
+        raise EvaluateError(str(e)) from None
+    mit1003 = _match_mit1003(dataset, options.mit1003) if options.mit1003 else None
 
-    maps = {stem: m.path for stem, m in found.items()}
+    # The plan: fit the baselines, the probabilistic IG baseline and the shuffled densities once.
+    run_notes: list[str] = []
+    fitted: dict[str, Any] = {}
+    t_plan: dict[str, float] = {}
+    t0 = time.perf_counter()
+    try:
+        fitted = fit_baselines(dataset, options.baselines, groups)
+    except AsdgazeError as e:
+        raise EvaluateError(str(e)) from e
+    models += [Model(name, "baseline", predictor=p) for name, p in fitted.items()]
+    t_plan["fit_baselines"] = time.perf_counter() - t0
+    prob_models = [m for m in models if m.kind == "baseline" or m.log_density_maps]
+    if "probabilistic" in options.conventions:
+        for m in models:
+            if m not in prob_models:
+                run_notes.append(f"model {m.name}: the probabilistic convention needs .npy log-densities "
+                                 "(--maps-kind log-density); only the MIT convention was scored")
+    ig_base, prob_base_info, shuffled = None, {}, Shuffled()
+    use_prob = "probabilistic" in options.conventions and bool(prob_models)
+    if use_prob:
+        try:
+            ig_base, prob_base_info = resolve_prob_baseline(options.prob_ig_baseline, dataset, groups, fitted)
+        except AsdgazeError as e:
+            raise EvaluateError(str(e)) from e
+
+    maps_by_model = {m.name: m.maps for m in models if m.kind == "maps"}
+    all_maps = set().union(*maps_by_model.values()) if maps_by_model else set()
+    scored = [s for s in dataset.stimuli if s in all_maps or options.baselines]
     # Pairs whose fixations could not be read fail even without an image (size unreadable).
-    extra = sorted({s for g in groups for s in dataset.problems.get(g, {})} - set(dataset.stimuli) - set(maps),
+    extra = sorted({s for g in groups for s in dataset.problems.get(g, {})} - set(dataset.stimuli) - all_maps,
                    key=_natural)
-    stems = [s for s in dataset.stimuli if s in maps] + extra
-    map_sha = {stem: sha256_file(p) for stem, p in maps.items()}
-    parts_dir = out_dir / PARTS
-    keys = {stem: {"map_sha256": map_sha.get(stem, ""), "fixations_sha256": _fixation_digest(dataset, groups, [stem])}
-            for stem in stems}
+    stems = scored + extra
+    t0 = time.perf_counter()
+    if use_prob and options.saliency_maps == "metric-specific" and "sauc" in options.prob_metrics:
+        for m in prob_models:
+            if not (m.kind == "baseline" and m.name == "gold-standard"):
+                shuffled.build(m, dataset, [s for s in scored], groups)
+    t_plan["shuffled_densities"] = time.perf_counter() - t0
+    map_sha = {name: {stem: sha256_file(p) for stem, p in mp.items()} for name, mp in maps_by_model.items()}
+    keys = {stem: {"map_sha256": {n: d.get(stem, "") for n, d in map_sha.items()},
+                   "fixations_sha256": _fixation_digest(dataset, groups, [stem])} for stem in stems}
     results: dict[str, dict[str, Any]] = {}
     for stem in stems:
         part = _read_part(parts_dir / f"{stem}.json", keys[stem])
@@ -455,18 +619,18 @@ def evaluate(
     n_workers = workers if workers is not None else min(os.cpu_count() or 1, 8)
     n_workers = max(1, min(n_workers, len(todo)))
     bar = _progress(len(stems), progress, initial=len(resumed))
-    init_args = (dataset, maps, options, baseline)
+    ctx = Context(dataset, options, models, baseline, ig_base, shuffled, Blur(dataset.fixmap_sigma))
     try:
         if n_workers == 1:
             with threadpool_limits(1):  # as in a worker, without changing the caller's setting after
-                _init_worker(*init_args, in_pool=False)
+                _init_worker(ctx, in_pool=False)
                 try:
                     for stem in todo:
                         finish(_score_image(stem))
                 finally:
                     _STATE.clear()
         else:
-            _run_pool(n_workers, init_args, todo, finish)
+            _run_pool(n_workers, (ctx,), todo, finish)
     except KeyboardInterrupt:
         raise EvaluateInterrupted(len(results), len(stems), parts_dir) from None
     finally:
@@ -474,20 +638,66 @@ def evaluate(
 
     failures = [Failure(*f) for stem in stems for f in results[stem]["failures"]]
     rows = [r for stem in stems for r in results[stem]["rows"]]
-    detail = [n for stem in stems for n in results[stem]["notes"]]
-    notes = list(dataset.notes) + _summarise_notes(detail, options)
+    detail = [n for stem in stems for n in results[stem]["notes"] if n[0] != "timing"]
+    split: dict[str, float] = {}  # seconds per model/convention, summed over images (all workers)
+    for stem in stems:
+        for n in results[stem]["notes"]:
+            if n[0] == "timing":
+                split[n[1]] = split.get(n[1], 0.0) + float(n[2])
+    notes = list(dataset.notes) + run_notes + _summarise_notes(detail, options)
+    if mit1003 is not None:
+        notes.append(mit1003["note"])
     for n in notes:
         warnings.warn(n, EvaluateWarning, stacklevel=2)
-    per_image = pd.DataFrame(rows, columns=["image", "group", "metric", "value", "convention", "n_fixations"])
+    per_image = pd.DataFrame(rows, columns=list(PER_IMAGE_COLUMNS))
+    per_fixation = _per_fixation_frame(stems, results)
     summary = summarise(per_image)
     run = {
-        "maps_dir": maps_dir, "maps": maps, "map_sha256": map_sha, "missing": missing, "failures": failures,
+        "models": models, "map_sha256": map_sha, "missing": missing, "failures": failures,
         "notes": notes, "note_detail": [t for _, t in detail], "baseline": baseline_info,
+        "prob_baseline": prob_base_info, "mit1003": mit1003,
         "source": source or {}, "workers": n_workers, "settings": settings, "resumed": resumed,
         "seconds": {stem: results[stem]["seconds"] for stem in stems}, "total_s": time.perf_counter() - t_start,
+        "plan_s": t_plan, "split_s": split,
     }
-    files = _write_outputs(out_dir, dataset, options, per_image, summary, run)
-    return EvaluateResult(per_image, summary, out_dir, files, missing, notes, failures, resumed)
+    files = _write_outputs(out_dir, dataset, options, per_image, per_fixation, summary, run)
+    return EvaluateResult(per_image, summary, out_dir, files, missing, notes, failures, resumed, per_fixation,
+                          mit1003)
+
+
+def _per_fixation_frame(stems: list[str], results: dict[str, dict[str, Any]]) -> pd.DataFrame:
+    """The per-fixation blocks of every image as one long table (PER_FIXATION_COLUMNS)."""
+    cols: dict[str, list] = {c: [] for c in PER_FIXATION_COLUMNS}
+    for stem in stems:
+        for b in results[stem].get("per_fixation", []):
+            n = len(b["value"])
+            cols["model"].append(np.repeat(np.array([b["model"]], dtype=object), n))
+            cols["convention"].append(np.repeat(np.array(["probabilistic"], dtype=object), n))
+            cols["metric"].append(np.repeat(np.array([b["metric"]], dtype=object), n))
+            cols["image"].append(np.repeat(np.array([stem], dtype=object), n))
+            cols["group"].append(np.repeat(np.array([b["group"]], dtype=object), n))
+            cols["viewer"].append(np.asarray(b["viewer"], dtype=np.int64))
+            cols["value"].append(np.asarray(b["value"], dtype=np.float64))
+    if not cols["value"]:
+        return pd.DataFrame(columns=list(PER_FIXATION_COLUMNS))
+    return pd.DataFrame({c: np.concatenate(v) for c, v in cols.items()})
+
+
+def _match_mit1003(dataset: Dataset, folder: str) -> dict[str, Any]:
+    """How many of the dataset's images are MIT1003 images (perceptual hash), for the note and manifest."""
+    from asdgaze.data.mit1003 import match_mit1003
+
+    try:
+        matches = match_mit1003(dataset, folder)
+    except (AsdgazeError, OSError, ValueError) as e:
+        raise EvaluateError(f"--mit1003 {folder}: {e}") from e
+    hits = {stem: {"file": str(m.mit1003_file), "hash_distance": m.distance} for stem, m in matches.items()}
+    n = len(dataset.stimuli)
+    return {"folder": str(Path(folder).expanduser().resolve()), "n_images": n, "n_matched": len(hits),
+            "matches": hits,
+            "note": f"MIT1003 check: {len(hits)} of {n} images match an image of {folder} (perceptual hash); "
+                    "DeepGaze IIE was trained on MIT1003, so its scores on those images are optimistic"}
+
 
 
 def _run_pool(n_workers: int, init_args: tuple, todo: list[str], finish) -> None:
@@ -573,10 +783,29 @@ SALIENCY4ASD_CAVEAT = (
 )
 
 
-def score_description(options: EvaluateOptions, dataset_name: str = "") -> dict[str, str]:
+def saliency4asd_caveat(mit1003: dict[str, Any] | None = None) -> str:
+    """The MIT1003 caveat; with a ``--mit1003`` match it states the measured count."""
+    if not mit1003:
+        return SALIENCY4ASD_CAVEAT + " (Not measured: --mit1003 DIR counts the matching images.)"
+    return (f"{mit1003['n_matched']} of {mit1003['n_images']} images match an MIT1003 image (perceptual hash, "
+            f"{mit1003['folder']}); DeepGaze IIE was trained on MIT1003 (and its centre bias fitted there): "
+            "absolute DeepGaze scores on those images are optimistic; ASD-vs-TD comparisons on the same images "
+            "remain meaningful. Report the baselines beside any model.")
+
+
+GOLD_DESCRIPTION = (
+    "gold-standard (noise ceiling): probabilistic LL and IG only, each fixation scored by the density of the "
+    "other viewers of the same group on the same image (leave-one-viewer-out KDE mixed with the fitted centre "
+    "bias; bandwidth and weight fitted by held-out log-likelihood). Its other metrics would need one map per "
+    "left-out viewer and are not scored; no viewer is ever scored against a density holding its own fixations."
+)
+
+
+def score_description(options: EvaluateOptions, dataset_name: str = "",
+                      mit1003: dict[str, Any] | None = None) -> dict[str, Any]:
     """Plain-language statement of what was scored, written into every output."""
-    caveat = {"caveat": SALIENCY4ASD_CAVEAT} if dataset_name == "saliency4asd" else {}
-    return {
+    caveat = {"caveat": saliency4asd_caveat(mit1003)} if dataset_name == "saliency4asd" or mit1003 else {}
+    out: dict[str, Any] = {
         **caveat,
         "convention": "mit: MIT Saliency Benchmark code (cvzoya/saliency, code_forMetrics), "
                       "fixation maps with duplicates collapsed",
@@ -593,6 +822,22 @@ def score_description(options: EvaluateOptions, dataset_name: str = "") -> dict[
             if options.shuffled_n_other else "fixations of all other images of the same group"
         ) + ", rescaled to this image's size",
     }
+    if "probabilistic" in options.conventions:
+        out["probabilistic"] = {
+            "convention": "pysaliency 0.2.22 definitions (Kümmerer, Wallis & Bethge, ECCV 2018); duplicated "
+                          "fixations count every time; summary: image average (mean) and fixation-weighted average",
+            "saliency_maps": options.saliency_maps,
+            "maps_scored": map_descriptions(options.saliency_maps, Blur(options.fixmap_sigma or 43.0)),  # type: ignore[arg-type]
+            "ig_baseline": options.prob_ig_baseline,
+            "sauc_negatives": "all fixations of all other images of the same group, rescaled to this image's size",
+            "p_shuffled": "metric-specific sAUC: mean of the model's densities on the other images (same group for "
+                          "group-dependent baselines), summed on a 96x128 grid and resampled bilinearly; for the "
+                          "fitted centre bias, itself (it is the density of the other images' fixations), so its "
+                          "metric-specific sAUC is 0.5",
+        }
+    if "gold-standard" in options.baselines:
+        out["gold_standard"] = GOLD_DESCRIPTION
+    return out
 
 
 def _continuous_map_sources(dataset: Dataset, groups: tuple[str, ...]) -> dict[str, Any]:
@@ -609,33 +854,55 @@ def _continuous_map_sources(dataset: Dataset, groups: tuple[str, ...]) -> dict[s
 
 
 def _write_outputs(out_dir: Path, dataset: Dataset, options: EvaluateOptions, per_image: pd.DataFrame,
-                   summary: pd.DataFrame, run: dict[str, Any]) -> dict[str, Path]:
+                   per_fixation: pd.DataFrame, summary: pd.DataFrame, run: dict[str, Any]) -> dict[str, Path]:
     out_dir.mkdir(parents=True, exist_ok=True)
-    files = {name: out_dir / name for name in ("per_image.csv", "summary.csv", "summary.json", "manifest.json")}
+    names = ("per_image.csv", "summary.csv", "summary.json", "manifest.json")
+    files = {name: out_dir / name for name in names}
     write_text_atomic(files["per_image.csv"], per_image.to_csv(index=False, float_format="%.10g"))
+    if len(per_fixation):
+        files["per_fixation.csv"] = out_dir / "per_fixation.csv"
+        write_text_atomic(files["per_fixation.csv"], per_fixation.to_csv(index=False, float_format="%.10g"))
+    else:
+        (out_dir / "per_fixation.csv").unlink(missing_ok=True)
     write_text_atomic(files["summary.csv"], summary.to_csv(index=False, float_format="%.10g"))
-    described = score_description(options, dataset.name)
+    described = score_description(options, dataset.name, run["mit1003"])
     groups = tuple(options.groups or ())
+    mit1003 = None if run["mit1003"] is None else {k: v for k, v in run["mit1003"].items() if k != "note"}
     summary_json = {
         "description": described,
         "options": _jsonable(asdict(options)),
+        "models": [m.name for m in run["models"]],
+        "mit1003": mit1003,
         "not_scored": {"missing_map": run["missing"], "failed": [f._asdict() for f in run["failures"]]},
         "summary": json.loads(summary.to_json(orient="records")),
     }
     write_json_atomic(files["summary.json"], summary_json)
+    maps_models = [m for m in run["models"] if m.kind == "maps"]
+    folder_records = {m.name: {"name": m.name, "folder": str(m.folder), "missing": run["missing"],
+                               "rule": "<stem>.npy is used when both <stem>.npy and <stem>.png exist",
+                               "files": {stem: str(p) for stem, p in m.maps.items()},
+                               "sha256": run["map_sha256"][m.name],
+                               "probabilistic": m.log_density_maps} for m in maps_models}
     manifest = {
         "tool": "asdgaze evaluate",
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-        "versions": package_versions("numpy", "scipy", "pandas", "POT", "pillow"),
+        "versions": versions(),
         "dataset": {"name": dataset.name, "root": str(Path(dataset.root).resolve()), "n_images": len(dataset.stimuli),
                     "groups": list(groups), "source": run["source"],
                     "fixations_sha256": _fixation_digest(dataset, groups),
-                    "continuous_maps": _continuous_map_sources(dataset, groups)},
-        "maps": {"folder": str(run["maps_dir"]), "missing": run["missing"],
-                 "rule": "<stem>.npy is used when both <stem>.npy and <stem>.png exist",
-                 "files": {stem: str(p) for stem, p in run["maps"].items()},
-                 "sha256": run["map_sha256"]},
+                    "continuous_maps": _continuous_map_sources(dataset, groups),
+                    "fixation_map_recipe": {
+                        "sigma_px": dataset.fixmap_sigma,
+                        "kernel_taps": 258 if dataset.fixmap_sigma == 43.0 else max(1, int(round(6 * dataset.fixmap_sigma))),
+                        "padding": "zero", "scaling": "min-max to 0..1",
+                        "source": "--fixmap-sigma" if options.fixmap_sigma is not None else "dataset default"}},
+        # one folder: its record; several: one record per model name
+        "maps": (folder_records[maps_models[0].name] if len(maps_models) == 1 else folder_records),
+        "missing": run["missing"],
+        "models": [m.describe() for m in run["models"]],
         "ig_baseline": run["baseline"],
+        "prob_ig_baseline": run["prob_baseline"],
+        "mit1003": mit1003,
         "options": _jsonable(asdict(options)),
         "description": described,
         "seeds": {"root": options.seed,
@@ -647,10 +914,23 @@ def _write_outputs(out_dir: Path, dataset: Dataset, options: EvaluateOptions, pe
         "settings": run["settings"],
         "resumed": run["resumed"],
         "timings": {"total_s": round(run["total_s"], 3), "workers": run["workers"],
+                    "plan_s": {k: round(v, 3) for k, v in run["plan_s"].items()},
+                    "model_convention_s": {k: round(v, 3) for k, v in run["split_s"].items()},
                     "per_image_s": {k: round(v, 4) for k, v in run["seconds"].items()}},
     }
-    write_json_atomic(files["manifest.json"], manifest)
+    write_json_atomic(files["manifest.json"], _finite_json(manifest))
     return files
+
+
+def _finite_json(obj: Any) -> Any:
+    """NaN/inf (e.g. an unfitted bandwidth) as null, so the manifest is strict JSON."""
+    if isinstance(obj, dict):
+        return {k: _finite_json(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_finite_json(v) for v in obj]
+    if isinstance(obj, float) and not np.isfinite(obj):
+        return None
+    return obj
 
 
 def _jsonable(d: dict[str, Any]) -> dict[str, Any]:

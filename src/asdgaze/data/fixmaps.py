@@ -142,7 +142,8 @@ def continuous_map(dataset: Dataset, group: str, stimulus_id: str) -> np.ndarray
 
     The shipped ``N_s.png`` divided by 255 where the dataset has one (its size must equal the
     image's size), else ``saliency4asd_fixation_map`` of the group's binary fixation map (all
-    zeros if the group has no fixation on the image).
+    zeros if the group has no fixation on the image), with the dataset's Gaussian
+    (``dataset.fixmap_sigma``: 43 px and a 258-tap kernel for Saliency4ASD; a 6-sigma kernel otherwise).
 
     Args:
         dataset: a loaded :class:`~asdgaze.data.types.Dataset`.
@@ -169,7 +170,12 @@ def continuous_map(dataset: Dataset, group: str, stimulus_id: str) -> np.ndarray
                 f"{stim.path} is {stim.height}x{stim.width}"
             )
         return cmap
-    return saliency4asd_fixation_map(fixations.binary_map(stim.height, stim.width))
+    sigma = float(getattr(dataset, "fixmap_sigma", S4A_SIGMA))
+    if sigma == S4A_SIGMA:
+        return saliency4asd_fixation_map(fixations.binary_map(stim.height, stim.width))
+    # the same recipe with another Gaussian (a fixation table's --fixmap-sigma): a 6-sigma kernel
+    return saliency4asd_fixation_map(fixations.binary_map(stim.height, stim.width), sigma=sigma,
+                                     kernel_size=max(1, int(round(6 * sigma))))
 
 
 def other_fixation_map(

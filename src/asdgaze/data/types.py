@@ -102,6 +102,7 @@ class Dataset:
     ``fixations``; every stage reports it as a failure and goes on with the others.
     notes: things the loader repaired or wants the user to know (e.g. a truncated image whose size
     was still readable); shown once and written to every manifest.
+    fixmap_sigma: the continuous fixation map recipe's Gaussian (see :mod:`asdgaze.data.fixmaps`).
     """
 
     name: str
@@ -111,6 +112,9 @@ class Dataset:
     fixation_maps: dict[str, dict[str, Path]] = field(default_factory=dict)
     problems: dict[str, dict[str, str]] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    #: Gaussian (pixels) of the dataset's continuous fixation map recipe (Saliency4ASD: 43, with a
+    #: 6-sigma kernel and zero padding); a fixation table takes it from ``--fixmap-sigma``.
+    fixmap_sigma: float = 43.0
 
     def problem(self, group: str, stimulus_id: str) -> str | None:
         """Why (group, stimulus_id) has no usable fixations, or None if it has."""

@@ -128,6 +128,25 @@ def load_map(path: str | Path, kind: MapKind | None) -> np.ndarray:
     return arr
 
 
+def load_prediction(path: str | Path, kind: MapKind | None):
+    """Load one map as a typed prediction: a :class:`~asdgaze.predictions.LogDensity` (``.npy``,
+    kind ``"log-density"``, renormalised to logsumexp 0) or a
+    :class:`~asdgaze.predictions.SaliencyMap` (``.npy`` saliency, or any ``.png``).
+
+    The type decides what a metric may do with it: the probabilistic LL and IG need log p itself;
+    the MIT convention scores ``LogDensity.as_saliency()``, which equals :func:`load_map`'s array
+    (apart from the renormalisation, which no MIT metric sees). Raises MapError as :func:`load_map`.
+    """
+    from asdgaze.predictions import LogDensity, SaliencyMap
+
+    path = Path(path)
+    if path.suffix.lower() == ".png" or kind != "log-density":
+        return SaliencyMap(load_map(path, kind))
+    load_map(path, kind)  # the same checks and warnings
+    arr = np.squeeze(np.asarray(np.load(path, allow_pickle=False))).astype(np.float64)
+    return LogDensity.normalized(arr)
+
+
 def _load_png(path: Path) -> np.ndarray:
     try:
         return read_gray_png(path)

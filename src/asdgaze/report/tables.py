@@ -6,18 +6,15 @@ import math
 
 import pandas as pd
 
-#: Direction and unit of each MIT-convention metric, shown beside its name.
-METRIC_INFO: dict[str, tuple[str, str]] = {
-    "auc_judd": ("AUC-Judd", "higher is better"),
-    "auc_borji": ("AUC-Borji", "higher is better"),
-    "auc_shuffled": ("shuffled AUC", "higher is better"),
-    "nss": ("NSS", "higher is better"),
-    "cc": ("CC", "higher is better"),
-    "kl": ("KL divergence (nats)", "lower is better"),
-    "sim": ("SIM", "higher is better"),
-    "ig": ("information gain (bits)", "higher is better"),
-    "emd": ("EMD (1/32 cells)", "lower is better"),
+from asdgaze.metrics.registry import metrics_for
+
+#: Label and direction of each metric per convention, from the metric registry.
+INFO: dict[str, dict[str, tuple[str, str]]] = {
+    conv: {m.name: (m.label, m.direction) for m in metrics_for(conv)} for conv in ("mit", "probabilistic")
 }
+INFO["probabilistic"]["ig_pct_gold"] = ("IG as % of gold standard", "higher is better")
+#: Direction and unit of each MIT-convention metric, shown beside its name.
+METRIC_INFO: dict[str, tuple[str, str]] = INFO["mit"]
 
 
 def _cell(mean: float, sd: float, n: int) -> str:
@@ -31,7 +28,8 @@ def _cell(mean: float, sd: float, n: int) -> str:
 
 
 def summary_table(summary: pd.DataFrame) -> str:
-    """One row per metric, one column per group: ``mean ± SD (n=images)``.
+    """One row per metric, one column per group: ``mean ± SD (n=images)``; with the columns
+    model and convention (evaluate's summary), one such block per model and convention.
 
     Example:
         >>> df = pd.DataFrame({"group": ["ASD", "TD"], "metric": ["nss", "nss"],
@@ -40,11 +38,21 @@ def summary_table(summary: pd.DataFrame) -> str:
         metric   ASD                   TD                    direction
         NSS      1.500 ± 0.250 (n=8)   2.000 ± 0.500 (n=8)   higher is better
     """
+    if "model" in summary.columns and "convention" in summary.columns:
+        blocks = []
+        for (model, conv), sel in summary.groupby(["model", "convention"], sort=False):
+            table = _one_table(sel.reset_index(drop=True), INFO.get(str(conv), METRIC_INFO))
+            blocks.append(f"{model} ({conv} convention)\n{table}")
+        return "\n\n".join(blocks)
+    return _one_table(summary, METRIC_INFO)
+
+
+def _one_table(summary: pd.DataFrame, info: dict[str, tuple[str, str]]) -> str:
     groups = list(dict.fromkeys(summary["group"]))
     metrics = list(dict.fromkeys(summary["metric"]))
     rows = [["metric", *groups, "direction"]]
     for metric in metrics:
-        label, direction = METRIC_INFO.get(metric, (metric, ""))
+        label, direction = info.get(metric, (metric, ""))
         cells = []
         for group in groups:
             sel = summary[(summary["group"] == group) & (summary["metric"] == metric)]

@@ -1,0 +1,235 @@
+"""The models one evaluate run scores: folders of maps and baselines, behind one small record.
+
+A folder of maps is read as the MIT code reads it (:func:`asdgaze.maps.io.load_map`) for the
+MIT convention and, for ``.npy`` log-densities, as a :class:`~asdgaze.predictions.LogDensity`
+for the probabilistic convention (a saliency map has no probabilities: that model's
+probabilistic rows are not written, and a note says so). Baselines are predictors
+(:mod:`asdgaze.models.predictor`, :mod:`asdgaze.models.fitted`) fitted once, before scoring.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from asdgaze.data.types import Dataset, Stimulus
+from asdgaze.errors import AsdgazeError, MapError, OptionsError
+from asdgaze.maps.io import load_prediction
+from asdgaze.metrics.prob_scoring import ShuffledBaseline, _resize_density
+from asdgaze.predictions import LogDensity
+
+#: Baselines scored by default: every one that needs no file.
+DEFAULT_BASELINES: tuple[str, ...] = ("uniform", "centerbias", "gold-standard", "other-group")
+#: Baselines whose density depends on the group scored.
+GROUP_DEPENDENT = frozenset({"centerbias", "gold-standard", "other-group"})
+#: Grid of the shuffled (mean) density of sAUC's metric-specific map, rows x columns.
+SHUFFLED_GRID = (96, 128)
+
+GOLD_MAP = ("leave-one-viewer-out: each viewer's fixations scored by the density of the other viewers "
+            "of the same group on the same image (KDE mixed with the fitted centre bias)")
+
+
+@dataclass
+class Model:
+    """One scored model: a folder of maps (``maps``: stem -> file) or a baseline (``predictor``)."""
+
+    name: str
+    kind: str  # "maps" or "baseline"
+    folder: Path | None = None
+    maps: dict[str, Path] = field(default_factory=dict)
+    predictor: Any = None
+    log_density_maps: bool = False  # a maps folder of .npy log-densities: scored probabilistically too
+
+    @property
+    def group_dependent(self) -> bool:
+        return self.kind == "baseline" and self.name in GROUP_DEPENDENT
+
+    def log_density(self, stim: Stimulus, group: str, cache: dict | None = None) -> LogDensity:
+        """The model's log-density on ``stim`` (for ``group``); MapError for an unusable map.
+
+        ``cache`` (one image's): the density is computed once per image (and group, where it
+        depends on it) and shared by both conventions and the IG baseline."""
+        if cache is None:
+            return self._log_density(stim, group)
+        key = (id(self.predictor) if self.kind == "baseline" else self.name, group if self.group_dependent else None)
+        if key not in cache:
+            cache[key] = self._log_density(stim, group)
+        return cache[key]
+
+    def _log_density(self, stim: Stimulus, group: str) -> LogDensity:
+        if self.kind == "baseline":
+            return _baseline_density(self.predictor, stim, group)
+        path = self.maps[stim.id]
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # the MIT convention's reading of the same file reports them
+            pred = load_prediction(path, "log-density")
+        if pred.shape != stim.shape:
+            raise MapError(f"{path}: map is {pred.shape[0]}x{pred.shape[1]}, image {stim.id} is "
+                           f"{stim.height}x{stim.width}: the probabilistic convention needs maps of the image's size")
+        if not np.all(np.isfinite(pred.values)):
+            raise MapError(f"{path}: the log-density contains -inf (zero probability); the probabilistic "
+                           "convention needs a positive density everywhere")
+        return pred
+
+    def describe(self) -> dict[str, Any]:
+        if self.kind == "maps":
+            return {"name": self.name, "kind": "maps", "folder": str(self.folder),
+                    "probabilistic": self.log_density_maps}
+        return {"kind": "baseline", **self.predictor.describe(), "name": self.name}
+
+
+def fit_baselines(dataset: Dataset, names: tuple[str, ...], groups: tuple[str, ...]) -> dict[str, Any]:
+    """The baseline predictors ``names``, fitted once on ``groups`` (they share one centre bias fit)."""
+    from asdgaze.models.fitted import BASELINES, FittedCenterBias, GoldStandard, OtherGroupPredictor
+    from asdgaze.models.predictor import CenterBiasMIT1003Predictor, UniformPredictor
+
+    unknown = [n for n in names if n not in BASELINES]
+    if unknown:
+        raise OptionsError(f"--baselines: unknown baseline(s) {', '.join(unknown)} (choose from {', '.join(BASELINES)})")
+    fitted_groups = [g for g in groups if g in dataset.fixations]
+    out: dict[str, Any] = {}
+    cb = gold = None
+    for name in names:
+        if name == "uniform":
+            out[name] = UniformPredictor()
+        elif name == "centerbias-mit1003":
+            out[name] = CenterBiasMIT1003Predictor()
+        else:
+            if cb is None:
+                cb = FittedCenterBias(dataset, fitted_groups)
+            if name == "centerbias":
+                out[name] = cb
+                continue
+            if gold is None:
+                gold = GoldStandard(dataset, cb, fitted_groups)
+            if name == "gold-standard":
+                out[name] = gold
+            else:
+                if len(fitted_groups) != 2:
+                    raise OptionsError("--baselines other-group needs exactly two groups "
+                                       f"(scored: {', '.join(fitted_groups)})")
+                out[name] = OtherGroupPredictor(gold)
+    return out
+
+
+def _baseline_density(predictor: Any, stim: Stimulus, group: str) -> LogDensity:
+    """A baseline's log-density; predictors return normalised log-densities, so one check suffices
+    (renormalised only if rounding left it outside the tolerance)."""
+    arr = predictor.log_density(stim, group)
+    try:
+        return LogDensity(arr)
+    except MapError:
+        return LogDensity.normalized(arr)
+
+
+class IGBaseline:
+    """The probabilistic information gain's baseline: a baseline predictor or a log-density file."""
+
+    def __init__(self, option: str, predictor: Any = None, template: np.ndarray | None = None) -> None:
+        self.option, self.predictor, self.template = option, predictor, template
+
+    def log_density(self, stim: Stimulus, group: str, cache: dict | None = None) -> LogDensity:
+        if self.predictor is not None:
+            if cache is None:
+                return _baseline_density(self.predictor, stim, group)
+            from asdgaze.models.fitted import FittedCenterBias, GoldStandard, OtherGroupPredictor
+
+            dependent = isinstance(self.predictor, (FittedCenterBias, GoldStandard, OtherGroupPredictor))
+            key = (id(self.predictor), group if dependent else None)
+            if key not in cache:
+                cache[key] = _baseline_density(self.predictor, stim, group)
+            return cache[key]
+        d = np.exp(self.template - self.template.max())
+        d = _resize_density(d / d.sum(), stim.shape)
+        return LogDensity.normalized(np.log(np.maximum(d, np.finfo(float).tiny)))
+
+
+def resolve_prob_baseline(option: str, dataset: Dataset, groups: tuple[str, ...],
+                          fitted: dict[str, Any]) -> tuple[IGBaseline, dict[str, Any]]:
+    """``--prob-ig-baseline``: a baseline name (reusing an already fitted one) or a ``.npy`` log-density."""
+    from asdgaze.models.fitted import BASELINES
+
+    if option in BASELINES:
+        if option == "gold-standard":
+            raise OptionsError("--prob-ig-baseline: the gold standard is the ceiling, not a baseline")
+        pred = fitted.get(option) or fit_baselines(dataset, (option,), groups)[option]
+        return IGBaseline(option, predictor=pred), {"kind": option, **pred.describe()}
+    path = Path(option).expanduser()
+    if path.suffix.lower() != ".npy" or not path.is_file():
+        raise OptionsError(f"--prob-ig-baseline: {option!r} is neither a baseline ({', '.join(BASELINES)}) "
+                           "nor an existing .npy log-density file")
+    try:
+        arr = np.load(path, allow_pickle=False)
+        LogDensity.normalized(arr)
+    except (OSError, ValueError, MapError) as e:
+        raise OptionsError(f"--prob-ig-baseline: {path}: not a usable log-density ({e})") from e
+    from asdgaze.io import sha256_file
+
+    return IGBaseline(option, template=np.asarray(arr, dtype=np.float64)), {
+        "kind": "file", "path": str(path.resolve()), "sha256": sha256_file(path),
+        "content": "log-density, resampled bilinearly to each image and renormalised"}
+
+
+class Shuffled:
+    """Per (model, group) the sum of the model's densities over the images (sAUC's p_shuffled)."""
+
+    def __init__(self) -> None:
+        self.sums: dict[tuple[str, str | None], ShuffledBaseline] = {}
+        self.added: dict[tuple[str, str | None], set[str]] = {}
+
+    def build(self, model: Model, dataset: Dataset, stems: list[str], groups: tuple[str, ...]) -> None:
+        if self.is_own_shuffle(model):
+            return
+        keys = list(groups) if model.group_dependent else [None]
+        from concurrent.futures import ThreadPoolExecutor
+
+        for g in keys:
+            grp = g if g is not None else groups[0]
+
+            def density(stem: str) -> LogDensity | None:
+                stim = dataset.stimuli.get(stem)
+                if stim is None or (model.kind == "maps" and stem not in model.maps):
+                    return None
+                if model.group_dependent and not len(dataset.fixations.get(grp, {}).get(stem, ())):
+                    return None
+                try:
+                    return model.log_density(stim, grp)
+                except AsdgazeError:
+                    return None  # this image fails when it is scored
+
+            sb = ShuffledBaseline(SHUFFLED_GRID)
+            added: set[str] = set()
+            # numpy releases the GIL in exp/log/matmul: two threads nearly halve this serial step;
+            # the densities are added in image order, so the sum does not depend on the threads
+            with ThreadPoolExecutor(2) as pool:
+                for stem, pred in zip(stems, pool.map(density, stems)):
+                    if pred is not None:
+                        sb.add(pred)
+                        added.add(stem)
+            self.sums[(model.name, g)] = sb
+            self.added[(model.name, g)] = added
+
+    @staticmethod
+    def is_own_shuffle(model: Model) -> bool:
+        """The fitted centre bias already is the density of the other images' fixations: its own
+        p_shuffled (and the uniform density is its own mean). (The mean of its predictions on the other images would hold this image's
+        fixations, and push its sAUC below 0.5.)"""
+        # uniform: the mean of uniform densities is uniform (exact), so it is its own as well
+        return model.kind == "baseline" and model.name in ("centerbias", "uniform")
+
+    def log_density(self, model: Model, group: str, stem: str, pred: LogDensity) -> np.ndarray:
+        if self.is_own_shuffle(model):
+            return pred.values
+        key = (model.name, group if model.group_dependent else None)
+        sb, added = self.sums[key], self.added[key]
+        if sb.count - (stem in added) < 1:  # no other image: nothing to shuffle, a flat p_shuffled
+            return np.full(pred.shape, -np.log(pred.shape[0] * pred.shape[1]))
+        if stem in added:
+            return sb.log_density_without(pred)
+        mean = sb.total / sb.total.sum()
+        d = _resize_density(mean, pred.shape)
+        return np.log(np.maximum(d, np.finfo(float).tiny))

@@ -94,7 +94,8 @@ def load_results(path: str | Path) -> Results:
         tables.append(normalise_per_image(_read_csv(f), model=model, source=str(f)))
         if (folder / "summary.csv").is_file():
             s = _read_csv(folder / "summary.csv")
-            s.insert(0, "model", tables[-1]["model"].iloc[0] if "model" not in s.columns and len(tables[-1]) else model)
+            if "model" not in s.columns:  # an older summary: one model per folder
+                s.insert(0, "model", tables[-1]["model"].iloc[0] if len(tables[-1]) else model)
             summaries.append(s)
         if (folder / "manifest.json").is_file():
             try:

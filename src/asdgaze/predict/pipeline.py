@@ -399,9 +399,10 @@ def run_predict(out: str | os.PathLike, images=None, dataset=None, weights: str 
     try:
         cb = resolve_centerbias(centerbias)
     except (FileNotFoundError, ValueError) as e:  # a missing file, or a template that is not a log density
-        if isinstance(e, AsdgazeError):
+        if isinstance(e, AsdgazeError) and "--centerbias" in str(e):
             raise
-        raise OptionsError(f"--centerbias: {e}") from None
+        raise type(e)(f"--centerbias: {e}") if isinstance(e, AsdgazeError) else OptionsError(f"--centerbias: {e}") \
+            from None
     check_out_dir(out_dir)
 
     if wpath is not None:

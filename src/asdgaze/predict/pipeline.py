@@ -19,7 +19,7 @@ import queue
 import threading
 import time
 from collections import deque
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -226,9 +226,12 @@ class _BatchFeeder:
             for batch, failed in batches:
                 x = None
                 if batch:
-                    x = torch.from_numpy(np.stack([b[2] for b in batch])).permute(0, 3, 1, 2)
-                    if dev.startswith("cuda"):
-                        x = x.pin_memory()  # so the copy to the GPU can be asynchronous
+                    # stacked straight into pinned memory on a GPU (one copy, and the copy to the
+                    # GPU can be asynchronous)
+                    x = torch.empty((len(batch),) + batch[0][2].shape, dtype=torch.uint8,
+                                    pin_memory=dev.startswith("cuda"))
+                    np.stack([b[2] for b in batch], out=x.numpy())
+                    x = x.permute(0, 3, 1, 2)
                 if not self._put((batch, failed, x)):
                     return
             self._put(_END)
@@ -342,7 +345,8 @@ def run_predict(out: str | os.PathLike, images=None, dataset=None, weights: str 
                 precision: str = "fp32", overwrite: bool = False, progress: bool = True, model=None,
                 outputs: str | Sequence[str] | None = None, npy_dtype: str = "float32",
                 png_level: int = DEFAULT_PNG_LEVEL, shard: str | tuple[int, int] | None = None,
-                decode_workers: int | None = None, write_workers: int | None = None) -> PredictResult:
+                decode_workers: int | None = None, write_workers: int | None = None,
+                png_workers: int | None = None) -> PredictResult:
     """Predict DeepGaze IIE log densities for images and write the chosen outputs and a manifest.
 
     Args:
@@ -359,6 +363,8 @@ def run_predict(out: str | os.PathLike, images=None, dataset=None, weights: str 
         npy_dtype: ``float32`` or ``float16`` for the ``.npy`` maps. png_level: zlib level 0-9.
         shard: ``"K/N"``: only shard K of N of the images (see :func:`select_shard`).
         decode_workers / write_workers: thread counts (default: from the CPU count).
+        png_workers: processes that encode the PNGs (default: one per core on a GPU host with 4 or
+            more cores, else 0: encoded in the writer threads).
 
     Returns:
         :class:`PredictResult`; ``result.ok`` is False when any image failed.
@@ -391,6 +397,8 @@ def run_predict(out: str | os.PathLike, images=None, dataset=None, weights: str 
     all_items = collect_images(images, dataset)
     items = select_shard(all_items, shard_kn)
     dev = resolve_device(device)
+    if dev.startswith("cuda"):  # the CUDA context is created while the checkpoint is read
+        threading.Thread(target=_init_cuda, args=(dev,), name="asdgaze-cuda-init", daemon=True).start()
     wpath = None
     if model is None:
         from asdgaze.models.deepgaze.weights import resolve_weights
@@ -436,8 +444,11 @@ def run_predict(out: str | os.PathLike, images=None, dataset=None, weights: str 
     # there: images go one at a time, which keeps memory to the model's own peak plus a few images,
     # and one decoder and one writer thread leave the cores to the model.
     step = batch_size if gpu else 1
-    n_decode = decode_workers or (max(1, min(8, cpus)) if gpu else 1)
-    n_write = write_workers or (max(1, min(8, cpus)) if gpu else 1)
+    # On a GPU host the host side is the limit: decoders and writers on every core. PIL's PNG
+    # encoder holds the GIL, so the PNGs are encoded in a process pool (one process per core).
+    n_decode = decode_workers or (max(1, min(16, cpus)) if gpu else 1)
+    n_write = write_workers or (max(1, min(16, cpus)) if gpu else 1)
+    n_png = png_workers if png_workers is not None else (min(16, cpus) if gpu and cpus >= 4 else 0)
     # bounded memory: decoded images waiting, batches assembled ahead, images being written
     window = step + n_decode
     timings: dict[str, dict] = {}
@@ -447,8 +458,11 @@ def run_predict(out: str | os.PathLike, images=None, dataset=None, weights: str 
     writers = _Writers(n_write, max_in_flight=step + n_write)
     feeder = None
     bar = None
+    png_pool = None
     try:
         if pending:
+            if n_png and "png" in chosen:
+                png_pool = _start_png_pool(n_png)  # its processes start while the model loads
             decoded = start_decoding(decoder, pending, window)  # decoding starts now, while the model loads
             feeder = _BatchFeeder(equal_size_batches(decoded, step, max_buffered=window), dev, depth=2 if gpu else 1)
             if model is None:
@@ -467,7 +481,7 @@ def run_predict(out: str | os.PathLike, images=None, dataset=None, weights: str 
                 bar.update(len(failed))
                 if batch:
                     _run_batch(model, batch, x, priors, cb, dev, model_precision, writers, timings, result,
-                               out_dir, chosen, npy_dtype, int(png_level))
+                               out_dir, chosen, npy_dtype, int(png_level), png_pool)
                     bar.update(len(batch))
                 writers.collect()
             writers.collect(wait=True)
@@ -488,6 +502,8 @@ def run_predict(out: str | os.PathLike, images=None, dataset=None, weights: str 
     finally:
         _stop_reading(feeder, decoder)
         writers.close()
+        if png_pool is not None:
+            png_pool.shutdown(wait=True, cancel_futures=True)
         if bar is not None:
             bar.close()
     result.written = _in_order(writers.done, items)
@@ -510,10 +526,19 @@ def _stop_reading(feeder: _BatchFeeder | None, decoder: ThreadPoolExecutor) -> N
     decoder.shutdown(wait=True)
 
 
+def _init_cuda(dev: str) -> None:
+    import torch
+
+    try:
+        torch.empty(1, device=dev)
+    except Exception:  # noqa: BLE001 - the main thread meets (and reports) the same error
+        pass
+
+
 def _load_model(wpath: Path, dev: str):
     from asdgaze.models.deepgaze.model import DeepGazeIIE
 
-    return DeepGazeIIE.from_checkpoint(wpath, device=dev)
+    return DeepGazeIIE.from_checkpoint(wpath, device=dev, mmap=dev.startswith("cuda"))
 
 
 def _in_order(stems: list[str], items: Sequence[tuple[str, Path]]) -> list[str]:
@@ -521,8 +546,20 @@ def _in_order(stems: list[str], items: Sequence[tuple[str, Path]]) -> list[str]:
     return sorted(stems, key=lambda s: rank.get(s, len(rank)))
 
 
+def _start_png_pool(workers: int) -> Executor:
+    """A pool of ``workers`` processes for PNG encoding, started now (spawned: no fork of a process
+    with threads and CUDA; a child imports only numpy, PIL and asdgaze.predict.outputs)."""
+    import multiprocessing
+
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
+    for _ in range(workers):
+        pool.submit(int)  # starts the processes
+    return pool
+
+
 def _run_batch(model, batch, x, priors, cb, dev: str, precision: str, writers: _Writers, timings: dict,
-               result: PredictResult, out_dir: Path, chosen, npy_dtype: str, png_level: int) -> None:
+               result: PredictResult, out_dir: Path, chosen, npy_dtype: str, png_level: int,
+               png_pool: Executor | None = None) -> None:
     """One forward pass; its outputs go to the writer pool. Unusable inputs (AsdgazeError) fail the batch's images."""
     import torch
 
@@ -544,7 +581,7 @@ def _run_batch(model, batch, x, priors, cb, dev: str, precision: str, writers: _
         timings[stem] = {"source": str(path), "height": h, "width": w, "seconds": round(seconds, 4),
                          "batch": len(batch)}
         writers.submit(stem, lambda s=stem, im=image, m=ld: write_outputs(out_dir, s, im, m, chosen, npy_dtype,
-                                                                          png_level))
+                                                                          png_level, png_pool))
 
 
 def _write_manifest(result: PredictResult, out_dir: Path, settings: dict, wdesc: dict, cb, dev: str,

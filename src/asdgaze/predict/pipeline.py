@@ -27,7 +27,7 @@ from typing import Callable, Iterator, Sequence
 
 import numpy as np
 
-from asdgaze.errors import AsdgazeError, DataError, OptionsError
+from asdgaze.errors import AsdgazeError, DataError, MapError, OptionsError
 from asdgaze.io import package_versions, write_json_atomic
 from asdgaze.predict.outputs import (
     DEFAULT_PNG_LEVEL,
@@ -407,8 +407,8 @@ def run_predict(out: str | os.PathLike, images=None, dataset=None, weights: str 
     try:
         cb = resolve_centerbias(centerbias)
     except (FileNotFoundError, ValueError) as e:  # a missing file, or a template that is not a log density
-        if isinstance(e, AsdgazeError):
-            raise
+        if isinstance(e, AsdgazeError) and not isinstance(e, MapError):
+            raise  # e.g. OptionsError, or a WeightsError for a damaged mit1003 reference file
         raise OptionsError(f"--centerbias: {e}") from None
     check_out_dir(out_dir)
 

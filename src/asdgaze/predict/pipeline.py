@@ -431,6 +431,8 @@ def run_predict(out: str | os.PathLike, images=None, dataset=None, weights: str 
     check_and_record(out_dir, settings, overwrite, has_outputs)
 
     result = PredictResult(out_dir=out_dir, total=len(items))
+    # seconds since the start of run_predict at which each phase ended (manifest "timeline_seconds")
+    timeline: dict[str, float] = {"inputs_checked": time.perf_counter() - t_start}
     pending: list[tuple[str, Path]] = []
     for stem, path in items:
         if not overwrite and finished(out_dir, stem, per_image_kinds):
@@ -471,6 +473,7 @@ def run_predict(out: str | os.PathLike, images=None, dataset=None, weights: str 
                 load_seconds = time.perf_counter() - t0
             else:
                 model = model.to(dev)
+            timeline["model_loaded"] = time.perf_counter() - t_start
             from tqdm import tqdm
 
             bar = tqdm(total=len(pending), unit="img", desc="DeepGaze IIE", disable=not progress)
@@ -483,8 +486,11 @@ def run_predict(out: str | os.PathLike, images=None, dataset=None, weights: str 
                     _run_batch(model, batch, x, priors, cb, dev, model_precision, writers, timings, result,
                                out_dir, chosen, npy_dtype, int(png_level), png_pool)
                     bar.update(len(batch))
+                    timeline.setdefault("first_batch", time.perf_counter() - t_start)
                 writers.collect()
+            timeline["last_batch"] = time.perf_counter() - t_start
             writers.collect(wait=True)
+            timeline["writes_done"] = time.perf_counter() - t_start
     except KeyboardInterrupt:
         status = "interrupted"
         writers.drain()
@@ -494,7 +500,8 @@ def run_predict(out: str | os.PathLike, images=None, dataset=None, weights: str 
             bar.close()
         result.written = _in_order(writers.done, items)
         _write_manifest(result, out_dir, settings, wdesc, cb, dev, model_precision, precision, batch_size, chosen,
-                        npy_dtype, png_level, shard_kn, started, load_seconds, t_start, timings, status, items)
+                        npy_dtype, png_level, shard_kn, started, load_seconds, t_start, timings, status, items,
+                        timeline)
         raise PredictInterrupted(result) from None
     except BaseException:
         writers.drain()
@@ -511,8 +518,10 @@ def run_predict(out: str | os.PathLike, images=None, dataset=None, weights: str 
         from asdgaze.predict.hdf5 import write_hdf5
 
         write_hdf5(out_dir, [(s, p.name) for s, p in items if finished(out_dir, s, ["npy"])])
+    timeline["pools_closed"] = time.perf_counter() - t_start
     _write_manifest(result, out_dir, settings, wdesc, cb, dev, model_precision, precision, batch_size, chosen,
-                    npy_dtype, png_level, shard_kn, started, load_seconds, t_start, timings, status, items)
+                    npy_dtype, png_level, shard_kn, started, load_seconds, t_start, timings, status, items,
+                    timeline)
     return result
 
 
@@ -587,7 +596,7 @@ def _run_batch(model, batch, x, priors, cb, dev: str, precision: str, writers: _
 def _write_manifest(result: PredictResult, out_dir: Path, settings: dict, wdesc: dict, cb, dev: str,
                     model_precision: str, precision: str, batch_size: int, chosen, npy_dtype: str, png_level,
                     shard, started: str, load_seconds: float, t_start: float, timings: dict, status: str,
-                    items) -> None:
+                    items, timeline: dict | None = None) -> None:
     import json
 
     import torch
@@ -632,6 +641,7 @@ def _write_manifest(result: PredictResult, out_dir: Path, settings: dict, wdesc:
         "versions": _versions(),
         "started": started,
         "model_load_seconds": round(load_seconds, 3),
+        "timeline_seconds": {k: round(v, 3) for k, v in (timeline or {}).items()},
         "total_seconds": round(time.perf_counter() - t_start, 3),
         "finished": len(result.written) + len(result.skipped),
         "images": dict(sorted(per_image.items())),

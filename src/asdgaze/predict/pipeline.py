@@ -179,10 +179,18 @@ def _decode(path: Path) -> np.ndarray:
     return image
 
 
-def start_decoding(pool: ThreadPoolExecutor, pending: Sequence[tuple[str, Path]], window: int
-                   ) -> Iterator[tuple[str, Path, np.ndarray | None, AsdgazeError | None]]:
+def _decode_and_trim(path: Path) -> np.ndarray:
+    try:
+        return _decode(path)
+    finally:
+        _return_freed_memory()
+
+
+def start_decoding(pool: ThreadPoolExecutor, pending: Sequence[tuple[str, Path]], window: int,
+                   trim: bool = False) -> Iterator[tuple[str, Path, np.ndarray | None, AsdgazeError | None]]:
     """Start decoding ``pending`` in ``pool`` now (at most ``window`` images in flight); iterate for
-    the results in input order, each (stem, path, image or None, AsdgazeError or None)."""
+    the results in input order, each (stem, path, image or None, AsdgazeError or None).
+    ``trim``: return freed memory to the system after each image (see :func:`_return_freed_memory`)."""
     queue: deque[tuple[str, Path, Future]] = deque()
     it = iter(pending)
 
@@ -191,7 +199,7 @@ def start_decoding(pool: ThreadPoolExecutor, pending: Sequence[tuple[str, Path]]
             nxt = next(it, None)
             if nxt is None:
                 return
-            queue.append((nxt[0], nxt[1], pool.submit(_decode, nxt[1])))
+            queue.append((nxt[0], nxt[1], pool.submit(_decode_and_trim if trim else _decode, nxt[1])))
 
     def results() -> Iterator[tuple[str, Path, np.ndarray | None, AsdgazeError | None]]:
         while queue:
@@ -298,7 +306,8 @@ def equal_size_batches(decoded: Iterator, batch_size: int, max_buffered: int
 class _Writers:
     """A pool of writer threads with a bound on images in flight (each holds its image and map)."""
 
-    def __init__(self, workers: int, max_in_flight: int) -> None:
+    def __init__(self, workers: int, max_in_flight: int, trim: bool = False) -> None:
+        self.trim = trim
         self.pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="asdgaze-write")
         self.slots = threading.Semaphore(max_in_flight)
         self.futures: list[tuple[str, Future]] = []
@@ -311,6 +320,8 @@ class _Writers:
             try:
                 fn()
             finally:
+                if self.trim:
+                    _return_freed_memory()
                 self.slots.release()
 
         self.futures.append((stem, self.pool.submit(task)))
@@ -457,7 +468,7 @@ def run_predict(out: str | os.PathLike, images=None, dataset=None, weights: str 
     load_seconds = 0.0
     status = "complete"
     decoder = ThreadPoolExecutor(max_workers=n_decode, thread_name_prefix="asdgaze-decode")
-    writers = _Writers(n_write, max_in_flight=step + n_write)
+    writers = _Writers(n_write, max_in_flight=step + n_write, trim=not gpu)
     feeder = None
     bar = None
     png_pool = None
@@ -465,7 +476,7 @@ def run_predict(out: str | os.PathLike, images=None, dataset=None, weights: str 
         if pending:
             if n_png and "png" in chosen:
                 png_pool = _start_png_pool(n_png)  # its processes start while the model loads
-            decoded = start_decoding(decoder, pending, window)  # decoding starts now, while the model loads
+            decoded = start_decoding(decoder, pending, window, trim=not gpu)  # decoding starts now, while the model loads
             feeder = _BatchFeeder(equal_size_batches(decoded, step, max_buffered=window), dev, depth=2 if gpu else 1)
             if model is None:
                 t0 = time.perf_counter()
@@ -533,6 +544,29 @@ def _stop_reading(feeder: _BatchFeeder | None, decoder: ThreadPoolExecutor) -> N
     if feeder is not None:
         feeder.close()
     decoder.shutdown(wait=True)
+
+
+def _return_freed_memory() -> None:
+    """glibc: hand the memory freed in this thread's heap back to the system (``malloc_trim``).
+
+    Decoded images and written maps are freed into per-thread heaps that glibc keeps; on CPU,
+    where the decoder and writer work beside the model, that memory would add to the model's
+    peak. Changes only where memory comes from, never a value; elsewhere (not glibc) nothing happens.
+    """
+    if _malloc_trim is not None:
+        _malloc_trim(0)
+
+
+def _find_malloc_trim():
+    import ctypes
+
+    try:
+        return ctypes.CDLL(None).malloc_trim
+    except (OSError, AttributeError):
+        return None
+
+
+_malloc_trim = _find_malloc_trim()
 
 
 def _init_cuda(dev: str) -> None:

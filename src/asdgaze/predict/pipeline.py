@@ -594,10 +594,18 @@ def _start_png_pool(workers: int) -> Executor:
     with threads and CUDA; a child imports only numpy, PIL and asdgaze.predict.outputs)."""
     import multiprocessing
 
-    pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
+                               initializer=_ignore_ctrl_c)
     for _ in range(workers):
         pool.submit(int)  # starts the processes
     return pool
+
+
+def _ignore_ctrl_c() -> None:
+    """In a PNG process: Ctrl-C reaches the whole process group; the main process handles it."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def _run_batch(model, batch, x, priors, cb, dev: str, precision: str, writers: _Writers, timings: dict,

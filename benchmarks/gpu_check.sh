@@ -24,11 +24,11 @@ WEIGHTS=${WEIGHTS:-/tmp/asdgaze_synth_seed0.pth}
 from bench_deepgaze import synthetic_checkpoint; synthetic_checkpoint(Path('$WEIGHTS'))"
 COMMON=(--device "$DEVICE" --n "$N" --n-small "$N_SMALL" --size "$SIZE" --batch-size "$BATCH" --weights "$WEIGHTS")
 echo "== 1. bench_predict fp32 + fast, outputs npy,png,overlay"
-timeout 170 "$PY" benchmarks/bench_predict.py "${COMMON[@]}" --precision fp32 fast --outputs npy,png,overlay \
+timeout 160 "$PY" benchmarks/bench_predict.py "${COMMON[@]}" --precision fp32 fast --outputs npy,png,overlay \
   --json "$OUTDIR/bench_predict.json" 2>&1 | tee "$OUTDIR/bench_predict.txt"
 echo "bench_predict (all outputs) exit status ${PIPESTATUS[0]} (124: timed out)"
 echo "== 2. bench_predict fp32, outputs npy only, and the start-up steps"
-timeout 100 "$PY" benchmarks/bench_predict.py "${COMMON[@]}" --precision fp32 --outputs npy --startup \
+timeout 110 "$PY" benchmarks/bench_predict.py "${COMMON[@]}" --precision fp32 --outputs npy --startup \
   --json "$OUTDIR/bench_predict_npy.json" 2>&1 | tee "$OUTDIR/bench_predict_npy.txt"
 echo "bench_predict (npy only) exit status ${PIPESTATUS[0]} (124: timed out)"
 echo "figures in $OUTDIR"

@@ -102,6 +102,74 @@ def run_predict_child(images: Path, out: Path, weights: Path, home: Path, device
     return wall, usage.ru_maxrss / 2**20  # ru_maxrss is in KiB on Linux
 
 
+STARTUP_CHILD = r"""
+import json, sys, time
+t = {}
+t0 = time.perf_counter()
+import torch
+t["import torch"] = time.perf_counter() - t0
+from asdgaze.models.deepgaze.model import DeepGazeIIE
+from asdgaze.models.deepgaze.checkpoint import load_state_dict_file
+import torchvision, efficientnet_pytorch
+t["import model code (torchvision, efficientnet_pytorch)"] = time.perf_counter() - t0
+dev, weights, h, w, batch, prec = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5]), sys.argv[6]
+gpu = dev.startswith("cuda")
+def sync():
+    if gpu:
+        torch.cuda.synchronize()
+if gpu:
+    torch.empty(1, device=dev); sync()
+t["CUDA init"] = time.perf_counter() - t0
+state = load_state_dict_file(weights, mmap=gpu)
+t["torch.load" + (" (mmap)" if gpu else "")] = time.perf_counter() - t0
+with torch.device("meta"):
+    DeepGazeIIE()
+t["build on meta (not used)"] = time.perf_counter() - t0
+model = DeepGazeIIE.from_state_dict(state, device=dev)
+sync()
+t["build + assign weights on the device"] = time.perf_counter() - t0
+x = (torch.rand(batch, 3, h, w, generator=torch.Generator().manual_seed(0)) * 255).to(torch.uint8)
+cb = torch.full((batch, h, w), -float(torch.log(torch.tensor(float(h * w)))), device=dev)
+p = "fp16" if prec == "fast" else prec
+model.forward_parts(x, cb, precision=p)["output"].cpu()
+t["first batch"] = time.perf_counter() - t0
+model.forward_parts(x, cb, precision=p)["output"].cpu()
+t["second batch"] = time.perf_counter() - t0
+print("STARTUP " + json.dumps(t))
+"""
+
+
+def startup_breakdown(weights: Path, device: str, h: int, w: int, batch: int, precision: str) -> dict:
+    """Cumulative seconds of each start-up step in a fresh interpreter (import, CUDA init, load, build, batches)."""
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(REPO / "src"), os.environ.get("PYTHONPATH", "")]))
+    t0 = time.perf_counter()
+    out = subprocess.run([sys.executable, "-c", STARTUP_CHILD, device, str(weights), str(h), str(w), str(batch),
+                          precision], env=env, capture_output=True, text=True)
+    wall = time.perf_counter() - t0
+    line = [ln for ln in out.stdout.splitlines() if ln.startswith("STARTUP ")]
+    if out.returncode != 0 or not line:
+        raise SystemExit(f"start-up child failed: {out.stderr[-2000:]}")
+    steps = json.loads(line[0][len("STARTUP "):])
+    steps["process wall (incl. interpreter start and exit)"] = wall
+    return steps
+
+
+def print_steps(title: str, steps: dict) -> None:
+    prev = 0.0
+    print(title, flush=True)
+    for k, v in steps.items():
+        cumulative = not k.startswith("process wall")
+        print(f"   {k:55s} {v:7.2f} s" + (f"  (+{v - prev:.2f})" if cumulative else ""), flush=True)
+        prev = v if cumulative else prev
+
+
+def manifest_timeline(out: Path) -> dict:
+    try:
+        return json.loads((out / "manifest.json").read_text()).get("timeline_seconds", {})
+    except (OSError, ValueError):
+        return {}
+
+
 def main() -> None:
     import torch
 
@@ -115,6 +183,8 @@ def main() -> None:
     ap.add_argument("--weights", type=Path)
     ap.add_argument("--outputs", default="npy,png,overlay", help="predict's --outputs")
     ap.add_argument("--json", type=Path, help="also write the figures here")
+    ap.add_argument("--startup", action="store_true",
+                    help="also time the start-up steps (import / CUDA init / load / build / first batch)")
     args = ap.parse_args()
 
     dev = ("cuda" if torch.cuda.is_available() else "cpu") if args.device == "auto" else args.device
@@ -144,6 +214,11 @@ def main() -> None:
         home = tmp / "home"
         make_images(tmp / "one", 1, h, w)
         run_predict_child(tmp / "one", tmp / "warm", weights, home, dev, batch, "fp32")  # hash cached, files warm
+        if args.startup:
+            for prec in args.precision:
+                steps = startup_breakdown(weights, dev, h, w, batch, prec)
+                figures.setdefault("startup", {})[prec] = steps
+                print_steps(f"[{prec}] start-up steps, cumulative seconds in a fresh process (batch {batch}):", steps)
         for prec in args.precision:
             rate = model_only(weights, dev, h, w, batch, prec, min(n, 4 * batch) if gpu else n_small)
             wall, rss = run_predict_child(tmp / "images", tmp / f"out-{prec}", weights, home, dev, batch, prec,
@@ -156,11 +231,18 @@ def main() -> None:
             row = {"model_images_per_s": rate, "predict_wall_s": wall, "predict_images_per_s": e2e,
                    "ratio_e2e_to_model": e2e / rate, "marginal_s_per_image": marginal,
                    "marginal_over_model_time": marginal * rate, "startup_s": startup, "peak_rss_gib": rss}
+            row["predict_timeline_s"] = manifest_timeline(tmp / f"out-{prec}")
             figures["runs"][prec] = row
             print(f"[{prec}] model alone {rate:.2f} img/s | predict {n} images: {wall:.2f} s wall incl. start-up "
                   f"= {e2e:.2f} img/s, {100 * e2e / rate:.0f} % of the model | marginal {marginal * 1000:.1f} ms/img"
                   f" = {marginal * rate:.2f}x the model's time per image | start-up {startup:.2f} s | "
                   f"peak RSS {rss:.2f} GiB | steady state {1 / marginal:.1f} img/s", flush=True)
+            tl = row["predict_timeline_s"]
+            if tl:
+                inside = tl.get("pools_closed", 0.0)
+                print(f"   predict timeline (s since run_predict began): "
+                      + ", ".join(f"{k} {v:.2f}" for k, v in tl.items())
+                      + f"; before run_predict (interpreter, imports) and after: {wall - inside:.2f} s", flush=True)
     if args.json:
         args.json.write_text(json.dumps(figures, indent=2) + "\n")
 

@@ -89,7 +89,7 @@ def test_settings_recorded_before_outputs_and_mismatch_named(folder, tmp_path):
     (out / "manifest.json").unlink(missing_ok=True)  # as after SIGKILL
     assert len(list((out / "maps").glob("*.npy"))) == 2
     cb = tmp_path / "cb.npy"
-    np.save(cb, np.zeros((8, 8)))
+    np.save(cb, np.full((8, 8), -np.log(64.0)))  # a uniform log density
     with pytest.raises(OptionsError) as err:
         run(out, folder, centerbias=cb)
     msg = str(err.value)
@@ -248,7 +248,7 @@ def test_overwrite_with_new_settings_killed_early_never_keeps_old_files(folder, 
     out = tmp_path / "o"
     run(out, folder)
     cb = tmp_path / "cb.npy"
-    np.save(cb, np.zeros((8, 8)))
+    np.save(cb, np.full((8, 8), -np.log(64.0)))  # a uniform log density
     with pytest.raises(PredictInterrupted):
         run(out, folder, centerbias=cb, overwrite=True, batch_size=1, model=FakeModel(interrupt_after=2))
     model = FakeModel()

@@ -44,6 +44,15 @@ def test_strict_load_from_file(model_seed0, state_seed0):
     assert not model_seed0.training and not any(m.training for m in model_seed0.modules())
 
 
+def test_mapped_load_gives_every_tensor_of_the_file(checkpoint_seed0, state_seed0):
+    """from_checkpoint(mmap=True), as predict loads for a GPU: the file's tensors, every one."""
+    from asdgaze.models.deepgaze import DeepGazeIIE
+
+    loaded = DeepGazeIIE.from_checkpoint(checkpoint_seed0, mmap=True).state_dict()
+    assert list(loaded) == list(state_seed0)
+    assert all(torch.equal(loaded[k], v) for k, v in state_seed0.items())
+
+
 def test_strict_load_another_seed(synth, manifest):
     state = synth.synth_state_dict(manifest["keys"], seed=7)
     model = DeepGazeIIE.from_state_dict(state)  # strict=True inside; raises on any mismatch

@@ -14,6 +14,8 @@ appears only by an atomic rename, a file under its final name is always complete
 
 from __future__ import annotations
 
+import io
+from concurrent.futures import Executor
 from pathlib import Path
 from typing import Sequence
 
@@ -107,11 +109,26 @@ def output_paths(out_dir: Path, stem: str, outputs: Sequence[str] = DEFAULT_OUTP
     return {k: v for k, v in every.items() if k in outputs}
 
 
+def png_bytes(grey: np.ndarray, level: int = DEFAULT_PNG_LEVEL) -> bytes:
+    """The PNG file of an 8-bit grayscale map, as bytes (PIL writes the same bytes to a file).
+
+    A function of its own so that a process pool can run it: PIL's PNG encoder holds the GIL
+    for the whole encode, so writer threads alone cannot run two PNG encodes at once.
+    """
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.fromarray(grey, mode="L").save(buf, format="PNG", compress_level=level)
+    return buf.getvalue()
+
+
 def write_outputs(out_dir: Path, stem: str, image: np.ndarray, log_density: np.ndarray,
                   outputs: Sequence[str] = DEFAULT_OUTPUTS, npy_dtype: str = "float32",
-                  png_level: int = DEFAULT_PNG_LEVEL) -> None:
+                  png_level: int = DEFAULT_PNG_LEVEL, png_pool: Executor | None = None) -> None:
     """Write the selected per-image files atomically; the .npy last.
 
+    ``png_pool``: a process pool that encodes the PNG (while this thread makes the overlay);
+    without it the PNG is encoded here. The bytes are the same either way.
     Raises :class:`OutputError` naming the file when one cannot be written.
     """
     from PIL import Image
@@ -119,15 +136,19 @@ def write_outputs(out_dir: Path, stem: str, image: np.ndarray, log_density: np.n
     paths = output_paths(out_dir, stem, outputs)
     current = None
     grey = density_png(log_density) if ("png" in paths or "overlay" in paths) else None
+    png = None
+    if "png" in paths and png_pool is not None:
+        png = png_pool.submit(png_bytes, grey, png_level)  # runs while the overlay is made below
     try:
-        if "png" in paths:
-            current = paths["png"]
-            with atomic_path(current) as tmp:
-                Image.fromarray(grey, mode="L").save(tmp, format="PNG", compress_level=png_level)
         if "overlay" in paths:
             current = paths["overlay"]
-            with atomic_path(current) as tmp:
+            with atomic_path(current) as tmp:  # to a real file: PIL encodes JPEG without the GIL then
                 Image.fromarray(overlay_image(image, log_density, grey=grey)).save(tmp, format="JPEG", quality=90)
+        if "png" in paths:
+            current = paths["png"]
+            data = png.result() if png is not None else png_bytes(grey, png_level)
+            with atomic_path(current) as tmp:
+                tmp.write_bytes(data)
         if "npy" in paths:
             current = paths["npy"]
             with atomic_path(current) as tmp, open(tmp, "wb") as f:

@@ -19,7 +19,7 @@ import queue
 import threading
 import time
 from collections import deque
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -27,7 +27,7 @@ from typing import Callable, Iterator, Sequence
 
 import numpy as np
 
-from asdgaze.errors import AsdgazeError, DataError, OptionsError
+from asdgaze.errors import AsdgazeError, DataError, MapError, OptionsError
 from asdgaze.io import package_versions, write_json_atomic
 from asdgaze.predict.outputs import (
     DEFAULT_PNG_LEVEL,
@@ -179,10 +179,18 @@ def _decode(path: Path) -> np.ndarray:
     return image
 
 
-def start_decoding(pool: ThreadPoolExecutor, pending: Sequence[tuple[str, Path]], window: int
-                   ) -> Iterator[tuple[str, Path, np.ndarray | None, AsdgazeError | None]]:
+def _decode_and_trim(path: Path) -> np.ndarray:
+    try:
+        return _decode(path)
+    finally:
+        _return_freed_memory()
+
+
+def start_decoding(pool: ThreadPoolExecutor, pending: Sequence[tuple[str, Path]], window: int,
+                   trim: bool = False) -> Iterator[tuple[str, Path, np.ndarray | None, AsdgazeError | None]]:
     """Start decoding ``pending`` in ``pool`` now (at most ``window`` images in flight); iterate for
-    the results in input order, each (stem, path, image or None, AsdgazeError or None)."""
+    the results in input order, each (stem, path, image or None, AsdgazeError or None).
+    ``trim``: return freed memory to the system after each image (see :func:`_return_freed_memory`)."""
     queue: deque[tuple[str, Path, Future]] = deque()
     it = iter(pending)
 
@@ -191,7 +199,7 @@ def start_decoding(pool: ThreadPoolExecutor, pending: Sequence[tuple[str, Path]]
             nxt = next(it, None)
             if nxt is None:
                 return
-            queue.append((nxt[0], nxt[1], pool.submit(_decode, nxt[1])))
+            queue.append((nxt[0], nxt[1], pool.submit(_decode_and_trim if trim else _decode, nxt[1])))
 
     def results() -> Iterator[tuple[str, Path, np.ndarray | None, AsdgazeError | None]]:
         while queue:
@@ -226,9 +234,12 @@ class _BatchFeeder:
             for batch, failed in batches:
                 x = None
                 if batch:
-                    x = torch.from_numpy(np.stack([b[2] for b in batch])).permute(0, 3, 1, 2)
-                    if dev.startswith("cuda"):
-                        x = x.pin_memory()  # so the copy to the GPU can be asynchronous
+                    # stacked straight into pinned memory on a GPU (one copy, and the copy to the
+                    # GPU can be asynchronous)
+                    x = torch.empty((len(batch),) + batch[0][2].shape, dtype=torch.uint8,
+                                    pin_memory=dev.startswith("cuda"))
+                    np.stack([b[2] for b in batch], out=x.numpy())
+                    x = x.permute(0, 3, 1, 2)
                 if not self._put((batch, failed, x)):
                     return
             self._put(_END)
@@ -295,7 +306,8 @@ def equal_size_batches(decoded: Iterator, batch_size: int, max_buffered: int
 class _Writers:
     """A pool of writer threads with a bound on images in flight (each holds its image and map)."""
 
-    def __init__(self, workers: int, max_in_flight: int) -> None:
+    def __init__(self, workers: int, max_in_flight: int, trim: bool = False) -> None:
+        self.trim = trim
         self.pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="asdgaze-write")
         self.slots = threading.Semaphore(max_in_flight)
         self.futures: list[tuple[str, Future]] = []
@@ -308,6 +320,8 @@ class _Writers:
             try:
                 fn()
             finally:
+                if self.trim:
+                    _return_freed_memory()
                 self.slots.release()
 
         self.futures.append((stem, self.pool.submit(task)))
@@ -342,7 +356,8 @@ def run_predict(out: str | os.PathLike, images=None, dataset=None, weights: str 
                 precision: str = "fp32", overwrite: bool = False, progress: bool = True, model=None,
                 outputs: str | Sequence[str] | None = None, npy_dtype: str = "float32",
                 png_level: int = DEFAULT_PNG_LEVEL, shard: str | tuple[int, int] | None = None,
-                decode_workers: int | None = None, write_workers: int | None = None) -> PredictResult:
+                decode_workers: int | None = None, write_workers: int | None = None,
+                png_workers: int | None = None) -> PredictResult:
     """Predict DeepGaze IIE log densities for images and write the chosen outputs and a manifest.
 
     Args:
@@ -359,6 +374,8 @@ def run_predict(out: str | os.PathLike, images=None, dataset=None, weights: str 
         npy_dtype: ``float32`` or ``float16`` for the ``.npy`` maps. png_level: zlib level 0-9.
         shard: ``"K/N"``: only shard K of N of the images (see :func:`select_shard`).
         decode_workers / write_workers: thread counts (default: from the CPU count).
+        png_workers: processes that encode the PNGs (default: one per core on a GPU host with 4 or
+            more cores, else 0: encoded in the writer threads).
 
     Returns:
         :class:`PredictResult`; ``result.ok`` is False when any image failed.
@@ -391,6 +408,8 @@ def run_predict(out: str | os.PathLike, images=None, dataset=None, weights: str 
     all_items = collect_images(images, dataset)
     items = select_shard(all_items, shard_kn)
     dev = resolve_device(device)
+    if dev.startswith("cuda"):  # the CUDA context is created while the checkpoint is read
+        threading.Thread(target=_init_cuda, args=(dev,), name="asdgaze-cuda-init", daemon=True).start()
     wpath = None
     if model is None:
         from asdgaze.models.deepgaze.weights import resolve_weights
@@ -399,10 +418,9 @@ def run_predict(out: str | os.PathLike, images=None, dataset=None, weights: str 
     try:
         cb = resolve_centerbias(centerbias)
     except (FileNotFoundError, ValueError) as e:  # a missing file, or a template that is not a log density
-        if isinstance(e, AsdgazeError) and "--centerbias" in str(e):
-            raise
-        raise type(e)(f"--centerbias: {e}") if isinstance(e, AsdgazeError) else OptionsError(f"--centerbias: {e}") \
-            from None
+        if isinstance(e, AsdgazeError) and not isinstance(e, MapError):
+            raise  # e.g. OptionsError, or a WeightsError for a damaged mit1003 reference file
+        raise OptionsError(f"--centerbias: {e}") from None
     check_out_dir(out_dir)
 
     if wpath is not None:
@@ -424,6 +442,8 @@ def run_predict(out: str | os.PathLike, images=None, dataset=None, weights: str 
     check_and_record(out_dir, settings, overwrite, has_outputs)
 
     result = PredictResult(out_dir=out_dir, total=len(items))
+    # seconds since the start of run_predict at which each phase ended (manifest "timeline_seconds")
+    timeline: dict[str, float] = {"inputs_checked": time.perf_counter() - t_start}
     pending: list[tuple[str, Path]] = []
     for stem, path in items:
         if not overwrite and finished(out_dir, stem, per_image_kinds):
@@ -437,20 +457,26 @@ def run_predict(out: str | os.PathLike, images=None, dataset=None, weights: str 
     # there: images go one at a time, which keeps memory to the model's own peak plus a few images,
     # and one decoder and one writer thread leave the cores to the model.
     step = batch_size if gpu else 1
-    n_decode = decode_workers or (max(1, min(8, cpus)) if gpu else 1)
-    n_write = write_workers or (max(1, min(8, cpus)) if gpu else 1)
+    # On a GPU host the host side is the limit: decoders and writers on every core. PIL's PNG
+    # encoder holds the GIL, so the PNGs are encoded in a process pool (one process per core).
+    n_decode = decode_workers or (max(1, min(16, cpus)) if gpu else 1)
+    n_write = write_workers or (max(1, min(16, cpus)) if gpu else 1)
+    n_png = png_workers if png_workers is not None else (min(16, cpus) if gpu and cpus >= 4 else 0)
     # bounded memory: decoded images waiting, batches assembled ahead, images being written
     window = step + n_decode
     timings: dict[str, dict] = {}
     load_seconds = 0.0
     status = "complete"
     decoder = ThreadPoolExecutor(max_workers=n_decode, thread_name_prefix="asdgaze-decode")
-    writers = _Writers(n_write, max_in_flight=step + n_write)
+    writers = _Writers(n_write, max_in_flight=step + n_write, trim=not gpu)
     feeder = None
     bar = None
+    png_pool = None
     try:
         if pending:
-            decoded = start_decoding(decoder, pending, window)  # decoding starts now, while the model loads
+            if n_png and "png" in chosen:
+                png_pool = _start_png_pool(n_png)  # its processes start while the model loads
+            decoded = start_decoding(decoder, pending, window, trim=not gpu)  # decoding starts now, while the model loads
             feeder = _BatchFeeder(equal_size_batches(decoded, step, max_buffered=window), dev, depth=2 if gpu else 1)
             if model is None:
                 t0 = time.perf_counter()
@@ -458,6 +484,7 @@ def run_predict(out: str | os.PathLike, images=None, dataset=None, weights: str 
                 load_seconds = time.perf_counter() - t0
             else:
                 model = model.to(dev)
+            timeline["model_loaded"] = time.perf_counter() - t_start
             from tqdm import tqdm
 
             bar = tqdm(total=len(pending), unit="img", desc="DeepGaze IIE", disable=not progress)
@@ -468,10 +495,13 @@ def run_predict(out: str | os.PathLike, images=None, dataset=None, weights: str 
                 bar.update(len(failed))
                 if batch:
                     _run_batch(model, batch, x, priors, cb, dev, model_precision, writers, timings, result,
-                               out_dir, chosen, npy_dtype, int(png_level))
+                               out_dir, chosen, npy_dtype, int(png_level), png_pool)
                     bar.update(len(batch))
+                    timeline.setdefault("first_batch", time.perf_counter() - t_start)
                 writers.collect()
+            timeline["last_batch"] = time.perf_counter() - t_start
             writers.collect(wait=True)
+            timeline["writes_done"] = time.perf_counter() - t_start
     except KeyboardInterrupt:
         status = "interrupted"
         writers.drain()
@@ -481,7 +511,8 @@ def run_predict(out: str | os.PathLike, images=None, dataset=None, weights: str 
             bar.close()
         result.written = _in_order(writers.done, items)
         _write_manifest(result, out_dir, settings, wdesc, cb, dev, model_precision, precision, batch_size, chosen,
-                        npy_dtype, png_level, shard_kn, started, load_seconds, t_start, timings, status, items)
+                        npy_dtype, png_level, shard_kn, started, load_seconds, t_start, timings, status, items,
+                        timeline)
         raise PredictInterrupted(result) from None
     except BaseException:
         writers.drain()
@@ -489,6 +520,8 @@ def run_predict(out: str | os.PathLike, images=None, dataset=None, weights: str 
     finally:
         _stop_reading(feeder, decoder)
         writers.close()
+        if png_pool is not None:
+            png_pool.shutdown(wait=True, cancel_futures=True)
         if bar is not None:
             bar.close()
     result.written = _in_order(writers.done, items)
@@ -496,8 +529,10 @@ def run_predict(out: str | os.PathLike, images=None, dataset=None, weights: str 
         from asdgaze.predict.hdf5 import write_hdf5
 
         write_hdf5(out_dir, [(s, p.name) for s, p in items if finished(out_dir, s, ["npy"])])
+    timeline["pools_closed"] = time.perf_counter() - t_start
     _write_manifest(result, out_dir, settings, wdesc, cb, dev, model_precision, precision, batch_size, chosen,
-                    npy_dtype, png_level, shard_kn, started, load_seconds, t_start, timings, status, items)
+                    npy_dtype, png_level, shard_kn, started, load_seconds, t_start, timings, status, items,
+                    timeline)
     return result
 
 
@@ -511,10 +546,42 @@ def _stop_reading(feeder: _BatchFeeder | None, decoder: ThreadPoolExecutor) -> N
     decoder.shutdown(wait=True)
 
 
+def _return_freed_memory() -> None:
+    """glibc: hand the memory freed in this thread's heap back to the system (``malloc_trim``).
+
+    Decoded images and written maps are freed into per-thread heaps that glibc keeps; on CPU,
+    where the decoder and writer work beside the model, that memory would add to the model's
+    peak. Changes only where memory comes from, never a value; elsewhere (not glibc) nothing happens.
+    """
+    if _malloc_trim is not None:
+        _malloc_trim(0)
+
+
+def _find_malloc_trim():
+    import ctypes
+
+    try:
+        return ctypes.CDLL(None).malloc_trim
+    except (OSError, AttributeError):
+        return None
+
+
+_malloc_trim = _find_malloc_trim()
+
+
+def _init_cuda(dev: str) -> None:
+    import torch
+
+    try:
+        torch.empty(1, device=dev)
+    except Exception:  # noqa: BLE001 - the main thread meets (and reports) the same error
+        pass
+
+
 def _load_model(wpath: Path, dev: str):
     from asdgaze.models.deepgaze.model import DeepGazeIIE
 
-    return DeepGazeIIE.from_checkpoint(wpath, device=dev)
+    return DeepGazeIIE.from_checkpoint(wpath, device=dev, mmap=dev.startswith("cuda"))
 
 
 def _in_order(stems: list[str], items: Sequence[tuple[str, Path]]) -> list[str]:
@@ -522,8 +589,28 @@ def _in_order(stems: list[str], items: Sequence[tuple[str, Path]]) -> list[str]:
     return sorted(stems, key=lambda s: rank.get(s, len(rank)))
 
 
+def _start_png_pool(workers: int) -> Executor:
+    """A pool of ``workers`` processes for PNG encoding, started now (spawned: no fork of a process
+    with threads and CUDA; a child imports only numpy, PIL and asdgaze.predict.outputs)."""
+    import multiprocessing
+
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
+                               initializer=_ignore_ctrl_c)
+    for _ in range(workers):
+        pool.submit(int)  # starts the processes
+    return pool
+
+
+def _ignore_ctrl_c() -> None:
+    """In a PNG process: Ctrl-C reaches the whole process group; the main process handles it."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 def _run_batch(model, batch, x, priors, cb, dev: str, precision: str, writers: _Writers, timings: dict,
-               result: PredictResult, out_dir: Path, chosen, npy_dtype: str, png_level: int) -> None:
+               result: PredictResult, out_dir: Path, chosen, npy_dtype: str, png_level: int,
+               png_pool: Executor | None = None) -> None:
     """One forward pass; its outputs go to the writer pool. Unusable inputs (AsdgazeError) fail the batch's images."""
     import torch
 
@@ -545,13 +632,13 @@ def _run_batch(model, batch, x, priors, cb, dev: str, precision: str, writers: _
         timings[stem] = {"source": str(path), "height": h, "width": w, "seconds": round(seconds, 4),
                          "batch": len(batch)}
         writers.submit(stem, lambda s=stem, im=image, m=ld: write_outputs(out_dir, s, im, m, chosen, npy_dtype,
-                                                                          png_level))
+                                                                          png_level, png_pool))
 
 
 def _write_manifest(result: PredictResult, out_dir: Path, settings: dict, wdesc: dict, cb, dev: str,
                     model_precision: str, precision: str, batch_size: int, chosen, npy_dtype: str, png_level,
                     shard, started: str, load_seconds: float, t_start: float, timings: dict, status: str,
-                    items) -> None:
+                    items, timeline: dict | None = None) -> None:
     import json
 
     import torch
@@ -596,6 +683,7 @@ def _write_manifest(result: PredictResult, out_dir: Path, settings: dict, wdesc:
         "versions": _versions(),
         "started": started,
         "model_load_seconds": round(load_seconds, 3),
+        "timeline_seconds": {k: round(v, 3) for k, v in (timeline or {}).items()},
         "total_seconds": round(time.perf_counter() - t_start, 3),
         "finished": len(result.written) + len(result.skipped),
         "images": dict(sorted(per_image.items())),

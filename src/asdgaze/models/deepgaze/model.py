@@ -204,15 +204,17 @@ class DeepGazeIIE(nn.Module):
 
     @classmethod
     def from_checkpoint(cls, path: str | os.PathLike | None = None, device: str | torch.device = "cpu",
-                        reference: bool = False, precision: str = "fp32") -> "DeepGazeIIE":
+                        reference: bool = False, precision: str = "fp32", mmap: bool = False) -> "DeepGazeIIE":
         """Build the model and load ``path`` (a ``deepgaze2e.pth`` state dict) with ``strict=True``.
 
         ``path=None`` reads the cached ``deepgaze2e.pth`` (as :meth:`from_pretrained`). The modules
         are created on the meta device and the checkpoint tensors are assigned, so no random
-        initialisation runs and the weights are held once (peak memory: one copy).
+        initialisation runs and the weights are held once (peak memory: one copy). ``mmap=True``
+        maps the file instead of reading it first (for a GPU: each tensor is copied from the map
+        to the device; on a CPU the model would keep the mapped file resident).
         """
         path = resolve_weights(path)
-        state = load_state_dict_file(path)
+        state = load_state_dict_file(path, mmap=mmap)
         return cls._build(state, device, reference, precision, str(path))
 
     @classmethod

@@ -323,7 +323,8 @@ def _model_errors():
 @click.option("--weights", type=click.Path(dir_okay=False),
               help="DeepGaze IIE checkpoint (default: deepgaze2e.pth in the cache; see `asdgaze weights`).")
 @click.option("--centerbias", default="mit1003", show_default=True,
-              help="Centre bias: mit1003 (published template, cached), uniform, or a .npy log-density file.")
+              help="Centre bias: mit1003 (published template, cached), uniform, gaussian (centre Gaussian, "
+              "sigma 1/4 of each side), or a .npy log-density file (the names --ig-baseline takes).")
 @click.option("--device", default="auto", show_default=True, help="auto, cpu or cuda.")
 @click.option("--batch-size", type=click.IntRange(min=1), default=8, show_default=True,
               help="Images per batch (equal sizes).")
@@ -343,10 +344,15 @@ def predict(images_dir, dataset, out_dir, weights, centerbias, device, batch_siz
             png_level, shard, overwrite, no_progress) -> int:
     """DeepGaze IIE log-density maps (.npy), density PNGs and overlays for every image."""
     from asdgaze.errors import AsdgazeError
-    from asdgaze.predict import PredictInterrupted, run_predict
+    from asdgaze.models.deepgaze.weights import require_torch
 
     if (images_dir is None) == (dataset is None):
         raise click.UsageError("give exactly one of --images DIR and --dataset PATH")
+    try:
+        require_torch("asdgaze predict (DeepGaze IIE)")
+        from asdgaze.predict import PredictInterrupted, run_predict
+    except AsdgazeError as e:
+        raise click.ClickException(str(e))
     try:
         result = run_predict(out_dir, images=images_dir, dataset=dataset, weights=weights, centerbias=centerbias,
                              device=device, batch_size=batch_size, precision=precision, overwrite=overwrite,

@@ -100,6 +100,18 @@ def test_settings_recorded_before_outputs_and_mismatch_named(folder, tmp_path):
     assert json.loads((out / "run-settings.json").read_text())["centerbias"]["kind"] == "file"
 
 
+def test_a_record_without_outputs_does_not_bind_the_next_run(folder, tmp_path):
+    """A run that stopped before its first image (e.g. the model failed to load) leaves only its
+    settings record; a rerun with other settings is not refused for outputs that do not exist."""
+    out = tmp_path / "o"
+    with pytest.raises(PredictInterrupted):
+        run(out, folder, batch_size=1, model=FakeModel(interrupt_after=0))
+    assert (out / "run-settings.json").is_file() and not list(out.glob("maps/*.npy"))
+    r = run(out, folder, centerbias="gaussian")
+    assert len(r.written) == 7
+    assert json.loads((out / "run-settings.json").read_text())["centerbias"]["kind"] == "gaussian"
+
+
 def test_other_settings_each_named(folder, tmp_path):
     out = tmp_path / "o"
     run(out, folder, outputs="npy")

@@ -103,7 +103,8 @@ def check_and_record(out_dir: Path, settings: dict, overwrite: bool, has_outputs
     """
     old = read_settings(out_dir)
     if not overwrite:
-        if old is not None and old != settings:
+        # a record with no outputs yet (a run that stopped before its first image) binds nothing
+        if old is not None and old != settings and has_outputs:
             diff = "; ".join(differences(old, settings))
             raise OptionsError(f"{out_dir}: holds outputs made with other settings ({diff}); use another --out "
                                f"folder, the same settings, or --overwrite to recompute everything")

@@ -511,10 +511,8 @@ def _print_run(result) -> int:
     """The closing lines of `run` and `demo`: a summary table per model, failures, the report path."""
     from asdgaze.report.tables import summary_table
 
-    if result.summary is not None:
-        for model, rows in result.summary.groupby("model", sort=True):
-            click.echo(f"\n{model} (MIT convention)")
-            click.echo(summary_table(rows.drop(columns="model")))
+    if result.summary is not None:  # one block per model and convention
+        click.echo("\n" + summary_table(result.summary))
     for note in result.notes:
         click.echo(f"note: {note}")
     for f in result.failures:
@@ -557,8 +555,9 @@ def demo(out_dir, workers, weights, centerbias, no_download, overwrite, no_progr
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), help="Run folder.")
 @click.option("--models", default="deepgaze2e", show_default=True,
               help="Comma-separated: deepgaze2e and/or NAME=DIR (a folder of maps); '' for baselines only.")
-@click.option("--baselines", default="centerbias,other-group", show_default=True,
-              help="Comma-separated: uniform, centerbias, centerbias-mit1003, other-group ('' for none).")
+@click.option("--baselines", default="default", show_default=True,
+              help="Comma-separated: uniform, centerbias, centerbias-mit1003, gold-standard, other-group; 'default' "
+                   "(all but centerbias-mit1003; other-group only with two groups) or '' / 'none'.")
 @click.option("--maps-kind", type=click.Choice(["saliency", "log-density"]),
               help="What the .npy maps of NAME=DIR models hold.")
 @click.option("--weights", type=click.Path(dir_okay=False),
@@ -580,16 +579,18 @@ def run_command(dataset, table, coords, out_dir, models, baselines, maps_kind, w
                 n_permutations, seed) -> int:
     """predict (DeepGaze IIE) -> evaluate -> compare -> report, resumable: rerun the same command to finish."""
     from asdgaze.evaluate import EvaluateOptions
-    from asdgaze.metrics.suite import MIT_METRICS
     from asdgaze.run import run
 
     if table and not coords:
         raise click.UsageError("--table needs --coords 0-based|1-based")
-    options = EvaluateOptions(maps_kind=maps_kind, ig_baseline=ig_baseline, seed=seed,
-                              metrics=tuple(_parse_groups(metrics) or MIT_METRICS))
+    mit_metrics, prob_metrics = _parse_metrics(metrics)
+    options = EvaluateOptions(maps_kind=maps_kind, ig_baseline=ig_baseline, seed=seed, metrics=mit_metrics,
+                              prob_metrics=prob_metrics)
+    chosen = (baselines or "").strip().lower()
+    chosen_baselines = None if chosen == "default" else () if chosen in ("", "none") else baselines.split(",")
     with _warnings_once():
         try:
-            result = run(dataset, out_dir, models=models, baselines=(baselines or "").split(","), table=table,
+            result = run(dataset, out_dir, models=models, baselines=chosen_baselines, table=table,
                          coords=coords, evaluate_options=options,
                          compare_options=_compare_options(groups, n_resamples, n_permutations, seed),
                          weights=weights, centerbias=centerbias, device=device, precision=precision,

@@ -93,11 +93,10 @@ def mit1003_caveat(manifest: dict) -> str:
             "remain meaningful.")
 
 
-def _caveats(res: Results, cmp: CompareResult, run_notes: Sequence[str] = ()) -> list[str]:
+def _caveats(res: Results, cmp: CompareResult) -> list[str]:
     m = _first_manifest(res)
     name = m.get("dataset", {}).get("name", "")
-    out = list(run_notes)
-    out.append(mit1003_caveat(m))
+    out = [mit1003_caveat(m)]
     if name == "asdgaze-demo":
         out.append(DEMO_GROUPS)
     out.append("Conventions used: " + ", ".join(sorted(res.per_image["convention"].unique())) + ". " +
@@ -188,7 +187,7 @@ def build_report(results: str | Path, out: str | Path | None = None, options: Co
     """Write ``report.html`` (self-contained) and the CSV of every table it shows into ``out``.
 
     ``out`` defaults to ``<results>/report``. The comparison is run here (into ``out``) unless
-    ``compare_result`` is given. ``run_notes`` (e.g. "DeepGaze IIE was not run") open the caveats.
+    ``compare_result`` is given. ``run_notes`` (e.g. "DeepGaze IIE was not run") are shown first, under the title.
     """
     res = load_results(results)
     out = Path(out) if out is not None else res.root / "report"
@@ -243,7 +242,7 @@ def build_report(results: str | Path, out: str | Path | None = None, options: Co
     html = env.get_template("report.html").render(
         title=f"asdgaze report: {a} vs {b}", version=__version__,
         created=time.strftime("%Y-%m-%d %H:%M:%S %Z"), results=str(res.root), group_a=a, group_b=b,
-        run_info=_run_info(res), caveats=_caveats(res, cmp, run_notes), tables=tables, figures=fig_entries, panels=panels,
+        run_info=_run_info(res), caveats=_caveats(res, cmp), run_notes=list(run_notes), tables=tables, figures=fig_entries, panels=panels,
         panels_note=panels_note or "No panels.")
     path = out / "report.html"
     write_text_atomic(path, html)

@@ -72,6 +72,7 @@ def compare(results: Results | str | Path, out: str | Path | None = None, option
     if per_fixation is None and res.per_fixation is not None:
         per_fixation = per_fixation_from_table(res.per_fixation)
     perms: dict[tuple[str, str, str], tuple[float, int]] = {}
+    not_averages: list[str] = []
     skipped = sorted({k[0] for k in (per_fixation or {}) if k[0] in GROUP_FITTED})
     if skipped:
         notes.append(f"Permutation test: not done for {', '.join(skipped)}: fitted to each group's own fixations, "
@@ -80,11 +81,13 @@ def compare(results: Results | str | Path, out: str | Path | None = None, option
         if key[0] in GROUP_FITTED:
             continue
         if key[2] not in FIXATION_AVERAGE_METRICS:
-            notes.append(f"{key[0]} {key[2]}: per-fixation values given but {key[2]} is not a fixation average; "
-                         "not permuted")
+            not_averages.append(f"{key[0]} {key[2]}")
             continue
         r = permutation_test(mapping, a, b, n_permutations=options.n_permutations, seed=options.seed)
         perms[key] = (r.p_value, r.n_permutations)
+    if not_averages:  # one note, not one per model
+        notes.append("Per-fixation values given but not a fixation average, so not permuted: "
+                     + ", ".join(not_averages) + ".")
     if not perms:
         notes.append("Permutation test: no per-fixation values in these results, so p_permutation is empty; "
                      "map metrics (CC, KL, SIM, EMD, AUC-Borji, shuffled AUC) are never permuted.")

@@ -52,9 +52,11 @@ def _fmt(v) -> dict:
     return {"value": str(v), "text": True}
 
 
-def _table(df: pd.DataFrame, tid: str, title: str, csv: Path, note: str = "") -> dict:
+def _table(df: pd.DataFrame, tid: str, title: str, csv: Path, note: str = "", collapse: bool = False) -> dict:
+    """A table for the page (and its CSV); ``collapse``: a long reference table, folded when over 40 rows."""
     write_text_atomic(csv, df.to_csv(index=False))
     return {"id": tid, "title": title, "note": note, "csv": csv.name, "columns": list(df.columns),
+            "collapse": collapse and len(df) > 40,
             "rows": [[_fmt(v) for v in row] for row in df.itertuples(index=False)]}
 
 
@@ -64,7 +66,8 @@ def _first_manifest(res: Results) -> dict:
 
 def _run_info(res: Results) -> list[tuple[str, str]]:
     info = []
-    for folder, m in res.manifests.items():
+    for where, m in res.manifests.items():
+        folder = where if len(res.manifests) > 1 else "evaluate"  # one results folder: no folder name to show
         ds = m.get("dataset", {})
         info.append((f"dataset ({folder})", f"{ds.get('name', '?')}: {ds.get('n_images', '?')} images, groups "
                      f"{', '.join(ds.get('groups', []))}, root {ds.get('root', '?')}"))
@@ -195,8 +198,6 @@ def build_report(results: str | Path, out: str | Path | None = None, options: Co
     a, b = options.group_a, options.group_b
     cmp = compare_result or compare(res, out, options)
     tables = []
-    if res.summary is not None:
-        tables.append(_table(res.summary, "summary", "Summary per group (from evaluate)", out / "summary_all.csv"))
     gold = _gold_table(res.summary)
     if gold is not None:
         tables.append(_table(gold, "ig-pct-gold", "Information gain as % of the gold standard (noise ceiling)",
@@ -211,7 +212,7 @@ def build_report(results: str | Path, out: str | Path | None = None, options: Co
                          "matched-pairs rank-biserial and Cohen's d_z; within-image permutation test where "
                          "per-fixation values exist."))
     tables.append(_table(cmp.group_means, "group-means", "Mean per group with bootstrap 95% CI",
-                         out / "group_means.csv"))
+                         out / "group_means.csv", collapse=True))
     if cmp.participants is not None:
         tables.append(_table(cmp.participants, "participants", "Participant-level comparison",
                              out / "participant_stats.csv",
@@ -219,11 +220,14 @@ def build_report(results: str | Path, out: str | Path | None = None, options: Co
                              "Mann-Whitney U; Holm."))
     ranked = cmp.rankings
     tables.append(_table(ranked[~ranked["is_ceiling"]], "rankings", "Images where a model fits one group worst",
-                         out / "image_rankings.csv"))
+                         out / "image_rankings.csv", collapse=True))
     ceil = ranked[ranked["is_ceiling"]]
     if not ceil.empty:
         tables.append(_table(ceil, "ceiling-rankings", "Ceiling: images where the groups differ most in their "
                              "internal agreement", out / "ceiling_rankings.csv"))
+    if res.summary is not None:  # the longest table, last
+        tables.append(_table(res.summary, "summary", "Summary per group (from evaluate)", out / "summary_all.csv",
+                             collapse=True))
     (out / "figures").mkdir(exist_ok=True)
     figs = [
         (figures.metric_ci_figure(cmp.group_means, a, b), "metrics_ci.png",

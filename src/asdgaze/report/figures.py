@@ -115,17 +115,22 @@ def scatter_figure(paired: pd.DataFrame, group_a: str, group_b: str) -> Figure:
     panels = _panels(paired, "diff")
     fig, axes = _grid(len(panels), size=(3.0, 3.0))
     markers = ["o", "^", "s", "D", "v", "P", "X"]
+    # One marker and colour per series across all panels, so one legend serves them all.
+    every = list(dict.fromkeys(x for _, t in panels for x in t["series"]))
     for ax, (title, t) in zip(axes.flat, panels):
-        for k, (model, m) in enumerate(t.groupby("series", sort=False)):
+        for model, m in t.groupby("series", sort=False):
+            k = every.index(model)
             ax.scatter(m["value_b"], m["value_a"], s=14, marker=markers[k % len(markers)],
-                       color=plt.get_cmap("cividis")(k / max(1, t["series"].nunique())), label=model, alpha=0.8)
+                       color=plt.get_cmap("cividis")(k / max(1, len(every))), label=model, alpha=0.8)
         lo = np.nanmin([t["value_a"].min(), t["value_b"].min()])
         hi = np.nanmax([t["value_a"].max(), t["value_b"].max()])
         ax.plot([lo, hi], [lo, hi], color="0.4", linewidth=1, linestyle="--")
         ax.set_xlabel(group_b, fontsize=8)
         ax.set_ylabel(group_a, fontsize=8)
         ax.set_title(title, fontsize=9)
-    axes.flat[0].legend(fontsize=6)
+    if panels:  # the legend where most series are
+        best = max(range(len(panels)), key=lambda i: panels[i][1]["series"].nunique())
+        axes.flat[best].legend(fontsize=6)
     fig.tight_layout()
     return fig
 

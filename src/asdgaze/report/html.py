@@ -117,8 +117,10 @@ def _map_records(manifest: dict, folder: str) -> dict[str, dict]:
     maps = manifest.get("maps")
     if not isinstance(maps, dict) or not maps:
         return {}
-    if "folder" in maps:  # one folder; older manifests carry no name: the results sub-folder's
-        name = maps.get("name") or (folder.split("/")[0] if folder not in ("", ".") else "maps")
+    if "folder" in maps:  # one folder; unnamed ("maps" or none) in a sub-folder: the sub-folder names it,
+        name = maps.get("name") or "maps"  # as load_results does
+        if name == "maps" and folder not in ("", "."):
+            name = folder.split("/")[0]
         return {str(name): maps}
     return {str(k): v for k, v in maps.items() if isinstance(v, dict) and "folder" in v}
 
@@ -139,7 +141,7 @@ def _panels(res: Results, cmp: CompareResult, out: Path, a: str, b: str, n: int)
     r = r[r["model"].isin(list(folders))]
     metric = next((m for m in PANEL_METRICS if m in set(r["metric"])), None)
     if metric is None:
-        return [], "Per-image panels: no model with its own folder of maps was ranked (baselines have no maps)."
+        return [], "Per-image panels skipped: no model with its own folder of maps was ranked (baselines have no maps)."
     r = r[r["metric"] == metric]
     model = r["model"].iloc[0]
     maps_dir, manifest = folders[model]

@@ -175,3 +175,14 @@ def test_run_command_scores_a_maps_folder(tmp_path, capsys, monkeypatch):
     stats = pd.read_csv(tmp_path / "out" / "compare" / "group_stats.csv")
     # saliency maps (not log-densities) are scored under the MIT convention only
     assert sorted(stats.metric) == ["cc", "nss"] and set(stats.model) == {"mine"} and set(stats.convention) == {"mit"}
+
+
+def test_run_states_the_measured_mit1003_overlap_in_the_report(tmp_path, monkeypatch):
+    monkeypatch.setenv("ASDGAZE_HOME", str(tmp_path / "cache"))
+    images = demo_dataset_path() / "TrainingData" / "Images"  # the demo's own images: all 8 are found there
+    rc = main(["run", "--dataset", str(demo_dataset_path()), "--out", str(tmp_path / "out"), "--models", "",
+               "--baselines", "uniform", "--metrics", "nss", "--mit1003", str(images), "--n-resamples", "200",
+               "--n-permutations", "10", "--workers", "1", "--no-progress"])
+    assert rc == 0
+    html = (tmp_path / "out" / "report" / "report.html").read_text()
+    assert "measured with --mit1003" in html and "8 of 8 images match an MIT1003 image" in html

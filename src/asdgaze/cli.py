@@ -569,13 +569,15 @@ def demo(out_dir, workers, weights, centerbias, no_download, overwrite, no_progr
 @click.option("--ig-baseline", default="gaussian", show_default=True,
               help="Information-gain baseline of evaluate: gaussian, uniform, mit1003, or a map file.")
 @click.option("--metrics", default=None, help="Comma-separated metrics of evaluate (default: all).")
+@click.option("--mit1003", "mit1003", type=click.Path(exists=True, file_okay=False),
+              help="Folder of MIT1003 stimuli: count the dataset images found there (stated in the report).")
 @click.option("--workers", type=click.IntRange(min=1), default=None,
               help="Parallel processes (default: CPU cores, at most 8).")
 @click.option("--overwrite", is_flag=True, help="Replace outputs made with other settings in --out.")
 @click.option("--no-progress", is_flag=True, help="No progress bars.")
 @_with_compare_options
 def run_command(dataset, table, coords, out_dir, models, baselines, maps_kind, weights, centerbias, device,
-                precision, ig_baseline, metrics, workers, overwrite, no_progress, groups, n_resamples,
+                precision, ig_baseline, metrics, mit1003, workers, overwrite, no_progress, groups, n_resamples,
                 n_permutations, seed) -> int:
     """predict (DeepGaze IIE) -> evaluate -> compare -> report, resumable: rerun the same command to finish."""
     from asdgaze.evaluate import EvaluateOptions
@@ -585,7 +587,7 @@ def run_command(dataset, table, coords, out_dir, models, baselines, maps_kind, w
         raise click.UsageError("--table needs --coords 0-based|1-based")
     mit_metrics, prob_metrics = _parse_metrics(metrics)
     options = EvaluateOptions(maps_kind=maps_kind, ig_baseline=ig_baseline, seed=seed, metrics=mit_metrics,
-                              prob_metrics=prob_metrics)
+                              prob_metrics=prob_metrics, mit1003=mit1003)
     chosen = (baselines or "").strip().lower()
     chosen_baselines = None if chosen == "default" else () if chosen in ("", "none") else baselines.split(",")
     with _warnings_once():

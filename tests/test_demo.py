@@ -52,11 +52,20 @@ def test_offline_demo_says_deepgaze_is_missing_and_writes_the_report(tmp_path, e
     assert "AUC-Judd" in text and (out / "report" / "report.html").is_file()
     html = (out / "report" / "report.html").read_text()
     assert "no one in them has a diagnosis" in html
-    # No substitute model: only the baselines were scored.
-    assert sorted(p.name for p in (out / "results").iterdir()) == ["centerbias", "other-group"]
+    # The report says plainly that the model is missing, and run.json keeps the note.
+    assert "DeepGaze IIE is MISSING from this demo" in html
+    assert any("MISSING" in n for n in __import__("json").loads((out / "run.json").read_text())["notes"])
+    # No substitute model: only the four default baselines were scored, in one results folder.
     assert not (out / "predict").exists()
-    summary = pd.read_csv(out / "results" / "centerbias" / "TD" / "summary.csv")
-    assert set(summary.group) == {"TD"} and summary["n"].min() == 8
+    summary = pd.read_csv(out / "results" / "summary.csv")
+    assert set(summary.model) == {"uniform", "centerbias", "gold-standard", "other-group"}
+    assert set(summary.group) == {"ASD", "TD"} and set(summary.convention) == {"mit", "probabilistic"}
+    # The gold standard is scored with LL and IG only (leave one viewer out), and is the 100 % of ig_pct_gold.
+    gold = summary[summary.model == "gold-standard"]
+    assert set(gold.metric) == {"ll", "ig", "ig_pct_gold"} and set(gold.convention) == {"probabilistic"}
+    assert np.allclose(gold[gold.metric == "ig_pct_gold"]["mean"], 100.0)
+    scored = summary[summary.metric != "ig_pct_gold"]
+    assert scored[scored.model.isin(["centerbias", "gold-standard"])]["n"].min() == 8
 
 
 class _Garbage(http.server.BaseHTTPRequestHandler):
@@ -105,8 +114,10 @@ def test_demo_with_deepgaze_weights(tmp_path, capsys, checkpoint_seed0):
                "--centerbias", "uniform", "--no-progress"])
     assert rc == 0, capsys.readouterr()
     out = capsys.readouterr().out
-    assert "deepgaze2e (MIT convention)" in out and "MISSING" not in out
-    summary = pd.read_csv(tmp_path / "demo" / "results" / "deepgaze2e" / "summary.csv")
+    assert "deepgaze2e (mit convention)" in out and "deepgaze2e (probabilistic convention)" in out
+    assert "MISSING" not in out
+    summary = pd.read_csv(tmp_path / "demo" / "results" / "summary.csv")
+    summary = summary[summary.model == "deepgaze2e"]
     assert set(summary.group) == {"ASD", "TD"} and summary["n"].min() == 8
     assert len(list((tmp_path / "demo" / "predict" / "deepgaze2e" / "maps").glob("*.npy"))) == 8
     assert (tmp_path / "demo" / "report" / "report.html").is_file()

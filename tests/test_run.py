@@ -38,8 +38,10 @@ def test_models_and_baselines_are_checked(tmp_path):
         parse_models(f"uniform={tmp_path / 'm'}")
     with pytest.raises(RunError, match="unknown baseline 'centre'"):
         check_baselines(["centre"])
-    with pytest.raises(RunError, match="gold-standard"):
-        check_baselines(["gold-standard"])
+    # gold-standard is scored by evaluate (leave one viewer out); the default is every baseline needing no file
+    assert check_baselines(["gold-standard", " uniform"]) == ("gold-standard", "uniform")
+    assert check_baselines(None, ["ASD", "TD"]) == ("uniform", "centerbias", "gold-standard", "other-group")
+    assert check_baselines(None, ["TD"]) == ("uniform", "centerbias", "gold-standard")
 
 
 def test_missing_deepgaze_weights_fail_before_any_work(tmp_path, capsys, monkeypatch):
@@ -57,16 +59,17 @@ def test_run_from_python_then_rerun_skips_every_stage(tmp_path, monkeypatch):
     r = run(demo_dataset_path(), tmp_path / "out", models=(), baselines=("centerbias",), evaluate_options=FEW,
             compare_options=SMALL, workers=1, progress=False, echo=lines.append)
     assert r.ok and r.report_html.is_file()
-    assert r.stages == {s: "ran" for s in ("baselines", "evaluate", "compare", "report")}
+    assert r.stages == {s: "ran" for s in ("evaluate", "compare", "report")}
     # The group comparison is the mean over images of TD - ASD, recomputed here from the per-image scores.
-    per_image = pd.concat(pd.read_csv(p) for p in (tmp_path / "out" / "results" / "centerbias").glob("*/per_image.csv"))
-    wide = per_image[per_image.metric == "nss"].pivot(index="image", columns="group", values="value")
+    per_image = pd.read_csv(tmp_path / "out" / "results" / "per_image.csv")
+    sel = per_image[(per_image.model == "centerbias") & (per_image.metric == "nss") & (per_image.convention == "mit")]
+    wide = sel.pivot(index="image", columns="group", values="value")
     stats = pd.read_csv(tmp_path / "out" / "compare" / "group_stats.csv")
-    row = stats[(stats.model == "centerbias") & (stats.metric == "nss")].iloc[0]
+    row = stats[(stats.model == "centerbias") & (stats.metric == "nss") & (stats.convention == "mit")].iloc[0]
     assert row["n"] == 8
     np.testing.assert_allclose(row["mean_diff"], np.mean(wide["TD"] - wide["ASD"]), rtol=1e-12)
     marker = json.loads((tmp_path / "out" / "run.json").read_text())
-    assert set(marker["stages"]) == {"baselines", "evaluate", "compare", "report"}
+    assert set(marker["stages"]) == {"evaluate", "compare", "report"}
 
     mtimes = {p: p.stat().st_mtime_ns for p in (tmp_path / "out").rglob("*.csv")}
     lines.clear()
@@ -78,8 +81,7 @@ def test_run_from_python_then_rerun_skips_every_stage(tmp_path, monkeypatch):
     r3 = run(demo_dataset_path(), tmp_path / "out", models=(), baselines=("centerbias",), evaluate_options=FEW,
              compare_options=CompareOptions(n_resamples=300, n_permutations=10), workers=1, progress=False,
              echo=lines.append)
-    assert r3.stages == {"baselines": "skipped (done earlier)", "evaluate": "skipped (done earlier)",
-                         "compare": "ran", "report": "ran"}
+    assert r3.stages == {"evaluate": "skipped (done earlier)", "compare": "ran", "report": "ran"}
 
 
 def _cmd(out: Path) -> list[str]:
@@ -111,7 +113,7 @@ def test_killed_run_finishes_with_byte_identical_csvs(tmp_path):
                                 start_new_session=True)
         t_start = time.monotonic()
         if k == 0:  # surely inside evaluate: as soon as its first finished image is saved
-            while proc.poll() is None and not list(out.glob("results/*/*/parts/*.json")):
+            while proc.poll() is None and not list(out.glob("results/parts/*.json")):
                 time.sleep(0.02)
         else:  # anywhere in what is left
             time.sleep(rnd.uniform(0.5, t_full))
@@ -127,7 +129,7 @@ def test_killed_run_finishes_with_byte_identical_csvs(tmp_path):
     assert _csvs(out) == _csvs(tmp_path / "full"), (seed, kills)
     # A finished run is not redone.
     again = subprocess.run(_cmd(out), env=_env(tmp_path), capture_output=True, text=True, timeout=300)
-    assert again.stdout.count("done earlier with the same settings, skipped") == 4, again.stdout
+    assert again.stdout.count("done earlier with the same settings, skipped") == 3, again.stdout
 
 
 def test_a_changed_maps_folder_is_scored_again(tmp_path, monkeypatch):
@@ -142,13 +144,15 @@ def test_a_changed_maps_folder_is_scored_again(tmp_path, monkeypatch):
     kw = dict(models=[f"mine={tmp_path / 'maps'}"], baselines=(), compare_options=SMALL, workers=1, progress=False,
               echo=lambda s: None, evaluate_options=EvaluateOptions(maps_kind="saliency", metrics=("nss",)))
     run(demo_dataset_path(), tmp_path / "out", **kw)
-    before = pd.read_csv(tmp_path / "out" / "results" / "mine" / "per_image.csv", dtype={"image": str})
+    before = pd.read_csv(tmp_path / "out" / "results" / "per_image.csv", dtype={"image": str})
+    before = before[before.convention == "mit"].reset_index(drop=True)
     assert before[before.image == "1"].value.notna().all()
     # Map 1 becomes constant: NSS divides by the map's standard deviation, 0, so it is undefined (NaN).
     save_npy(tmp_path / "maps" / "1.npy", np.ones(ds.stimuli["1"].shape))
     again = run(demo_dataset_path(), tmp_path / "out", overwrite=True, **kw)
     assert again.stages["evaluate"] == "ran"
-    after = pd.read_csv(tmp_path / "out" / "results" / "mine" / "per_image.csv", dtype={"image": str})
+    after = pd.read_csv(tmp_path / "out" / "results" / "per_image.csv", dtype={"image": str})
+    after = after[after.convention == "mit"].reset_index(drop=True)
     assert after[after.image == "1"].value.isna().all() and len(after) == len(before)
     pd.testing.assert_frame_equal(after[after.image != "1"], before[before.image != "1"])
 
@@ -166,7 +170,19 @@ def test_run_command_scores_a_maps_folder(tmp_path, capsys, monkeypatch):
                "--no-progress"])
     out = capsys.readouterr().out
     assert rc == 0
-    assert "[1/3] evaluate ..." in out and "mine (MIT convention)" in out
+    assert "[1/3] evaluate ..." in out and "mine (mit convention)" in out
     assert f"report: {tmp_path / 'out' / 'report' / 'report.html'}" in out
     stats = pd.read_csv(tmp_path / "out" / "compare" / "group_stats.csv")
-    assert sorted(stats.metric) == ["cc", "nss"] and set(stats.model) == {"mine"}
+    # saliency maps (not log-densities) are scored under the MIT convention only
+    assert sorted(stats.metric) == ["cc", "nss"] and set(stats.model) == {"mine"} and set(stats.convention) == {"mit"}
+
+
+def test_run_states_the_measured_mit1003_overlap_in_the_report(tmp_path, monkeypatch):
+    monkeypatch.setenv("ASDGAZE_HOME", str(tmp_path / "cache"))
+    images = demo_dataset_path() / "TrainingData" / "Images"  # the demo's own images: all 8 are found there
+    rc = main(["run", "--dataset", str(demo_dataset_path()), "--out", str(tmp_path / "out"), "--models", "",
+               "--baselines", "uniform", "--metrics", "nss", "--mit1003", str(images), "--n-resamples", "200",
+               "--n-permutations", "10", "--workers", "1", "--no-progress"])
+    assert rc == 0
+    html = (tmp_path / "out" / "report" / "report.html").read_text()
+    assert "measured with --mit1003" in html and "8 of 8 images match an MIT1003 image" in html

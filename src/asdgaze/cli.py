@@ -517,10 +517,8 @@ def _print_run(result) -> int:
     """The closing lines of `run` and `demo`: a summary table per model, failures, the report path."""
     from asdgaze.report.tables import summary_table
 
-    if result.summary is not None:
-        for model, rows in result.summary.groupby("model", sort=True):
-            click.echo(f"\n{model} (MIT convention)")
-            click.echo(summary_table(rows.drop(columns="model")))
+    if result.summary is not None:  # one block per model and convention
+        click.echo("\n" + summary_table(result.summary))
     for note in result.notes:
         click.echo(f"note: {note}")
     for f in result.failures:
@@ -563,8 +561,9 @@ def demo(out_dir, workers, weights, centerbias, no_download, overwrite, no_progr
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), help="Run folder.")
 @click.option("--models", default="deepgaze2e", show_default=True,
               help="Comma-separated: deepgaze2e and/or NAME=DIR (a folder of maps); '' for baselines only.")
-@click.option("--baselines", default="centerbias,other-group", show_default=True,
-              help="Comma-separated: uniform, centerbias, centerbias-mit1003, other-group ('' for none).")
+@click.option("--baselines", default="default", show_default=True,
+              help="Comma-separated: uniform, centerbias, centerbias-mit1003, gold-standard, other-group; 'default' "
+                   "(all but centerbias-mit1003; other-group only with two groups) or '' / 'none'.")
 @click.option("--maps-kind", type=click.Choice(["saliency", "log-density"]),
               help="What the .npy maps of NAME=DIR models hold.")
 @click.option("--weights", type=click.Path(dir_okay=False),
@@ -576,26 +575,30 @@ def demo(out_dir, workers, weights, centerbias, no_download, overwrite, no_progr
 @click.option("--ig-baseline", default="gaussian", show_default=True,
               help="Information-gain baseline of evaluate: gaussian, uniform, mit1003, or a map file.")
 @click.option("--metrics", default=None, help="Comma-separated metrics of evaluate (default: all).")
+@click.option("--mit1003", "mit1003", type=click.Path(exists=True, file_okay=False),
+              help="Folder of MIT1003 stimuli: count the dataset images found there (stated in the report).")
 @click.option("--workers", type=click.IntRange(min=1), default=None,
               help="Parallel processes (default: CPU cores, at most 8).")
 @click.option("--overwrite", is_flag=True, help="Replace outputs made with other settings in --out.")
 @click.option("--no-progress", is_flag=True, help="No progress bars.")
 @_with_compare_options
 def run_command(dataset, table, coords, out_dir, models, baselines, maps_kind, weights, centerbias, device,
-                precision, ig_baseline, metrics, workers, overwrite, no_progress, groups, n_resamples,
+                precision, ig_baseline, metrics, mit1003, workers, overwrite, no_progress, groups, n_resamples,
                 n_permutations, seed) -> int:
     """predict (DeepGaze IIE) -> evaluate -> compare -> report, resumable: rerun the same command to finish."""
     from asdgaze.evaluate import EvaluateOptions
-    from asdgaze.metrics.suite import MIT_METRICS
     from asdgaze.run import run
 
     if table and not coords:
         raise click.UsageError("--table needs --coords 0-based|1-based")
-    options = EvaluateOptions(maps_kind=maps_kind, ig_baseline=ig_baseline, seed=seed,
-                              metrics=tuple(_parse_groups(metrics) or MIT_METRICS))
+    mit_metrics, prob_metrics = _parse_metrics(metrics)
+    options = EvaluateOptions(maps_kind=maps_kind, ig_baseline=ig_baseline, seed=seed, metrics=mit_metrics,
+                              prob_metrics=prob_metrics, mit1003=mit1003)
+    chosen = (baselines or "").strip().lower()
+    chosen_baselines = None if chosen == "default" else () if chosen in ("", "none") else baselines.split(",")
     with _warnings_once():
         try:
-            result = run(dataset, out_dir, models=models, baselines=(baselines or "").split(","), table=table,
+            result = run(dataset, out_dir, models=models, baselines=chosen_baselines, table=table,
                          coords=coords, evaluate_options=options,
                          compare_options=_compare_options(groups, n_resamples, n_permutations, seed),
                          weights=weights, centerbias=centerbias, device=device, precision=precision,

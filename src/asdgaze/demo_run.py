@@ -18,7 +18,7 @@ from typing import Callable
 
 from asdgaze.data import load_demo
 from asdgaze.errors import WeightsError
-from asdgaze.run import DEFAULT_BASELINES, RunResult, check_deepgaze, run
+from asdgaze.run import RunResult, check_deepgaze, run
 
 #: Seconds the demo waits for the download server before it goes on without DeepGaze IIE.
 CONNECT_TIMEOUT = 5.0
@@ -112,9 +112,10 @@ def run_demo(out_dir: str | Path, *, workers: int | None = None, weights: str | 
         if centerbias is not None:
             warnings.warn(f"--centerbias {centerbias} is not used, as DeepGaze IIE does not run", stacklevel=2)
     models = ("deepgaze2e",) if plan.checkpoint is not None else ()
-    result = run(dataset, out_dir, models=models, baselines=DEFAULT_BASELINES, weights=plan.checkpoint,
-                 centerbias=plan.centerbias, workers=workers, overwrite=overwrite, progress=progress, echo=echo,
-                 source={"path": str(dataset.root), "table": None, "coords": "1-based (Saliency4ASD scanpaths)"})
-    if plan.checkpoint is None:
-        result.notes.append(f"DeepGaze IIE was not run: {plan.reason}")
-    return result
+    notes = [] if plan.checkpoint is not None else [
+        f"DeepGaze IIE is MISSING from this demo (not run): {plan.reason}. Only the baselines were scored; "
+        "get the model with `asdgaze weights download` and run the demo again."]
+    return run(dataset, out_dir, models=models, baselines=None, weights=plan.checkpoint,
+               centerbias=plan.centerbias, workers=workers, overwrite=overwrite, progress=progress, echo=echo,
+               source={"path": str(dataset.root), "table": None, "coords": "1-based (Saliency4ASD scanpaths)"},
+               notes=notes)

@@ -1,4 +1,4 @@
-"""``asdgaze run``: predict -> baselines -> evaluate -> compare -> report, resumable, in one folder.
+"""``asdgaze run``: predict -> evaluate -> compare -> report, resumable, in one folder.
 
 From Python::
 
@@ -9,8 +9,10 @@ From Python::
 Each stage is marked done in ``run.json`` only after its outputs are complete (see
 :mod:`asdgaze.runfolder` for the layout); a rerun skips finished stages whose settings match, and
 within predict and evaluate finished images are kept, so a rerun after a kill does only what is
-missing. DeepGaze IIE is never replaced by another model: when its weights are missing the run
-stops before any work and says how to get them.
+missing. One evaluate call scores every model and baseline into ``results/`` (evaluate fits the
+baselines itself; ``asdgaze baselines`` writes baseline maps when they are wanted as files).
+DeepGaze IIE is never replaced by another model: when its weights are missing the run stops
+before any work and says how to get them.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ import time
 import warnings
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Callable, Sequence
 
 import pandas as pd
 
@@ -27,15 +29,16 @@ from asdgaze import runfolder as rf
 from asdgaze.analysis.compare import CompareOptions, CompareResult
 from asdgaze.data.types import Dataset
 from asdgaze.errors import AsdgazeError, OptionsError
-from asdgaze.evaluate import EvaluateOptions, EvaluateResult
+from asdgaze.evaluate import EvaluateOptions
+from asdgaze.evaluation.models import DEFAULT_BASELINES as EVALUATE_DEFAULT_BASELINES
+from asdgaze.models.fitted import BASELINES
 
 DEEPGAZE = "deepgaze2e"
-#: Baselines this run can score today; gold-standard needs the leave-one-viewer-out scoring of the
-#: multi-model evaluate (issue 7) and is refused until then.
-RUN_BASELINES = ("uniform", "centerbias", "centerbias-mit1003", "other-group")
-GROUP_BASELINES = ("centerbias", "other-group")  # fitted to each group's fixations: one map folder per group
-# uniform is left out by default: under the MIT convention a constant map leaves most metrics undefined.
-DEFAULT_BASELINES = ("centerbias", "other-group")
+#: Baselines evaluate fits and scores itself (centerbias-mit1003 needs the cached MIT1003 template).
+RUN_BASELINES = BASELINES
+#: The default (as `asdgaze evaluate`'s): every baseline that needs no file; other-group only with two groups.
+DEFAULT_BASELINES = EVALUATE_DEFAULT_BASELINES
+STAGES = tuple(s for s in rf.STAGES if s != "baselines")  # evaluate fits the baselines: no maps stage
 
 
 class RunError(OptionsError):
@@ -90,20 +93,19 @@ def parse_models(spec: str | Sequence[str] | None) -> tuple[ModelSpec, ...]:
             raise RunError(f"--models {item}: {folder}: no such folder of maps")
         out.append(ModelSpec(name, Path(folder)))
     names = [m.name for m in out]
-    dup = sorted({n for n in names if names.count(n) > 1} | (set(names) & set(RUN_BASELINES + ("gold-standard",))))
+    dup = sorted({n for n in names if names.count(n) > 1} | (set(names) & set(RUN_BASELINES)))
     if dup:
         raise RunError(f"--models: the name(s) {', '.join(dup)} are used twice (models and baselines need distinct "
                        "names)")
     return tuple(out)
 
 
-def check_baselines(names: Sequence[str]) -> tuple[str, ...]:
-    """Refuse unknown baselines (and gold-standard, until evaluate scores it leaving each viewer out)."""
+def check_baselines(names: Sequence[str] | None, groups: Sequence[str] = ()) -> tuple[str, ...]:
+    """Refuse unknown baselines; None gives :data:`DEFAULT_BASELINES` (other-group only for two ``groups``)."""
+    if names is None:
+        return tuple(b for b in DEFAULT_BASELINES if b != "other-group" or len(groups) == 2)
     names = tuple(dict.fromkeys(n.strip() for n in names if n.strip()))
     for n in names:
-        if n == "gold-standard":
-            raise RunError("--baselines gold-standard: needs leave-one-viewer-out scoring, which `asdgaze run` "
-                           "does not do yet; choose from " + ", ".join(RUN_BASELINES))
         if n not in RUN_BASELINES:
             raise RunError(f"--baselines: unknown baseline {n!r} (choose from {', '.join(RUN_BASELINES)})")
     return names
@@ -147,58 +149,19 @@ def _dataset_id(ds: Dataset, source: dict) -> dict:
             "files": _folder_id(root) if root.is_dir() else []}
 
 
-def _write_baseline_maps(dataset: Dataset, names: Sequence[str], root: Path, progress: bool) -> dict[str, Any]:
-    """Each baseline's log-density per image (float32 .npy), per group for the fitted ones.
-
-    Returns name -> maps folder (image-only) or name -> {group: maps folder}. Finished files are kept.
-    """
-    from tqdm import tqdm
-
-    from asdgaze.maps.io import save_npy
-    from asdgaze.models.fitted import make_baseline
-
-    folders: dict[str, Any] = {}
-    todo: list[tuple[Any, str, str | None, Path]] = []
-    for name in names:
-        groups = list(dataset.groups) if name in GROUP_BASELINES else [None]
-        folders[name] = ({g: rf.baseline_dir(root, name, g) / "maps" for g in groups} if name in GROUP_BASELINES
-                         else rf.baseline_dir(root, name) / "maps")
-        pending = [(g, stem) for g in groups for stem in dataset.stimuli
-                   if not (rf.baseline_dir(root, name, g) / "maps" / f"{stem}.npy").is_file()]
-        if pending:
-            model = make_baseline(name, dataset)  # fitted here (fast on small data); WeightsError if no template
-            todo += [(model, stem, g, rf.baseline_dir(root, name, g) / "maps" / f"{stem}.npy") for g, stem in pending]
-    for model, stem, group, path in tqdm(todo, desc="baselines", unit="map", disable=not progress or not todo):
-        save_npy(path, model.log_density(dataset.stimuli[stem], group).astype("float32"))
-    return folders
-
-
-def _evaluate_stage(dataset: Dataset, model_maps: dict[str, tuple[Path, str | None]], baseline_maps: dict[str, Any],
-                    results: Path, options: EvaluateOptions, *, workers: int | None, progress: bool,
-                    source: dict, overwrite: bool) -> dict[str, EvaluateResult]:
-    """Score every model and baseline into ``results/<name>/`` (per group for fitted baselines).
-
-    Today's evaluate takes one folder of group-independent maps, so it is called once per folder.
-    The multi-model evaluate of issue 7 replaces this body with one call:
-    ``evaluate(dataset, {name: folder}, results, replace(options, baselines=...))``.
-    """
-    from asdgaze.evaluate import evaluate
-
-    out: dict[str, EvaluateResult] = {}
-    jobs: list[tuple[str, Path, Path, EvaluateOptions]] = []
-    for name, (folder, kind) in model_maps.items():
-        jobs.append((name, folder, results / name, replace(options, maps_kind=kind)))
-    for name, folder in baseline_maps.items():
-        if isinstance(folder, dict):
-            for group, f in folder.items():
-                jobs.append((f"{name}/{group}", f, results / name / group,
-                             replace(options, maps_kind="log-density", groups=(group,))))
-        else:
-            jobs.append((name, folder, results / name, replace(options, maps_kind="log-density")))
-    for key, folder, dest, opts in jobs:
-        out[key] = evaluate(dataset, folder, dest, opts, workers=workers, progress=progress, source=source,
-                            overwrite=overwrite)
-    return out
+def _maps_kind(specs: Sequence[ModelSpec], kind: str | None) -> str | None:
+    """The one --maps-kind of the evaluate call: DeepGaze IIE writes log-densities, so with it every
+    .npy folder must hold log-densities too (evaluate reads all folders with one kind)."""
+    if not any(m.maps is None for m in specs):
+        return kind
+    if kind == "log-density":
+        return kind
+    npy = [str(m.maps) for m in specs if m.maps is not None and any(Path(m.maps).glob("*.npy"))]
+    if npy:
+        raise RunError(f"--maps-kind {kind or '(not given)'}: {DEEPGAZE}'s maps are log-densities and one run "
+                       f"reads every folder with one --maps-kind; {', '.join(npy)} hold(s) .npy maps: give "
+                       "--maps-kind log-density if they are log-densities, or score them in a separate run")
+    return "log-density"  # PNG folders are saliency maps whatever the kind
 
 
 def load_run_dataset(dataset: str | Path, table: str | None = None, coords: str | None = None
@@ -218,11 +181,12 @@ def load_run_dataset(dataset: str | Path, table: str | None = None, coords: str 
 
 
 def run(dataset: str | Path | Dataset, out: str | Path, *, models: str | Sequence[str] | None = (DEEPGAZE,),
-        baselines: Sequence[str] = DEFAULT_BASELINES, table: str | None = None, coords: str | None = None,
+        baselines: Sequence[str] | None = None, table: str | None = None, coords: str | None = None,
         evaluate_options: EvaluateOptions = EvaluateOptions(), compare_options: CompareOptions = CompareOptions(),
         weights: str | Path | None = None, centerbias: str = "mit1003", device: str = "auto",
         batch_size: int = 8, precision: str = "fp32", workers: int | None = None, overwrite: bool = False,
-        progress: bool = True, echo: Callable[[str], None] = print, source: dict | None = None) -> RunResult:
+        progress: bool = True, echo: Callable[[str], None] = print, source: dict | None = None,
+        notes: Sequence[str] = ()) -> RunResult:
     """Run predict (when DeepGaze IIE is among ``models``), evaluate, compare and report into ``out``.
 
     Args:
@@ -230,10 +194,13 @@ def run(dataset: str | Path | Dataset, out: str | Path, *, models: str | Sequenc
             (then ``source`` describes it, e.g. ``{"path": ...}``).
         models: ``deepgaze2e`` and/or ``NAME=DIR`` folders of maps (``evaluate_options.maps_kind``
             says what their .npy hold); may be empty when only baselines are scored.
-        baselines: names from :data:`RUN_BASELINES`.
+        baselines: names from :data:`RUN_BASELINES`; None: :data:`DEFAULT_BASELINES` (other-group
+            only with two groups). They replace ``evaluate_options.baselines``.
         evaluate_options / compare_options: as ``asdgaze evaluate`` / ``asdgaze compare``.
         weights, centerbias, device, batch_size, precision: DeepGaze IIE's, as ``asdgaze predict``.
         overwrite: replace outputs made with other settings (otherwise predict/evaluate refuse them).
+        notes: said at the top of the report and kept in ``run.json["notes"]`` (e.g. the demo's
+            "DeepGaze IIE was not run: ...").
 
     Raises:
         AsdgazeError (WeightsError, RunError, ...) before any work for a missing file or a bad option.
@@ -241,9 +208,11 @@ def run(dataset: str | Path | Dataset, out: str | Path, *, models: str | Sequenc
     t_all = time.perf_counter()
     root = Path(out)
     specs = parse_models(models)
-    baselines = check_baselines(baselines)
-    if not specs and not baselines:
+    if baselines is not None:
+        baselines = check_baselines(baselines)
+    if not specs and baselines == ():
         raise RunError("nothing to score: give --models and/or --baselines")
+    maps_kind = _maps_kind(specs, evaluate_options.maps_kind)
     checkpoint = check_deepgaze(weights, centerbias) if any(m.maps is None for m in specs) else None
     if isinstance(dataset, Dataset):
         ds, source = dataset, dict(source or {"path": str(dataset.root)})
@@ -252,12 +221,14 @@ def run(dataset: str | Path | Dataset, out: str | Path, *, models: str | Sequenc
     missing = [g for g in (compare_options.group_a, compare_options.group_b) if g not in ds.groups]
     if missing:
         raise RunError(f"--groups: {', '.join(missing)} not in the dataset (its groups: {', '.join(ds.groups)})")
+    baselines = check_baselines(baselines, ds.groups)
+    options = replace(evaluate_options, baselines=baselines, maps_kind=maps_kind)
 
     manifest = rf.RunManifest(root)
+    run_notes = list(notes)
+    manifest.data["notes"] = run_notes  # written with the next stage marker
     result = RunResult(root, rf.report_dir(root) / "report.html", rf.results_dir(root), rf.compare_dir(root), None)
-    stages = [s for s in rf.STAGES if s != "predict" or checkpoint is not None]
-    if not baselines:
-        stages.remove("baselines")
+    stages = [s for s in STAGES if s != "predict" or checkpoint is not None]
     prev = rf.fingerprint(_dataset_id(ds, source))
 
     def stage(name: str, settings: dict, work: Callable[[], dict | None]) -> None:
@@ -277,12 +248,7 @@ def run(dataset: str | Path | Dataset, out: str | Path, *, models: str | Sequenc
             result.stages[name] = "ran"
         prev = fp
 
-    model_maps: dict[str, tuple[Path, str | None]] = {}
-    for m in specs:
-        if m.maps is None:
-            model_maps[m.name] = (rf.predict_dir(root, m.name) / "maps", "log-density")
-        else:
-            model_maps[m.name] = (m.maps, evaluate_options.maps_kind)
+    model_maps = {m.name: (rf.predict_dir(root, m.name) / "maps" if m.maps is None else m.maps) for m in specs}
 
     if checkpoint is not None:
         def do_predict() -> dict:
@@ -298,26 +264,19 @@ def run(dataset: str | Path | Dataset, out: str | Path, *, models: str | Sequenc
         stage("predict", {"weights": _file_id(checkpoint), "centerbias": centerbias, "precision": precision},
               do_predict)
 
-    baseline_maps: dict[str, Any] = {}
-    if baselines:
-        def do_baselines() -> None:
-            baseline_maps.update(_write_baseline_maps(ds, baselines, root, progress))
-
-        stage("baselines", {"baselines": list(baselines)}, do_baselines)
-        if not baseline_maps:  # skipped: the folders are where the layout puts them
-            baseline_maps.update({n: ({g: rf.baseline_dir(root, n, g) / "maps" for g in ds.groups}
-                                      if n in GROUP_BASELINES else rf.baseline_dir(root, n) / "maps")
-                                  for n in baselines})
-
     def do_evaluate() -> dict:
-        done = _evaluate_stage(ds, model_maps, baseline_maps, result.results_dir, evaluate_options, workers=workers,
-                               progress=progress, source=source, overwrite=overwrite)
-        failures = [f"{key}: {f.image} ({f.group}): {f.error}" for key, r in done.items() for f in r.failures]
-        return {"failures": failures}
+        from asdgaze.evaluate import evaluate
 
-    maps_ids = {n: [str(f), _folder_id(f)] for n, (f, _) in model_maps.items() if n != DEEPGAZE}
-    stage("evaluate", {"models": maps_ids, "deepgaze": checkpoint is not None,
-                       "options": asdict(evaluate_options)}, do_evaluate)
+        # One call for every model and baseline; finished images are kept in results/parts/ across kills.
+        done = evaluate(ds, model_maps or None, result.results_dir, options, workers=workers, progress=progress,
+                        source=source, overwrite=overwrite)
+        return {"failures": [f"{f.image} ({f.group}): {f.error}" for f in done.failures],
+                "mit1003": None if done.mit1003 is None else
+                {k: done.mit1003.get(k) for k in ("n_matched", "n_images", "folder")}}
+
+    maps_ids = {n: [str(f), _folder_id(f)] for n, f in model_maps.items() if n != DEEPGAZE}
+    stage("evaluate", {"models": maps_ids, "deepgaze": checkpoint is not None, "options": asdict(options)},
+          do_evaluate)
     result.failures = list(manifest.data["stages"]["evaluate"].get("failures", []))
 
     cmp: list[CompareResult] = []
@@ -330,20 +289,20 @@ def run(dataset: str | Path | Dataset, out: str | Path, *, models: str | Sequenc
     stage("compare", {"options": asdict(compare_options)}, do_compare)
 
     def do_report() -> dict:
-        from asdgaze.report.html import build_report
-
         from asdgaze.analysis.compare import compare
+        from asdgaze.report.html import build_report
 
         # compare skipped (done earlier): recompute it in memory, so report/ holds the same files either way
         done = cmp[0] if cmp else compare(result.results_dir, None, compare_options)
-        rep = build_report(result.results_dir, rf.report_dir(root), compare_options, compare_result=done)
+        rep = build_report(result.results_dir, rf.report_dir(root), compare_options, compare_result=done,
+                           run_notes=run_notes)
         return {"notes": rep.notes}
 
-    stage("report", {}, do_report)
+    stage("report", {"run_notes": run_notes}, do_report)
     from asdgaze.analysis.results import load_results
 
     result.summary = load_results(result.results_dir).summary
-    result.notes = list(manifest.data["stages"]["report"].get("notes", []))
+    result.notes = run_notes + list(manifest.data["stages"]["report"].get("notes", []))
     echo(f"run finished in {time.perf_counter() - t_all:.1f} s; report: {result.report_html}")
     return result
 

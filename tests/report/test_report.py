@@ -33,6 +33,7 @@ def test_report_is_self_contained_with_tables_beside_it(report, demo_results):
     stats = pd.read_csv(out / "group_stats.csv")
     assert {"p_permutation", "n_permutations", "rank_biserial", "d_z", "p_holm"} <= set(stats.columns)
     assert sorted(stats.model.unique()) == ["centre-bias", "uniform"]
+    stats = stats[stats.convention == "mit"]  # evaluate scores both conventions
     assert len(stats) == 18  # 2 models x 9 metrics
     perm = stats.set_index(["model", "metric"])
     assert perm.loc[("centre-bias", "nss"), "n_permutations"] == 99

@@ -16,7 +16,7 @@ import pandas as pd
 from asdgaze.analysis.participants import participant_stats
 from asdgaze.analysis.permutation import (DEFAULT_PERMUTATIONS, FIXATION_AVERAGE_METRICS, PerFixation,
                                           per_fixation_from_table, permutation_test)
-from asdgaze.analysis.rankings import image_rankings
+from asdgaze.analysis.rankings import CEILING_MODELS, image_rankings
 from asdgaze.analysis.results import Results, load_results
 from asdgaze.analysis.stats import DEFAULT_RESAMPLES, group_means, group_stats, paired_differences
 from asdgaze.io import write_json_atomic, write_text_atomic
@@ -26,6 +26,11 @@ EXCHANGEABILITY = (
     "form a pair. In the permutation test only scanpaths within one image are exchangeable: the data carry no "
     "child ids across images (in Saliency4ASD the k-th viewer of one image need not be the k-th viewer of "
     "another), so group labels are shuffled within each image, keeping group sizes, never across images.")
+
+
+#: Baselines fitted to each group's own fixations: relabelling scanpaths would change the prediction
+#: itself, so re-averaging their per-fixation values is not a permutation test; they are not permuted.
+GROUP_FITTED = ("centerbias", "gold-standard", "other-group")
 
 
 @dataclass(frozen=True)
@@ -67,13 +72,22 @@ def compare(results: Results | str | Path, out: str | Path | None = None, option
     if per_fixation is None and res.per_fixation is not None:
         per_fixation = per_fixation_from_table(res.per_fixation)
     perms: dict[tuple[str, str, str], tuple[float, int]] = {}
+    not_averages: list[str] = []
+    skipped = sorted({k[0] for k in (per_fixation or {}) if k[0] in GROUP_FITTED})
+    if skipped:
+        notes.append(f"Permutation test: not done for {', '.join(skipped)}: fitted to each group's own fixations, "
+                     "their predictions change when scanpaths change group, so p_permutation is empty for them.")
     for key, mapping in sorted((per_fixation or {}).items()):
+        if key[0] in GROUP_FITTED:
+            continue
         if key[2] not in FIXATION_AVERAGE_METRICS:
-            notes.append(f"{key[0]} {key[2]}: per-fixation values given but {key[2]} is not a fixation average; "
-                         "not permuted")
+            not_averages.append(f"{key[0]} {key[2]}")
             continue
         r = permutation_test(mapping, a, b, n_permutations=options.n_permutations, seed=options.seed)
         perms[key] = (r.p_value, r.n_permutations)
+    if not_averages:  # one note, not one per model
+        notes.append("Per-fixation values given but not a fixation average, so not permuted: "
+                     + ", ".join(not_averages) + ".")
     if not perms:
         notes.append("Permutation test: no per-fixation values in these results, so p_permutation is empty; "
                      "map metrics (CC, KL, SIM, EMD, AUC-Borji, shuffled AUC) are never permuted.")
@@ -82,6 +96,7 @@ def compare(results: Results | str | Path, out: str | Path | None = None, option
         notes.append(f"Permutation test ({options.n_permutations} permutations, seed {options.seed}) for "
                      f"{', '.join(done)}; the map metrics are not permuted (n_permutations 0).")
     stats_df = group_stats(res.per_image, a, b, n_resamples=options.n_resamples, seed=options.seed, permutations=perms)
+    stats_df["is_ceiling"] = stats_df["model"].isin(CEILING_MODELS)  # the gold standard: a noise ceiling
     means = group_means(res.per_image, [a, b], n_resamples=options.n_resamples, seed=options.seed)
     paired = paired_differences(res.per_image, a, b)
     rankings = image_rankings(paired, a, b, top=options.top)

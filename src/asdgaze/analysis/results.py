@@ -74,7 +74,8 @@ def load_results(path: str | Path) -> Results:
     """Load ``path/per_image.csv``, or every ``*/per_image.csv`` below ``path`` (up to 3 levels).
 
     With several folders (e.g. ``demo-output/centre-bias/scores``), a folder without a model
-    column gets the first component of its relative path as model name ("centre-bias").
+    column, or whose only model is evaluate's default name "maps", gets the first component of its
+    relative path as model name ("centre-bias").
     """
     root = Path(path)
     if not root.is_dir():
@@ -91,11 +92,18 @@ def load_results(path: str | Path) -> Results:
         folder = f.parent
         rel = folder.relative_to(root)
         model = rel.parts[0] if rel.parts else "maps"
-        tables.append(normalise_per_image(_read_csv(f), model=model, source=str(f)))
+        table = _read_csv(f)
+        # evaluate names a single unnamed folder's model "maps": with several folders, the folder names it
+        renamed = len(files) > 1 and "model" in table.columns and set(table["model"].astype(str)) == {"maps"}
+        if renamed:
+            table["model"] = model
+        tables.append(normalise_per_image(table, model=model, source=str(f)))
         if (folder / "summary.csv").is_file():
             s = _read_csv(folder / "summary.csv")
             if "model" not in s.columns:  # an older summary: one model per folder
                 s.insert(0, "model", tables[-1]["model"].iloc[0] if len(tables[-1]) else model)
+            elif renamed:
+                s["model"] = s["model"].astype(str).replace("maps", model)
             summaries.append(s)
         if (folder / "manifest.json").is_file():
             try:
@@ -107,6 +115,8 @@ def load_results(path: str | Path) -> Results:
                 t = _read_csv(folder / name)
                 if "model" not in t.columns:
                     t["model"] = model
+                elif renamed:
+                    t["model"] = t["model"].astype(str).replace("maps", model)
                 bucket.append(t)
     return Results(
         root=root,

@@ -20,7 +20,7 @@ import pandas as pd  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
 from asdgaze.analysis.rankings import CEILING_MODELS  # noqa: E402
-from asdgaze.report.tables import METRIC_INFO  # noqa: E402
+from asdgaze.report.tables import INFO, METRIC_INFO  # noqa: E402
 
 GROUP_STYLE = [dict(color=plt.get_cmap("cividis")(0.05), marker="o"),
                dict(color=plt.get_cmap("cividis")(0.8), marker="s")]
@@ -28,8 +28,29 @@ DENSITY_CMAP = "cividis"
 DIFF_CMAP = "PuOr"
 
 
-def _label(metric: str) -> str:
-    return METRIC_INFO.get(metric, (metric, ""))[0]
+def _label(metric: str, convention: str | None = None) -> str:
+    if convention is None:
+        return METRIC_INFO.get(metric, (metric, ""))[0]
+    return f"{INFO.get(convention, METRIC_INFO).get(metric, (metric, ''))[0]} ({convention})"
+
+
+def _panels(df: pd.DataFrame, value: str) -> list[tuple[str, pd.DataFrame]]:
+    """One panel per (convention, metric), holding only the series with a finite ``value``.
+
+    Within a panel the convention and the metric are fixed, so each series is labelled by its
+    model (and baseline only where the panel has several): short labels that do not overlap.
+    """
+    df = df[np.isfinite(df[value].astype(float))]
+    conv = df["convention"] if "convention" in df else pd.Series("", index=df.index)
+    out = []
+    for (c, metric), t in df.groupby([conv.rename("_c"), "metric"], sort=False):
+        t = t.copy()
+        label = t["model"].astype(str)
+        if "baseline" in t and t["baseline"].fillna("").nunique() > 1:
+            label = label + " / " + t["baseline"].fillna("").astype(str)
+        t["series"] = label
+        out.append((_label(metric, c or None), t))
+    return out
 
 
 def with_series(df: pd.DataFrame) -> pd.DataFrame:
@@ -47,7 +68,7 @@ def with_series(df: pd.DataFrame) -> pd.DataFrame:
 
 def _grid(n: int, ncols: int = 3, size: tuple[float, float] = (3.4, 2.8)) -> tuple[Figure, np.ndarray]:
     ncols = max(1, min(ncols, n))
-    nrows = int(np.ceil(n / ncols))
+    nrows = max(1, int(np.ceil(n / ncols)))  # no panel at all: one empty, hidden axis
     fig, axes = plt.subplots(nrows, ncols, figsize=(size[0] * ncols, size[1] * nrows), squeeze=False)
     for ax in axes.flat[n:]:
         ax.set_visible(False)
@@ -66,13 +87,11 @@ def save_figure(fig: Figure, path: str | Path, dpi: int = 90) -> str:
 
 def metric_ci_figure(means: pd.DataFrame, group_a: str, group_b: str) -> Figure:
     """Mean ± bootstrap 95% CI of each group, per metric (panels) and model (x); ceiling shaded."""
-    means = with_series(means)
-    metrics = list(dict.fromkeys(means["metric"]))
-    fig, axes = _grid(len(metrics))
-    models = list(dict.fromkeys(means["series"]))
-    ceiling = set(means.loc[means["model"].isin(CEILING_MODELS), "series"])
-    for ax, metric in zip(axes.flat, metrics):
-        t = means[means["metric"] == metric]
+    panels = _panels(means, "mean")
+    fig, axes = _grid(len(panels))
+    for ax, (title, t) in zip(axes.flat, panels):
+        models = list(dict.fromkeys(t["series"]))
+        ceiling = set(t.loc[t["model"].isin(CEILING_MODELS), "series"])
         for k, (group, style) in enumerate(zip((group_a, group_b), GROUP_STYLE)):
             g = t[t["group"] == group].set_index("series").reindex(models)
             x = np.arange(len(models)) + (k - 0.5) * 0.25
@@ -85,7 +104,7 @@ def metric_ci_figure(means: pd.DataFrame, group_a: str, group_b: str) -> Figure:
         ax.set_xticks(np.arange(len(models)))
         ax.set_xticklabels([f"{m}\n(ceiling)" if m in ceiling else m for m in models], fontsize=7,
                            rotation=20)
-        ax.set_title(_label(metric), fontsize=9)
+        ax.set_title(title, fontsize=9)
     axes.flat[0].legend(fontsize=7)
     fig.tight_layout()
     return fig
@@ -93,33 +112,34 @@ def metric_ci_figure(means: pd.DataFrame, group_a: str, group_b: str) -> Figure:
 
 def scatter_figure(paired: pd.DataFrame, group_a: str, group_b: str) -> Figure:
     """Group A against group B per image, per metric; the diagonal is equal fit."""
-    paired = with_series(paired)
-    metrics = list(dict.fromkeys(paired["metric"]))
-    fig, axes = _grid(len(metrics), size=(3.0, 3.0))
+    panels = _panels(paired, "diff")
+    fig, axes = _grid(len(panels), size=(3.0, 3.0))
     markers = ["o", "^", "s", "D", "v", "P", "X"]
-    for ax, metric in zip(axes.flat, metrics):
-        t = paired[paired["metric"] == metric]
-        for k, (model, m) in enumerate(t.groupby("series", sort=False)):
+    # One marker and colour per series across all panels, so one legend serves them all.
+    every = list(dict.fromkeys(x for _, t in panels for x in t["series"]))
+    for ax, (title, t) in zip(axes.flat, panels):
+        for model, m in t.groupby("series", sort=False):
+            k = every.index(model)
             ax.scatter(m["value_b"], m["value_a"], s=14, marker=markers[k % len(markers)],
-                       color=plt.get_cmap("cividis")(k / max(1, t["series"].nunique())), label=model, alpha=0.8)
+                       color=plt.get_cmap("cividis")(k / max(1, len(every))), label=model, alpha=0.8)
         lo = np.nanmin([t["value_a"].min(), t["value_b"].min()])
         hi = np.nanmax([t["value_a"].max(), t["value_b"].max()])
         ax.plot([lo, hi], [lo, hi], color="0.4", linewidth=1, linestyle="--")
         ax.set_xlabel(group_b, fontsize=8)
         ax.set_ylabel(group_a, fontsize=8)
-        ax.set_title(_label(metric), fontsize=9)
-    axes.flat[0].legend(fontsize=6)
+        ax.set_title(title, fontsize=9)
+    if panels:  # the legend where most series are
+        best = max(range(len(panels)), key=lambda i: panels[i][1]["series"].nunique())
+        axes.flat[best].legend(fontsize=6)
     fig.tight_layout()
     return fig
 
 
 def differences_figure(paired: pd.DataFrame, group_a: str, group_b: str) -> Figure:
     """Distribution over images of the paired difference a - b, per metric and model."""
-    paired = with_series(paired)
-    metrics = list(dict.fromkeys(paired["metric"]))
-    fig, axes = _grid(len(metrics))
-    for ax, metric in zip(axes.flat, metrics):
-        t = paired[paired["metric"] == metric]
+    panels = _panels(paired, "diff")
+    fig, axes = _grid(len(panels))
+    for ax, (title, t) in zip(axes.flat, panels):
         models = list(dict.fromkeys(t["series"]))
         data = [t.loc[t["series"] == m, "diff"].to_numpy() for m in models]
         ax.boxplot(data, widths=0.5, showfliers=False, medianprops=dict(color="black"))
@@ -129,7 +149,7 @@ def differences_figure(paired: pd.DataFrame, group_a: str, group_b: str) -> Figu
         ax.axhline(0, color="0.4", linewidth=1, linestyle="--")
         ax.set_xticks(np.arange(1, len(models) + 1))
         ax.set_xticklabels(models, fontsize=7, rotation=20)
-        ax.set_title(f"{_label(metric)}: {group_a} − {group_b}", fontsize=9)
+        ax.set_title(f"{title}: {group_a} − {group_b}", fontsize=9)
     fig.tight_layout()
     return fig
 

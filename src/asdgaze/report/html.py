@@ -10,6 +10,7 @@ import math
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Sequence
 
 import jinja2
 import numpy as np
@@ -51,9 +52,11 @@ def _fmt(v) -> dict:
     return {"value": str(v), "text": True}
 
 
-def _table(df: pd.DataFrame, tid: str, title: str, csv: Path, note: str = "") -> dict:
+def _table(df: pd.DataFrame, tid: str, title: str, csv: Path, note: str = "", collapse: bool = False) -> dict:
+    """A table for the page (and its CSV); ``collapse``: a long reference table, folded when over 40 rows."""
     write_text_atomic(csv, df.to_csv(index=False))
     return {"id": tid, "title": title, "note": note, "csv": csv.name, "columns": list(df.columns),
+            "collapse": collapse and len(df) > 40,
             "rows": [[_fmt(v) for v in row] for row in df.itertuples(index=False)]}
 
 
@@ -63,7 +66,8 @@ def _first_manifest(res: Results) -> dict:
 
 def _run_info(res: Results) -> list[tuple[str, str]]:
     info = []
-    for folder, m in res.manifests.items():
+    for where, m in res.manifests.items():
+        folder = where if len(res.manifests) > 1 else "evaluate"  # one results folder: no folder name to show
         ds = m.get("dataset", {})
         info.append((f"dataset ({folder})", f"{ds.get('name', '?')}: {ds.get('n_images', '?')} images, groups "
                      f"{', '.join(ds.get('groups', []))}, root {ds.get('root', '?')}"))
@@ -80,12 +84,22 @@ def _run_info(res: Results) -> list[tuple[str, str]]:
     return info
 
 
+def mit1003_caveat(manifest: dict) -> str:
+    """The MIT1003 overlap as evaluate measured it (``manifest["mit1003"]``, from ``--mit1003``), or
+    that it was not measured."""
+    mit = manifest.get("mit1003")
+    if not isinstance(mit, dict) or mit.get("n_matched") is None:
+        return MIT1003_UNMEASURED
+    return (f"Overlap with MIT1003 (DeepGaze IIE's training set), measured with --mit1003 {mit.get('folder', '?')}: "
+            f"{mit['n_matched']} of {mit.get('n_images', '?')} images match an MIT1003 image (perceptual hash). "
+            "Absolute DeepGaze scores on those images are optimistic; ASD-vs-TD comparisons on the same images "
+            "remain meaningful.")
+
+
 def _caveats(res: Results, cmp: CompareResult) -> list[str]:
     m = _first_manifest(res)
     name = m.get("dataset", {}).get("name", "")
-    out = []
-    overlap = m.get("mit1003_overlap") or m.get("dataset", {}).get("mit1003_overlap")
-    out.append(f"Overlap with MIT1003 as measured: {overlap}" if overlap else MIT1003_UNMEASURED)
+    out = [mit1003_caveat(m)]
     if name == "asdgaze-demo":
         out.append(DEMO_GROUPS)
     out.append("Conventions used: " + ", ".join(sorted(res.per_image["convention"].unique())) + ". " +
@@ -98,6 +112,19 @@ def _caveats(res: Results, cmp: CompareResult) -> list[str]:
     return out
 
 
+def _map_records(manifest: dict, folder: str) -> dict[str, dict]:
+    """model -> maps record of one evaluate manifest: one record (with "name") or one per model."""
+    maps = manifest.get("maps")
+    if not isinstance(maps, dict) or not maps:
+        return {}
+    if "folder" in maps:  # one folder; unnamed ("maps" or none) in a sub-folder: the sub-folder names it,
+        name = maps.get("name") or "maps"  # as load_results does
+        if name == "maps" and folder not in ("", "."):
+            name = folder.split("/")[0]
+        return {str(name): maps}
+    return {str(k): v for k, v in maps.items() if isinstance(v, dict) and "folder" in v}
+
+
 def _panels(res: Results, cmp: CompareResult, out: Path, a: str, b: str, n: int) -> tuple[list[dict], str]:
     """Panels for the images where the first non-ceiling model fits each group worst."""
     from asdgaze.data import load_dataset
@@ -106,23 +133,22 @@ def _panels(res: Results, cmp: CompareResult, out: Path, a: str, b: str, n: int)
     from asdgaze.maps.io import find_maps, load_map
 
     r = cmp.rankings[~cmp.rankings["is_ceiling"]]
+    # The maps shown must be a model's own: a folder of maps named in a manifest (baselines have none).
+    folders = {}
+    for f, m in res.manifests.items():
+        for model_name, record in _map_records(m, f).items():
+            folders.setdefault(model_name, (record.get("folder"), m))
+    r = r[r["model"].isin(list(folders))]
     metric = next((m for m in PANEL_METRICS if m in set(r["metric"])), None)
     if metric is None:
-        return [], "No per-image ranking to show."
+        return [], "Per-image panels skipped: no model with its own folder of maps was ranked (baselines have no maps)."
     r = r[r["metric"] == metric]
     model = r["model"].iloc[0]
-    # The maps shown must be this model's: a manifest of the model's own folder, or the only one.
-    owned = [(f, m) for f, m in res.manifests.items() if f.split("/")[0] == model]
-    if not owned and len(res.manifests) == 1 and res.per_image["model"].nunique() == 1:
-        owned = list(res.manifests.items())
-    if not owned:
-        return [], f"Per-image panels skipped: no manifest.json naming the maps of model {model}."
-    manifest = owned[0][1]
+    maps_dir, manifest = folders[model]
     try:
         ds_info = manifest["dataset"]
         src = ds_info.get("source") or {}
         ds = load_dataset(ds_info["root"], table=src.get("table"), coords=src.get("coords") if src.get("table") else None)
-        maps_dir = manifest["maps"]["folder"]
         kind = manifest.get("options", {}).get("maps_kind")
     except (KeyError, TypeError, OSError, ValueError, AsdgazeError) as e:
         return [], f"Per-image panels skipped: the dataset or maps named in manifest.json could not be read ({e})."
@@ -148,12 +174,25 @@ def _panels(res: Results, cmp: CompareResult, out: Path, a: str, b: str, n: int)
     return panels, ""
 
 
+def _gold_table(summary: pd.DataFrame | None) -> pd.DataFrame | None:
+    """The ``ig_pct_gold`` rows of evaluate's summary, or None when the gold standard was not scored."""
+    if summary is None or "metric" not in summary.columns:
+        return None
+    t = summary[summary["metric"] == "ig_pct_gold"]
+    if t.empty:
+        return None
+    cols = [c for c in ("model", "group", "baseline", "mean", "fixation_weighted_mean", "n") if c in t.columns]
+    return t[cols].rename(columns={"mean": "ig_pct_gold (image mean)",
+                                   "fixation_weighted_mean": "ig_pct_gold (fixation-weighted)"}).reset_index(drop=True)
+
+
 def build_report(results: str | Path, out: str | Path | None = None, options: CompareOptions = CompareOptions(),
-                 *, compare_result: CompareResult | None = None, n_panels: int = 3) -> ReportResult:
+                 *, compare_result: CompareResult | None = None, n_panels: int = 3,
+                 run_notes: Sequence[str] = ()) -> ReportResult:
     """Write ``report.html`` (self-contained) and the CSV of every table it shows into ``out``.
 
     ``out`` defaults to ``<results>/report``. The comparison is run here (into ``out``) unless
-    ``compare_result`` is given.
+    ``compare_result`` is given. ``run_notes`` (e.g. "DeepGaze IIE was not run") are shown first, under the title.
     """
     res = load_results(results)
     out = Path(out) if out is not None else res.root / "report"
@@ -161,8 +200,13 @@ def build_report(results: str | Path, out: str | Path | None = None, options: Co
     a, b = options.group_a, options.group_b
     cmp = compare_result or compare(res, out, options)
     tables = []
-    if res.summary is not None:
-        tables.append(_table(res.summary, "summary", "Summary per group (from evaluate)", out / "summary_all.csv"))
+    gold = _gold_table(res.summary)
+    if gold is not None:
+        tables.append(_table(gold, "ig-pct-gold", "Information gain as % of the gold standard (noise ceiling)",
+                             out / "ig_pct_gold.csv",
+                             "100 × IG(model) / IG(gold-standard), same group and IG baseline; image average (mean) "
+                             "and fixation-weighted average. The gold standard predicts each viewer from the other "
+                             "viewers of the same group (leave one viewer out)."))
     gs = cmp.group_stats
     tables.append(_table(gs, "group-stats", f"Group comparison per image ({a} − {b})", out / "group_stats.csv",
                          "Bootstrap 95% CI over images (scipy.stats.bootstrap, BCa where defined); Wilcoxon "
@@ -170,7 +214,7 @@ def build_report(results: str | Path, out: str | Path | None = None, options: Co
                          "matched-pairs rank-biserial and Cohen's d_z; within-image permutation test where "
                          "per-fixation values exist."))
     tables.append(_table(cmp.group_means, "group-means", "Mean per group with bootstrap 95% CI",
-                         out / "group_means.csv"))
+                         out / "group_means.csv", collapse=True))
     if cmp.participants is not None:
         tables.append(_table(cmp.participants, "participants", "Participant-level comparison",
                              out / "participant_stats.csv",
@@ -178,11 +222,14 @@ def build_report(results: str | Path, out: str | Path | None = None, options: Co
                              "Mann-Whitney U; Holm."))
     ranked = cmp.rankings
     tables.append(_table(ranked[~ranked["is_ceiling"]], "rankings", "Images where a model fits one group worst",
-                         out / "image_rankings.csv"))
+                         out / "image_rankings.csv", collapse=True))
     ceil = ranked[ranked["is_ceiling"]]
     if not ceil.empty:
         tables.append(_table(ceil, "ceiling-rankings", "Ceiling: images where the groups differ most in their "
                              "internal agreement", out / "ceiling_rankings.csv"))
+    if res.summary is not None:  # the longest table, last
+        tables.append(_table(res.summary, "summary", "Summary per group (from evaluate)", out / "summary_all.csv",
+                             collapse=True))
     (out / "figures").mkdir(exist_ok=True)
     figs = [
         (figures.metric_ci_figure(cmp.group_means, a, b), "metrics_ci.png",
@@ -201,7 +248,7 @@ def build_report(results: str | Path, out: str | Path | None = None, options: Co
     html = env.get_template("report.html").render(
         title=f"asdgaze report: {a} vs {b}", version=__version__,
         created=time.strftime("%Y-%m-%d %H:%M:%S %Z"), results=str(res.root), group_a=a, group_b=b,
-        run_info=_run_info(res), caveats=_caveats(res, cmp), tables=tables, figures=fig_entries, panels=panels,
+        run_info=_run_info(res), caveats=_caveats(res, cmp), run_notes=list(run_notes), tables=tables, figures=fig_entries, panels=panels,
         panels_note=panels_note or "No panels.")
     path = out / "report.html"
     write_text_atomic(path, html)

@@ -38,7 +38,7 @@ DEEPGAZE = "deepgaze2e"
 RUN_BASELINES = BASELINES
 #: The default (as `asdgaze evaluate`'s): every baseline that needs no file; other-group only with two groups.
 DEFAULT_BASELINES = EVALUATE_DEFAULT_BASELINES
-STAGES = tuple(s for s in rf.STAGES if s != "baselines")  # evaluate fits the baselines: no maps stage
+STAGES = rf.STAGES
 
 
 class RunError(OptionsError):

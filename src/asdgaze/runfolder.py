@@ -13,9 +13,8 @@ Layout (every path relative to the run folder)::
     run.json                         settings and finished stages (the done-markers), see RunManifest
     predict/<model>/                 DeepGaze IIE: maps/<stem>.npy (log-density), maps/<stem>.png,
                                      overlays/<stem>.jpg, manifest.json
-    baselines/<name>/maps/           image-only baselines: <stem>.npy (log-density)
-    baselines/<name>/<group>/maps/   group-dependent baselines (fitted to that group's fixations)
-    results/<model>[/<group>]/       evaluate: per_image.csv, summary.csv, summary.json, manifest.json
+    results/                         evaluate (every model and baseline): per_image.csv, per_fixation.csv,
+                                     summary.csv, summary.json, manifest.json, parts/
     compare/                         compare: group_stats.csv, group_means.csv, ... compare.json
     report/report.html               the HTML report (and the CSV of each of its tables)
 
@@ -39,7 +38,7 @@ from asdgaze.io import package_versions, write_json_atomic
 
 PARTS = "parts"
 SETTINGS = "settings.json"
-STAGES = ("predict", "baselines", "evaluate", "compare", "report")
+STAGES = ("predict", "evaluate", "compare", "report")  # evaluate fits and scores the baselines itself
 
 
 def previous_settings(out_dir: Path) -> Any:
@@ -114,10 +113,6 @@ def versions() -> dict[str, str | None]:
 
 def predict_dir(root: Path, model: str) -> Path:
     return root / "predict" / model
-
-
-def baseline_dir(root: Path, name: str, group: str | None = None) -> Path:
-    return root / "baselines" / name / group if group else root / "baselines" / name
 
 
 def results_dir(root: Path) -> Path:

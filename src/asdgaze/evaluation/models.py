@@ -29,6 +29,9 @@ GROUP_DEPENDENT = frozenset({"centerbias", "gold-standard", "other-group"})
 #: Grid of the shuffled (mean) density of sAUC's metric-specific map, rows x columns.
 SHUFFLED_GRID = (96, 128)
 
+#: Per process: densities and derived maps of shape-only models (``Model.shape_only``), by size.
+_SHAPE_CACHE: dict = {}
+
 GOLD_MAP = ("leave-one-viewer-out: each viewer's fixations scored by the density of the other viewers "
             "of the same group on the same image (KDE mixed with the fitted centre bias)")
 
@@ -55,10 +58,22 @@ class Model:
         depends on it) and shared by both conventions and the IG baseline."""
         if cache is None:
             return self._log_density(stim, group)
+        if self.shape_only:  # the same density on every image of this size: kept for the whole process
+            key = ("shape", id(self.predictor), stim.shape)
+            if key not in _SHAPE_CACHE:
+                _SHAPE_CACHE[key] = self._log_density(stim, group)
+            return _SHAPE_CACHE[key]
         key = (id(self.predictor) if self.kind == "baseline" else self.name, group if self.group_dependent else None)
         if key not in cache:
             cache[key] = self._log_density(stim, group)
         return cache[key]
+
+    @property
+    def shape_only(self) -> bool:
+        """The density depends on the image's size only (uniform), not on its id, group or fixations."""
+        from asdgaze.models.predictor import UniformPredictor
+
+        return self.kind == "baseline" and type(self.predictor) is UniformPredictor
 
     def _log_density(self, stim: Stimulus, group: str) -> LogDensity:
         if self.kind == "baseline":
@@ -208,7 +223,7 @@ class Shuffled:
             with ThreadPoolExecutor(2) as pool:
                 for stem, pred in zip(stems, pool.map(density, stems)):
                     if pred is not None:
-                        sb.add(pred)
+                        sb.add(pred, key=stem)
                         added.add(stem)
             self.sums[(model.name, g)] = sb
             self.added[(model.name, g)] = added
@@ -229,7 +244,7 @@ class Shuffled:
         if sb.count - (stem in added) < 1:  # no other image: nothing to shuffle, a flat p_shuffled
             return np.full(pred.shape, -np.log(pred.shape[0] * pred.shape[1]))
         if stem in added:
-            return sb.log_density_without(pred)
+            return sb.log_density_without(pred, key=stem)
         mean = sb.total / sb.total.sum()
         d = _resize_density(mean, pred.shape)
         return np.log(np.maximum(d, np.finfo(float).tiny))

@@ -607,9 +607,9 @@ def evaluate(
     stems = scored + extra
     t0 = time.perf_counter()
     if use_prob and options.saliency_maps == "metric-specific" and "sauc" in options.prob_metrics:
-        for m in prob_models:
-            if not (m.kind == "baseline" and m.name == "gold-standard"):
-                shuffled.build(m, dataset, [s for s in scored], groups)
+        plan_workers = workers if workers is not None else min(os.cpu_count() or 1, 8)
+        shuffled.build_all([m for m in prob_models if not (m.kind == "baseline" and m.name == "gold-standard")],
+                           dataset, list(scored), groups, workers=max(1, min(plan_workers, len(scored))))
     t_plan["shuffled_densities"] = time.perf_counter() - t0
     map_sha = {name: {stem: sha256_file(p) for stem, p in mp.items()} for name, mp in maps_by_model.items()}
     keys = {stem: {"map_sha256": {n: d.get(stem, "") for n, d in map_sha.items()},

@@ -93,7 +93,10 @@ class ShuffledBaseline:
     def add(self, pred: LogDensity, key: object = None) -> None:
         """Add one image's density; with ``key`` its resampled density is kept, so that
         :meth:`log_density_without` need not recompute it (the same array: same result)."""
-        part = _resize_density(pred.density(), self.shape)
+        self.add_part(_resize_density(pred.density(), self.shape), key)
+
+    def add_part(self, part: np.ndarray, key: object = None) -> None:
+        """Add one image's density already resampled to ``shape`` (as :meth:`add` resamples it)."""
         self.total += part
         self.count += 1
         if key is not None:

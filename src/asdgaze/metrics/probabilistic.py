@@ -452,7 +452,9 @@ def kl_densities(p: np.ndarray, q: np.ndarray, log_regularization: float = MIT_K
     """:func:`kl_div` from the two :func:`to_density` maps (model ``p``, empirical ``q``)."""
     if log_regularization > 0:
         # Q = 0 gives 0 * ln(log_reg + 0) = 0 here, so no mask is needed; in place for speed.
-        t = p + quotient_regularization
+        # C order whatever p's layout (a blurred map is Fortran-ordered): the same values, and
+        # t.ravel() below needs no copy
+        t = np.add(p, quotient_regularization, order="C")
         np.divide(q, t, out=t)
         t += log_regularization
         with np.errstate(divide="ignore"):

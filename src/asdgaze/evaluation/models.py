@@ -194,8 +194,12 @@ def resolve_prob_baseline(option: str, dataset: Dataset, groups: tuple[str, ...]
 _PLAN: dict[str, Any] = {}
 
 
-def _plan_init(jobs: list, dataset: Dataset, groups: tuple[str, ...]) -> None:
+def _plan_init(jobs: list, dataset: Dataset, groups: tuple[str, ...], in_pool: bool = False) -> None:
     _PLAN.update(jobs=jobs, dataset=dataset, groups=groups)
+    if in_pool:  # one BLAS thread per plan process: the pool already uses the cores
+        from threadpoolctl import threadpool_limits
+
+        threadpool_limits(1)
 
 
 def _plan_part(task: tuple[int, str]) -> np.ndarray | None:
@@ -242,7 +246,7 @@ class Shuffled:
             from concurrent.futures import ProcessPoolExecutor
 
             with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"),
-                                     initializer=_plan_init, initargs=args) as pool:
+                                     initializer=_plan_init, initargs=(*args, True)) as pool:
                 parts = list(pool.map(_plan_part, tasks, chunksize=max(1, len(tasks) // (8 * workers))))
         else:
             from concurrent.futures import ThreadPoolExecutor

@@ -132,6 +132,7 @@ def main() -> None:
         t0 = time.perf_counter()
         res = evaluate(ds, Path(tmp) / "maps", Path(tmp) / "out", opts, workers=args.workers, progress=False)
         t_eval = time.perf_counter() - t0
+        load_after = os.getloadavg()[0]
         timings = json.loads((Path(tmp) / "out" / "manifest.json").read_text())["timings"]
 
         # Reference: the metric suite alone, one process, inputs prepared outside the timer.
@@ -154,8 +155,9 @@ def main() -> None:
     print(f"evaluate, end to end ({res.summary.shape[0]} summary rows, "
           f"{len(res.per_image)} scores, {0 if res.per_fixation is None else len(res.per_fixation)} per-fixation "
           f"values): {t_eval:.1f} s wall ({1000 * t_eval / n:.0f} ms/image)")
-    print(f"  plan (serial): {', '.join(f'{k} {v:.1f} s' for k, v in timings['plan_s'].items())}")
-    print("  scoring, CPU-seconds summed over workers, per model/convention:")
+    print(f"  load average after evaluate: {load_after:.2f}")
+    print(f"  plan (shuffled densities in a process pool over images): {', '.join(f'{k} {v:.1f} s' for k, v in timings['plan_s'].items())}")
+    print("  scoring, seconds per stage (wall in each worker) summed over workers, per model/convention:")
     for k, v in sorted(timings["model_convention_s"].items(), key=lambda kv: -kv[1]):
         print(f"    {k:32s} {v:7.1f} s ({1000 * v / n:.0f} ms/image)")
     if t_ref:

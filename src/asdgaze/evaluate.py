@@ -34,7 +34,7 @@ from threadpoolctl import threadpool_limits
 
 from asdgaze.data.fixmaps import continuous_map, other_fixation_map
 from asdgaze.data.types import Dataset, Fixations
-from asdgaze.evaluation.models import (DEFAULT_BASELINES, IGBaseline, Model, Shuffled, fit_baselines,
+from asdgaze.evaluation.models import (_SHAPE_CACHE, DEFAULT_BASELINES, IGBaseline, Model, Shuffled, fit_baselines,
                                        resolve_prob_baseline)
 from asdgaze.evaluation.prob import score_model_prob
 from asdgaze.evaluation.summary import PER_FIXATION_COLUMNS, PER_IMAGE_COLUMNS, read_results, summarise  # noqa: F401 (read_results: the reader, re-exported)
@@ -237,6 +237,7 @@ _STATE: dict[str, Any] = {}
 
 def _init_worker(ctx: Context, in_pool: bool = True) -> None:
     _STATE["ctx"] = ctx
+    _SHAPE_CACHE.clear()  # per-size maps of this run only (another run may use another IG baseline)
     if in_pool:
         # Ctrl-C is the parent's to handle: it stops the pool and says how to resume.
         signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -349,9 +350,13 @@ def _mit_rows(ctx: Context, model: Model, stem: str, groups: tuple[str, ...], ta
     dataset, options = ctx.dataset, ctx.options
     h, w = dataset.stimuli[stem].shape
     notes: list[list[str]] = []  # [kind, text]: kinds are summed up once per run
-    base = ctx.mit_baseline.map(h, w) if "ig" in options.metrics else np.ones((h, w))
+    # The IG baseline depends on the image's size only: built and prepared once per size and process.
+    bkey = ("mit_baseline", h, w, "ig" in options.metrics)
+    if bkey not in _SHAPE_CACHE:
+        _SHAPE_CACHE[bkey] = (ctx.mit_baseline.map(h, w) if "ig" in options.metrics else np.ones((h, w)), {})
+    base, base_prepared = _SHAPE_CACHE[bkey]
     kw = dict(metrics=options.metrics, seed=options.seed, image_id=stem, n_splits=options.n_splits,
-              step_size=options.step_size)
+              step_size=options.step_size, baseline_prepared=base_prepared)
     if model.kind == "maps":
         path = model.maps[stem]
         with warnings.catch_warnings(record=True) as caught:
@@ -374,10 +379,17 @@ def _mit_rows(ctx: Context, model: Model, stem: str, groups: tuple[str, ...], ta
     else:  # a baseline's density, scaled to max 1 as a log-density map is (per group if it depends on it)
         scores = {}
         stim = dataset.stimuli[stem]
-        shared = None if model.group_dependent else model.log_density(stim, groups[0], cache).as_saliency().values
+        prepared: dict | None = None
+        if model.shape_only:  # one saliency map (and its prepared forms) for every image of this size
+            skey = ("mit_saliency", model.name, h, w)
+            if skey not in _SHAPE_CACHE:
+                _SHAPE_CACHE[skey] = (model.log_density(stim, groups[0], cache).as_saliency().values, {})
+            shared, prepared = _SHAPE_CACHE[skey]
+        else:
+            shared = None if model.group_dependent else model.log_density(stim, groups[0], cache).as_saliency().values
         for g in groups:
             sal = shared if shared is not None else model.log_density(stim, g, cache).as_saliency().values
-            scores.update(score_mit(sal, {g: targets[g]}, base, **kw))
+            scores.update(score_mit(sal, {g: targets[g]}, base, prepared=prepared, **kw))
         described = MIT_MAP_SCORED[True]
     rows = []
     for group in groups:
@@ -595,9 +607,9 @@ def evaluate(
     stems = scored + extra
     t0 = time.perf_counter()
     if use_prob and options.saliency_maps == "metric-specific" and "sauc" in options.prob_metrics:
-        for m in prob_models:
-            if not (m.kind == "baseline" and m.name == "gold-standard"):
-                shuffled.build(m, dataset, [s for s in scored], groups)
+        plan_workers = workers if workers is not None else min(os.cpu_count() or 1, 8)
+        shuffled.build_all([m for m in prob_models if not (m.kind == "baseline" and m.name == "gold-standard")],
+                           dataset, list(scored), groups, workers=max(1, min(plan_workers, len(scored))))
     t_plan["shuffled_densities"] = time.perf_counter() - t0
     map_sha = {name: {stem: sha256_file(p) for stem, p in mp.items()} for name, mp in maps_by_model.items()}
     keys = {stem: {"map_sha256": {n: d.get(stem, "") for n, d in map_sha.items()},
@@ -629,6 +641,7 @@ def evaluate(
                         finish(_score_image(stem))
                 finally:
                     _STATE.clear()
+                    _SHAPE_CACHE.clear()
         else:
             _run_pool(n_workers, (ctx,), todo, finish)
     except KeyboardInterrupt:

@@ -9,6 +9,7 @@ probabilistic rows are not written, and a note says so). Baselines are predictor
 
 from __future__ import annotations
 
+import sys
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,6 +29,9 @@ DEFAULT_BASELINES: tuple[str, ...] = ("uniform", "centerbias", "gold-standard", 
 GROUP_DEPENDENT = frozenset({"centerbias", "gold-standard", "other-group"})
 #: Grid of the shuffled (mean) density of sAUC's metric-specific map, rows x columns.
 SHUFFLED_GRID = (96, 128)
+
+#: Per process: densities and derived maps of shape-only models (``Model.shape_only``), by size.
+_SHAPE_CACHE: dict = {}
 
 GOLD_MAP = ("leave-one-viewer-out: each viewer's fixations scored by the density of the other viewers "
             "of the same group on the same image (KDE mixed with the fitted centre bias)")
@@ -55,10 +59,22 @@ class Model:
         depends on it) and shared by both conventions and the IG baseline."""
         if cache is None:
             return self._log_density(stim, group)
+        if self.shape_only:  # the same density on every image of this size: kept for the whole process
+            key = ("shape", id(self.predictor), stim.shape)
+            if key not in _SHAPE_CACHE:
+                _SHAPE_CACHE[key] = self._log_density(stim, group)
+            return _SHAPE_CACHE[key]
         key = (id(self.predictor) if self.kind == "baseline" else self.name, group if self.group_dependent else None)
         if key not in cache:
             cache[key] = self._log_density(stim, group)
         return cache[key]
+
+    @property
+    def shape_only(self) -> bool:
+        """The density depends on the image's size only (uniform), not on its id, group or fixations."""
+        from asdgaze.models.predictor import UniformPredictor
+
+        return self.kind == "baseline" and type(self.predictor) is UniformPredictor
 
     def _log_density(self, stim: Stimulus, group: str) -> LogDensity:
         if self.kind == "baseline":
@@ -174,6 +190,32 @@ def resolve_prob_baseline(option: str, dataset: Dataset, groups: tuple[str, ...]
         "content": "log-density, resampled bilinearly to each image and renormalised"}
 
 
+# The plan's inputs in a plan worker (set by _plan_init): jobs (model, group key), dataset, groups.
+_PLAN: dict[str, Any] = {}
+
+
+def _plan_init(jobs: list, dataset: Dataset, groups: tuple[str, ...]) -> None:
+    _PLAN.update(jobs=jobs, dataset=dataset, groups=groups)
+
+
+def _plan_part(task: tuple[int, str]) -> np.ndarray | None:
+    """One image's density of one (model, group) job, resampled to the shuffled grid (None: not used)."""
+    j, stem = task
+    model, g = _PLAN["jobs"][j]
+    dataset = _PLAN["dataset"]
+    grp = g if g is not None else _PLAN["groups"][0]
+    stim = dataset.stimuli.get(stem)
+    if stim is None or (model.kind == "maps" and stem not in model.maps):
+        return None
+    if model.group_dependent and not len(dataset.fixations.get(grp, {}).get(stem, ())):
+        return None
+    try:
+        pred = model.log_density(stim, grp)
+    except AsdgazeError:
+        return None  # this image fails when it is scored
+    return _resize_density(pred.density(), SHUFFLED_GRID)
+
+
 class Shuffled:
     """Per (model, group) the sum of the model's densities over the images (sAUC's p_shuffled)."""
 
@@ -182,34 +224,43 @@ class Shuffled:
         self.added: dict[tuple[str, str | None], set[str]] = {}
 
     def build(self, model: Model, dataset: Dataset, stems: list[str], groups: tuple[str, ...]) -> None:
-        if self.is_own_shuffle(model):
+        self.build_all([model], dataset, stems, groups, workers=1)
+
+    def build_all(self, models: list[Model], dataset: Dataset, stems: list[str], groups: tuple[str, ...],
+                  workers: int = 1) -> None:
+        """The sums of every model that needs one, each image's density resampled to the small grid
+        in ``workers`` processes (fork; threads where fork is unavailable). The parts are added in image
+        order, so the sums do not depend on the workers."""
+        jobs = [(m, g) for m in models if not self.is_own_shuffle(m)
+                for g in (list(groups) if m.group_dependent else [None])]
+        if not jobs:
             return
-        keys = list(groups) if model.group_dependent else [None]
-        from concurrent.futures import ThreadPoolExecutor
+        tasks = [(j, stem) for j in range(len(jobs)) for stem in stems]
+        args = (jobs, dataset, groups)
+        if workers > 1 and sys.platform.startswith("linux") and "torch" not in sys.modules:
+            import multiprocessing
+            from concurrent.futures import ProcessPoolExecutor
 
-        for g in keys:
-            grp = g if g is not None else groups[0]
+            with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"),
+                                     initializer=_plan_init, initargs=args) as pool:
+                parts = list(pool.map(_plan_part, tasks, chunksize=max(1, len(tasks) // (8 * workers))))
+        else:
+            from concurrent.futures import ThreadPoolExecutor
 
-            def density(stem: str) -> LogDensity | None:
-                stim = dataset.stimuli.get(stem)
-                if stim is None or (model.kind == "maps" and stem not in model.maps):
-                    return None
-                if model.group_dependent and not len(dataset.fixations.get(grp, {}).get(stem, ())):
-                    return None
-                try:
-                    return model.log_density(stim, grp)
-                except AsdgazeError:
-                    return None  # this image fails when it is scored
-
+            # numpy releases the GIL in exp/log/matmul: two threads nearly halve this step
+            _plan_init(*args)
+            try:
+                with ThreadPoolExecutor(2) as tpool:
+                    parts = list(tpool.map(_plan_part, tasks))
+            finally:
+                _PLAN.clear()
+        for j, (model, g) in enumerate(jobs):
             sb = ShuffledBaseline(SHUFFLED_GRID)
             added: set[str] = set()
-            # numpy releases the GIL in exp/log/matmul: two threads nearly halve this serial step;
-            # the densities are added in image order, so the sum does not depend on the threads
-            with ThreadPoolExecutor(2) as pool:
-                for stem, pred in zip(stems, pool.map(density, stems)):
-                    if pred is not None:
-                        sb.add(pred)
-                        added.add(stem)
+            for stem, part in zip(stems, parts[j * len(stems):(j + 1) * len(stems)]):
+                if part is not None:
+                    sb.add_part(part, key=stem)
+                    added.add(stem)
             self.sums[(model.name, g)] = sb
             self.added[(model.name, g)] = added
 
@@ -229,7 +280,7 @@ class Shuffled:
         if sb.count - (stem in added) < 1:  # no other image: nothing to shuffle, a flat p_shuffled
             return np.full(pred.shape, -np.log(pred.shape[0] * pred.shape[1]))
         if stem in added:
-            return sb.log_density_without(pred)
+            return sb.log_density_without(pred, key=stem)
         mean = sb.total / sb.total.sum()
         d = _resize_density(mean, pred.shape)
         return np.log(np.maximum(d, np.finfo(float).tiny))

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from asdgaze.data.types import Dataset
-from asdgaze.evaluation.models import GOLD_MAP, IGBaseline, Model, Shuffled
+from asdgaze.evaluation.models import _SHAPE_CACHE, GOLD_MAP, IGBaseline, Model, Shuffled
 from asdgaze.metrics import probabilistic as P
 from asdgaze.metrics.prob_scoring import PROB_METRICS, Blur, map_descriptions, score_probabilistic, shuffled_negatives
 
@@ -41,7 +41,7 @@ def score_model_prob(model: Model, dataset: Dataset, stem: str, groups: tuple[st
     per_fix: list[dict[str, Any]] = []
     described = map_descriptions(mode, blur)  # type: ignore[arg-type]
     pred = None
-    blurred = None
+    derived: dict = {}
     for group in groups:
         fix = dataset.fixations_for(group, stem)
         xs, ys = fix.x, fix.y
@@ -59,9 +59,10 @@ def score_model_prob(model: Model, dataset: Dataset, stem: str, groups: tuple[st
             continue
         if pred is None or model.group_dependent:
             pred = model.log_density(stim, group, cache)
-            blurred = None
-        if mode == "metric-specific" and blurred is None and any(m in metrics for m in ("cc", "kl", "sim")):
-            blurred = P.gaussian_blur(pred.density(), blur.sigma, blur.mode)
+            # maps derived from this density (p, its blur, moments...), reused for the other group;
+            # a shape-only density (uniform) keeps them for every image of its size
+            derived = (_SHAPE_CACHE.setdefault(("derived", model.name, stim.shape, mode, blur), {})
+                       if model.shape_only else {})
         ox = oy = shuf = None
         if "sauc" in metrics:
             if ("others", group) not in cache:
@@ -70,8 +71,8 @@ def score_model_prob(model: Model, dataset: Dataset, stem: str, groups: tuple[st
             if mode == "metric-specific":
                 shuf = shuffled.log_density(model, group, stem, pred)
         score = score_probabilistic(pred, xs, ys, empirical=empirical[group], baseline=base, other_xs=ox,
-                                    other_ys=oy, shuffled=shuf, mode=mode, blur=blur, blurred=blurred,
-                                    metrics=metrics)  # type: ignore[arg-type]
+                                    other_ys=oy, shuffled=shuf, mode=mode, blur=blur, metrics=metrics,
+                                    derived=derived, empirical_derived=cache.setdefault(("empirical", group), {}))  # type: ignore[arg-type]
         for m in metrics:
             rows.append({**common, "metric": m, "value": float(score.values[m]),
                          "baseline": ig_base.option if m == "ig" else "", "saliency_map": described[m]})

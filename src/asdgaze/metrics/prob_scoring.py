@@ -30,6 +30,7 @@ import numpy as np
 from scipy.ndimage import zoom
 
 from asdgaze.metrics import probabilistic as P
+from asdgaze.metrics._checks import real_map, same_shape
 from asdgaze.predictions import LogDensity
 
 __all__ = ["PROB_METRICS", "Blur", "ProbScore", "ShuffledBaseline", "score_probabilistic", "map_descriptions",
@@ -87,16 +88,27 @@ class ShuffledBaseline:
         self.shape = (int(shape[0]), int(shape[1]))
         self.total = np.zeros(self.shape)
         self.count = 0
+        self.parts: dict[object, np.ndarray] = {}  # key -> that image's resampled density (small grid)
 
-    def add(self, pred: LogDensity) -> None:
-        self.total += _resize_density(pred.density(), self.shape)
+    def add(self, pred: LogDensity, key: object = None) -> None:
+        """Add one image's density; with ``key`` its resampled density is kept, so that
+        :meth:`log_density_without` need not recompute it (the same array: same result)."""
+        self.add_part(_resize_density(pred.density(), self.shape), key)
+
+    def add_part(self, part: np.ndarray, key: object = None) -> None:
+        """Add one image's density already resampled to ``shape`` (as :meth:`add` resamples it)."""
+        self.total += part
         self.count += 1
+        if key is not None:
+            self.parts[key] = part
 
-    def log_density_without(self, pred: LogDensity) -> np.ndarray:
-        """log of the mean density of the other images, on ``pred``'s grid (``pred`` must have been added)."""
+    def log_density_without(self, pred: LogDensity, key: object = None) -> np.ndarray:
+        """log of the mean density of the other images, on ``pred``'s grid (``pred`` must have been added,
+        under ``key`` if one is given)."""
         if self.count < 2:
             raise ValueError("shuffled baseline: needs at least two images")
-        rest = self.total - _resize_density(pred.density(), self.shape)
+        part = self.parts.get(key) if key is not None else None
+        rest = self.total - (_resize_density(pred.density(), self.shape) if part is None else part)
         # Rounding can leave tiny negatives where pred held nearly all the mass; keep the density positive.
         rest = np.maximum(rest, np.finfo(float).tiny)
         rest = _resize_density(rest / rest.sum(), pred.shape)
@@ -175,6 +187,8 @@ def score_probabilistic(
     blur: Blur = Blur(),
     blurred: np.ndarray | None = None,
     metrics: Sequence[str] = PROB_METRICS,
+    derived: dict | None = None,
+    empirical_derived: dict | None = None,
 ) -> ProbScore:
     """All probabilistic metrics of one image for one group.
 
@@ -193,6 +207,10 @@ def score_probabilistic(
         blurred: that blurred density, if already computed (it depends on the image only, not
             on the group: about 60 ms at 768x1024, so compute it once per image and pass it).
         metrics: a subset of :data:`PROB_METRICS`.
+        derived: a dict kept by the caller for this prediction (and ``blurred``): maps derived from
+            it (p, its moments, the scored map's density and centring) are computed once and reused
+            when the same prediction is scored for another group. Same values as without it.
+        empirical_derived: the same for ``empirical`` (shared by every model on this image and group).
 
     Returns:
         :class:`ProbScore`: ``values`` per metric, ``per_fixation`` for ll, ig (bits), auc,
@@ -217,7 +235,15 @@ def score_probabilistic(
             raise ValueError(f"{name}: shape {np.shape(arr)} differs from the prediction's {logp.shape}")
     if baseline is not None and baseline.shape != logp.shape:
         raise ValueError(f"baseline: shape {baseline.shape} differs from the prediction's {logp.shape}")
-    p = prediction.density()
+    derived = {} if derived is None else derived
+    emp = {} if empirical_derived is None else empirical_derived
+
+    def get(d: dict, key: str, make):
+        if key not in d:
+            d[key] = make()
+        return d[key]
+
+    p = get(derived, "p", prediction.density)
     out = ProbScore()
     specific = mode == "metric-specific"
     described = map_descriptions(mode, blur)
@@ -235,7 +261,7 @@ def score_probabilistic(
     if "auc" in metrics:
         put("auc", P.auc_per_fixation(p, xs, ys))
     if "nss" in metrics:
-        put("nss", P.nss_per_fixation(p, xs, ys))
+        put("nss", P.nss_per_fixation(p, xs, ys, moments=get(derived, "moments", lambda: P.map_moments(p))))
     if "sauc" in metrics:
         if other_xs is None or other_ys is None:
             raise ValueError("sauc needs the other images' fixations (other_xs, other_ys)")
@@ -250,11 +276,20 @@ def score_probabilistic(
         if empirical is None:
             raise ValueError(f"{', '.join(map_metrics)} need the empirical map (empirical=)")
         if specific:
-            smap = P.gaussian_blur(p, blur.sigma, blur.mode) if blurred is None else np.asarray(blurred, float)
+            smap = get(derived, "smap", lambda: P.gaussian_blur(p, blur.sigma, blur.mode) if blurred is None
+                       else np.asarray(blurred, float))
         else:
             smap = p
-        funcs = {"cc": P.cc, "kl": P.kl_div, "sim": P.sim}
+        a = real_map(smap, "saliency")
+        b = real_map(empirical, "empirical")
+        same_shape(a, b, "saliency", "empirical")
         for m in map_metrics:
-            out.values[m] = funcs[m](smap, empirical)
+            if m == "cc":
+                out.values[m] = P.cc_centered(get(derived, "smap_centered", lambda: P.centered(a)),
+                                              get(emp, "centered", lambda: P.centered(b)))
+            else:
+                pd_ = get(derived, "smap_density", lambda: P.to_density(a))
+                qd = get(emp, "density", lambda: P.to_density(b))
+                out.values[m] = P.kl_densities(pd_, qd) if m == "kl" else P.sim_densities(pd_, qd)
             out.maps[m] = described[m]
     return out

@@ -325,7 +325,8 @@ def auc_judd_fixation_thresholds(saliency: np.ndarray, xs: object, ys: object) -
 # --- NSS ----------------------------------------------------------------------------------------
 
 
-def nss_per_fixation(saliency: np.ndarray, xs: object, ys: object) -> np.ndarray:
+def nss_per_fixation(saliency: np.ndarray, xs: object, ys: object,
+                     moments: tuple[float, float] | None = None) -> np.ndarray:
     """Per-fixation NSS: ``(s_i - mean s) / std s`` with the population std (ddof 0).
 
     As pysaliency's ``metrics.NSS``: a constant map is only centred (all zeros), not NaN.
@@ -337,10 +338,14 @@ def nss_per_fixation(saliency: np.ndarray, xs: object, ys: object) -> np.ndarray
     """
     s = real_map(saliency, "saliency")
     r, c = fixation_indices(s.shape, xs, ys)
-    mean = s.mean()
-    std = s.std()
+    mean, std = map_moments(s) if moments is None else moments
     v = s[r, c] - mean
     return v / std if std else v
+
+
+def map_moments(s: np.ndarray) -> tuple[float, float]:
+    """(mean, population std) of a map: NSS's per-map part (``moments=`` of :func:`nss_per_fixation`)."""
+    return s.mean(), s.std()
 
 
 def nss(saliency: np.ndarray, xs: object, ys: object) -> float:
@@ -376,15 +381,25 @@ def cc(saliency: np.ndarray, empirical: np.ndarray) -> float:
     a = real_map(saliency, "saliency")
     b = real_map(empirical, "empirical")
     same_shape(a, b, "saliency", "empirical")
-    a = a - a.mean()
-    b = b - b.mean()
-    saa = float(np.dot(a.ravel(), a.ravel()))
-    sbb = float(np.dot(b.ravel(), b.ravel()))
+    return cc_centered(centered(a), centered(b))
+
+
+def centered(a: np.ndarray) -> tuple[np.ndarray, float]:
+    """``(ravel(a - mean a), sum of its squares)``: CC's per-map part, reusable across CC calls.
+
+    ``ravel`` is taken once (a blurred map is Fortran-ordered, so each ravel copies)."""
+    flat = (a - a.mean()).ravel()
+    return flat, float(np.dot(flat, flat))
+
+
+def cc_centered(a: tuple[np.ndarray, float], b: tuple[np.ndarray, float]) -> float:
+    """:func:`cc` from two :func:`centered` maps of the same shape."""
+    (af, saa), (bf, sbb) = a, b
     if sbb == 0.0:
         return math.nan
     if saa == 0.0:
         return 0.0
-    r = float(np.dot(a.ravel(), b.ravel())) / math.sqrt(saa * sbb)
+    r = float(np.dot(af, bf)) / math.sqrt(saa * sbb)
     return max(-1.0, min(1.0, r))  # as np.corrcoef, clip rounding past +-1
 
 
@@ -429,9 +444,17 @@ def kl_div(saliency: np.ndarray, empirical: np.ndarray, *, minimum_value: float 
     p = to_density(saliency, minimum_value)
     q = to_density(empirical, minimum_value)
     same_shape(p, q, "saliency", "empirical")
+    return kl_densities(p, q, log_regularization, quotient_regularization)
+
+
+def kl_densities(p: np.ndarray, q: np.ndarray, log_regularization: float = MIT_KL_EPS,
+                 quotient_regularization: float = MIT_KL_EPS) -> float:
+    """:func:`kl_div` from the two :func:`to_density` maps (model ``p``, empirical ``q``)."""
     if log_regularization > 0:
         # Q = 0 gives 0 * ln(log_reg + 0) = 0 here, so no mask is needed; in place for speed.
-        t = p + quotient_regularization
+        # C order whatever p's layout (a blurred map is Fortran-ordered): the same values, and
+        # t.ravel() below needs no copy
+        t = np.add(p, quotient_regularization, order="C")
         np.divide(q, t, out=t)
         t += log_regularization
         with np.errstate(divide="ignore"):
@@ -459,6 +482,11 @@ def sim(saliency: np.ndarray, empirical: np.ndarray) -> float:
     p = to_density(saliency)
     q = to_density(empirical)
     same_shape(p, q, "saliency", "empirical")
+    return sim_densities(p, q)
+
+
+def sim_densities(p: np.ndarray, q: np.ndarray) -> float:
+    """:func:`sim` from the two :func:`to_density` maps."""
     return float(np.minimum(p, q).sum())
 
 

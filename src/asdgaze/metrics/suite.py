@@ -69,6 +69,8 @@ def score_mit(
     step_size: float = 0.1,
     image_id: object = "",
     emd_downsize: int = 32,
+    prepared: dict[tuple[int, int], PreparedSaliency] | None = None,
+    baseline_prepared: dict[tuple[int, int], PreparedSaliency] | None = None,
 ) -> dict[str, dict[str, float]]:
     """Score one saliency map against each group's targets with the MIT-convention metrics.
 
@@ -87,6 +89,9 @@ def score_mit(
         image_id: identifier of the image, mixed into the random streams so every image gets its
             own draws; pass the stimulus id.
         emd_downsize: EMD shrink factor (MIT: 32).
+        prepared, baseline_prepared: caches (shape -> prepared map) kept by a caller that scores the
+            same ``saliency`` (or ``baseline``) array again, e.g. on every image of one size; derived
+            forms are then computed once. Pass a cache only with the array it was filled from.
 
     Returns:
         ``{group: {metric: value}}`` in the order of ``metrics``; NaN where a metric is undefined.
@@ -109,8 +114,8 @@ def score_mit(
     downsize = positive_int(emd_downsize, "emd_downsize")
     base = real_map(baseline, "baseline") if "ig" in wanted else None
 
-    preps: dict[tuple[int, int], PreparedSaliency] = {}
-    bases: dict[tuple[int, int], PreparedSaliency] = {}
+    preps: dict[tuple[int, int], PreparedSaliency] = {} if prepared is None else prepared
+    bases: dict[tuple[int, int], PreparedSaliency] = {} if baseline_prepared is None else baseline_prepared
     out: dict[str, dict[str, float]] = {}
     for group, t in targets.items():
         f = bool_map(t.fixation_map, f"targets[{group!r}].fixation_map")
@@ -120,7 +125,7 @@ def score_mit(
             c = real_map(t.density, f"targets[{group!r}].density")
             same_shape(c, f, f"targets[{group!r}].density", f"targets[{group!r}].fixation_map")
             cflat = c.ravel()
-        prep = preps.setdefault(shape, PreparedSaliency(s, shape))
+        prep = preps[shape] if shape in preps else preps.setdefault(shape, PreparedSaliency(s, shape))
         fix = np.flatnonzero(f)
         res: dict[str, float] = {}
         for m in wanted:
@@ -147,7 +152,7 @@ def score_mit(
             elif m == "sim":
                 res[m] = _dist._sim(prep, cflat)
             elif m == "ig":
-                bprep = bases.setdefault(shape, PreparedSaliency(base, shape))
+                bprep = bases[shape] if shape in bases else bases.setdefault(shape, PreparedSaliency(base, shape))
                 res[m] = _loc._info_gain(prep, bprep, fix)
             elif m == "emd":
                 res[m] = _emd._emd(prep, _emd.downscale_density(c, downsize))

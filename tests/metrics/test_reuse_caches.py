@@ -1,0 +1,89 @@
+"""The caches that evaluate uses to compute derived maps once must not change any value."""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.special import logsumexp
+
+from asdgaze.metrics import probabilistic as P
+from asdgaze.metrics.prob_scoring import ShuffledBaseline, score_probabilistic
+from asdgaze.metrics.suite import Target, score_mit
+from asdgaze.predictions import LogDensity
+
+
+def _density(seed: int, shape=(48, 64)) -> LogDensity:
+    a = np.random.default_rng(seed).normal(size=shape)
+    return LogDensity(a - logsumexp(a))
+
+
+def test_cc_kl_sim_pieces_match_reference_formulas():
+    rng = np.random.default_rng(3)
+    a = P.gaussian_blur(rng.random((40, 30)), 3.0)  # Fortran-ordered, as in evaluate
+    b = rng.random((40, 30))
+    # independent: numpy's Pearson correlation, and the KL / SIM formulas written out
+    assert np.isclose(P.cc_centered(P.centered(a), P.centered(b)), np.corrcoef(a.ravel(), b.ravel())[0, 1],
+                      rtol=1e-13, atol=0)
+    p, q = a / a.sum(), b / b.sum()
+    eps = np.finfo(float).eps
+    assert np.isclose(P.kl_densities(p, q), np.sum(q * np.log(eps + q / (p + eps))), rtol=1e-13, atol=0)
+    assert np.isclose(P.sim_densities(p, q), np.minimum(p, q).sum(), rtol=1e-15, atol=0)
+    # and the public functions are exactly the pieces
+    assert P.cc(a, b) == P.cc_centered(P.centered(a), P.centered(b))
+    assert P.kl_div(a, b) == P.kl_densities(P.to_density(a), P.to_density(b))
+    assert P.sim(a, b) == P.sim_densities(P.to_density(a), P.to_density(b))
+
+
+def test_score_probabilistic_with_shared_derived_maps_is_bit_identical():
+    ld = _density(0)
+    rng = np.random.default_rng(1)
+    emp = [P.empirical_map(ld.shape, rng.uniform(0, 63, 20), rng.uniform(0, 47, 20), 4.0) for _ in range(2)]
+    fix = [(rng.uniform(0, 63, 25), rng.uniform(0, 47, 25)) for _ in range(2)]
+    ox, oy = rng.uniform(0, 63, 200), rng.uniform(0, 47, 200)
+    shuf = _density(5).values
+    derived: dict = {}
+    for (xs, ys), e in zip(fix, emp):
+        fresh = score_probabilistic(ld, xs, ys, empirical=e, other_xs=ox, other_ys=oy, shuffled=shuf,
+                                    blur=P_blur())
+        reused = score_probabilistic(ld, xs, ys, empirical=e, other_xs=ox, other_ys=oy, shuffled=shuf,
+                                     blur=P_blur(), derived=derived, empirical_derived={})
+        assert fresh.values == reused.values
+        for m in fresh.per_fixation:
+            assert np.array_equal(fresh.per_fixation[m], reused.per_fixation[m])
+    assert "smap" in derived and "p" in derived  # filled by the first group, reused by the second
+
+
+def P_blur():
+    from asdgaze.metrics.prob_scoring import Blur
+
+    return Blur(4.0)
+
+
+def test_shuffled_baseline_kept_parts_give_the_same_leave_one_out():
+    preds = [_density(s) for s in range(4)]
+    a, b = ShuffledBaseline((12, 16)), ShuffledBaseline((12, 16))
+    for i, p in enumerate(preds):
+        a.add(p)
+        b.add(p, key=i)
+    for i, p in enumerate(preds):
+        assert np.array_equal(a.log_density_without(p), b.log_density_without(p, key=i))
+
+
+def test_score_mit_prepared_caches_are_bit_identical():
+    rng = np.random.default_rng(2)
+    sal = rng.random((30, 40))
+    base = rng.random((30, 40)) + 0.1
+    prepared: dict = {}
+    base_prepared: dict = {}
+    for img in range(3):
+        f = np.zeros((30, 40), bool)
+        f[rng.integers(0, 30, 15), rng.integers(0, 40, 15)] = True
+        c = P.gaussian_blur(f.astype(float), 3.0)
+        o = np.zeros((30, 40), bool)
+        o[rng.integers(0, 30, 40), rng.integers(0, 40, 40)] = True
+        t = {"TD": Target(f, c, o)}
+        want = score_mit(sal, t, base, image_id=str(img), n_splits=5)
+        got = score_mit(sal, t, base, image_id=str(img), n_splits=5, prepared=prepared,
+                        baseline_prepared=base_prepared)
+        assert want == got or all(np.isnan(want["TD"][m]) and np.isnan(got["TD"][m]) or want["TD"][m] == got["TD"][m]
+                                  for m in want["TD"])
+    assert prepared and base_prepared

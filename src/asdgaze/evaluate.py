@@ -36,6 +36,7 @@ from asdgaze.data.fixmaps import continuous_map, other_fixation_map
 from asdgaze.data.types import Dataset, Fixations
 from asdgaze.evaluation.models import (_SHAPE_CACHE, DEFAULT_BASELINES, IGBaseline, Model, Shuffled, fit_baselines,
                                        resolve_prob_baseline)
+from asdgaze.evaluation.procs import start_method
 from asdgaze.evaluation.prob import score_model_prob
 from asdgaze.evaluation.summary import PER_FIXATION_COLUMNS, PER_IMAGE_COLUMNS, read_results, summarise  # noqa: F401 (read_results: the reader, re-exported)
 from asdgaze.io import sha256_file, write_json_atomic, write_text_atomic
@@ -630,6 +631,11 @@ def evaluate(
 
     n_workers = workers if workers is not None else min(os.cpu_count() or 1, 8)
     n_workers = max(1, min(n_workers, len(todo)))
+    if n_workers > 1 and start_method() is None:
+        warnings.warn("torch has started CUDA in this process, so evaluate cannot fork worker processes (and spawned "
+                      "ones would re-run an unguarded script): scoring in one process; run evaluate in a process "
+                      "without CUDA for parallel scoring", EvaluateWarning, stacklevel=2)
+        n_workers = 1
     bar = _progress(len(stems), progress, initial=len(resumed))
     ctx = Context(dataset, options, models, baseline, ig_base, shuffled, Blur(dataset.fixmap_sigma))
     try:
@@ -715,10 +721,7 @@ def _match_mit1003(dataset: Dataset, folder: str) -> dict[str, Any]:
 
 def _run_pool(n_workers: int, init_args: tuple, todo: list[str], finish) -> None:
     """Score ``todo`` in worker processes; a worker that dies ends the run at once with a clear error."""
-    # fork: the workers do not re-import the caller's script (a spawn pool hangs or fails on a script
-    # without an `if __name__ == "__main__":` guard). evaluate never imports torch, so no torch
-    # threads are forked; where fork is unavailable or unsafe (Windows, macOS) spawn is used.
-    method = "fork" if sys.platform.startswith("linux") and "torch" not in sys.modules else "spawn"
+    method = start_method()
     ctx = multiprocessing.get_context(method)
     pool = cf.ProcessPoolExecutor(n_workers, mp_context=ctx, initializer=_init_worker, initargs=init_args)
     done = False

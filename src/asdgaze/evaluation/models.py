@@ -19,6 +19,7 @@ import numpy as np
 
 from asdgaze.data.types import Dataset, Stimulus
 from asdgaze.errors import AsdgazeError, MapError, OptionsError
+from asdgaze.evaluation.procs import start_method
 from asdgaze.maps.io import load_prediction
 from asdgaze.metrics.prob_scoring import ShuffledBaseline, _resize_density
 from asdgaze.predictions import LogDensity
@@ -237,7 +238,7 @@ class Shuffled:
             return
         tasks = [(j, stem) for j in range(len(jobs)) for stem in stems]
         args = (jobs, dataset, groups)
-        if workers > 1 and sys.platform.startswith("linux") and "torch" not in sys.modules:
+        if workers > 1 and start_method() == "fork":
             import multiprocessing
             from concurrent.futures import ProcessPoolExecutor
 

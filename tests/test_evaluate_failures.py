@@ -326,3 +326,20 @@ def test_npy_wins_over_png_and_manifest_paths_are_absolute(tmp_path, monkeypatch
     m = _manifest(tmp_path)
     assert m["maps"]["files"]["1"] == str(tmp_path / "maps" / "1.npy")
     assert Path(m["maps"]["folder"]).is_absolute() and Path(m["dataset"]["root"]).is_absolute()
+
+
+@pytest.mark.parametrize("option", ["ig_baseline", "prob_ig_baseline"])
+def test_a_saliency_array_given_as_a_log_density_baseline_is_refused(tmp_path, monkeypatch, option):
+    from asdgaze.errors import OptionsError
+
+    ds = _dataset(tmp_path, n=2)
+    _maps(tmp_path / "maps", ds)
+    sal = np.random.default_rng(0).random((100, 100))  # values in 0..1 summing to ~5000: a saliency map
+    save_npy(tmp_path / "sal.npy", sal)
+    monkeypatch.setattr(ev, "_score_image", lambda stem: (_ for _ in ()).throw(AssertionError("scoring started")))
+    flag = "--" + option.replace("_", "-")
+    with pytest.raises(OptionsError, match=f"{flag}: {tmp_path / 'sal.npy'}: .*looks like a saliency map"):
+        evaluate(ds, tmp_path / "maps", tmp_path / "out",
+                 EvaluateOptions(maps_kind="saliency", baselines=("uniform",), **{option: str(tmp_path / "sal.npy")}),
+                 workers=1,
+                 progress=False)

@@ -191,6 +191,13 @@ def resolve_baseline(options: EvaluateOptions) -> tuple[Baseline, dict[str, Any]
         raise EvaluateError(f"--ig-baseline: {option!r} is neither 'gaussian', 'uniform', 'mit1003' "
                             "nor an existing file")
     kind = "saliency" if path.suffix.lower() == ".png" else options.ig_baseline_kind
+    if kind == "log-density":  # the centre-bias loader's checks: a saliency array is not a log-density
+        from asdgaze.models.centerbias import load_template
+
+        try:
+            load_template(path.resolve())
+        except MapError as e:
+            raise EvaluateError(f"--ig-baseline: {e}") from None
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", MapScaleWarning)

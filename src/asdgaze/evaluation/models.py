@@ -179,11 +179,12 @@ def resolve_prob_baseline(option: str, dataset: Dataset, groups: tuple[str, ...]
     if path.suffix.lower() != ".npy" or not path.is_file():
         raise OptionsError(f"--prob-ig-baseline: {option!r} is neither a baseline ({', '.join(BASELINES)}) "
                            "nor an existing .npy log-density file")
-    try:
-        arr = np.load(path, allow_pickle=False)
-        LogDensity.normalized(arr)
-    except (OSError, ValueError, MapError) as e:
-        raise OptionsError(f"--prob-ig-baseline: {path}: not a usable log-density ({e})") from e
+    from asdgaze.models.centerbias import load_template
+
+    try:  # the centre-bias loader's checks: finite, 2-D, logsumexp 0 (a saliency array is refused)
+        arr, _ = load_template(path.resolve())
+    except MapError as e:
+        raise OptionsError(f"--prob-ig-baseline: {e}") from None
     from asdgaze.io import sha256_file
 
     return IGBaseline(option, template=np.asarray(arr, dtype=np.float64)), {

@@ -343,3 +343,27 @@ def test_a_saliency_array_given_as_a_log_density_baseline_is_refused(tmp_path, m
                  EvaluateOptions(maps_kind="saliency", baselines=("uniform",), **{option: str(tmp_path / "sal.npy")}),
                  workers=1,
                  progress=False)
+
+
+def test_cli_manifest_names_absolute_files_when_given_relative_paths(tmp_path, monkeypatch):
+    from PIL import Image
+
+    from asdgaze import cli
+
+    (tmp_path / "imgs").mkdir()
+    for stem in ("a", "b"):
+        Image.new("RGB", (40, 30)).save(tmp_path / "imgs" / f"{stem}.png")
+        save_npy(tmp_path / "maps" / f"{stem}.npy", np.random.default_rng(0).random((30, 40)))
+    # one fixation outside its image: the loader's note names the table file
+    (tmp_path / "fix.csv").write_text("image,x,y,group\na,10,10,G\na,500,20,G\nb,30,20,G\nb,5,25,G\n")
+    monkeypatch.chdir(tmp_path)
+    rc = cli.main(["evaluate", "--dataset", "imgs", "--table", "fix.csv", "--coords", "0-based", "--maps", "maps",
+                   "--maps-kind", "saliency", "--baselines", "none", "--metrics", "nss", "--out", "out",
+                   "--no-progress", "--workers", "1"])
+    assert rc == 0
+    m = _manifest(tmp_path)
+    assert m["dataset"]["source"]["path"] == str(tmp_path / "imgs")
+    assert m["dataset"]["source"]["table"] == str(tmp_path / "fix.csv")
+    texts = m["notes"] + m["dataset"]["source"]["loader_warnings"] + [f["error"] for f in m["failures"]]
+    named = [t for t in texts if "fix.csv" in t]
+    assert named and all(str(tmp_path / "fix.csv") in t for t in named), texts

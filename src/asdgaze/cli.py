@@ -44,8 +44,13 @@ def _load_dataset(dataset: str, table: str | None, coords: str | None, groups):
     """Load the dataset; its warnings (e.g. dropped fixations) are shown and returned for the manifest."""
     import warnings
 
+    from pathlib import Path
+
     from asdgaze.data import load_dataset
 
+    # absolute paths: every loader message and the manifest then name files that can be found later
+    dataset = str(Path(dataset).expanduser().resolve())
+    table = str(Path(table).expanduser().resolve()) if table else None
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")

@@ -367,3 +367,32 @@ def test_cli_manifest_names_absolute_files_when_given_relative_paths(tmp_path, m
     texts = m["notes"] + m["dataset"]["source"]["loader_warnings"] + [f["error"] for f in m["failures"]]
     named = [t for t in texts if "fix.csv" in t]
     assert named and all(str(tmp_path / "fix.csv") in t for t in named), texts
+
+
+def _cli_run(tmp_path, monkeypatch, ds, *extra):
+    from asdgaze import cli
+
+    monkeypatch.setattr(cli, "_load_dataset", lambda *a: (ds, {}))
+    return cli.main(["evaluate", "--dataset", str(tmp_path), "--maps", str(tmp_path / "maps"), "--maps-kind",
+                     "saliency", "--out", str(tmp_path / "out"), "--workers", "1", "--no-progress", *extra])
+
+
+def test_cli_header_counts_what_was_scored_and_the_conventions_per_model(tmp_path, monkeypatch, capsys):
+    ds = _dataset(tmp_path)
+    _maps(tmp_path / "maps", ds)
+    save_npy(tmp_path / "maps" / "1.npy", np.random.default_rng(1).random((W, H)))  # transposed: both pairs fail
+    rc = _cli_run(tmp_path, monkeypatch, ds, "--baselines", "uniform", "--metrics", "nss,ll")
+    out = capsys.readouterr().out
+    assert rc == 1
+    # 4 images x 2 groups; image 1 fails for both groups: 3 images, 6 pairs scored, 2 not
+    assert "tiny: 3 image(s) scored (6 (image, group) pair(s), 2 pair(s) not scored)" in out
+    # saliency maps: MIT only; the uniform baseline: both conventions
+    assert "models (conventions scored): " in out and "maps (mit)" in out and "uniform (mit, probabilistic)" in out
+
+
+def test_cli_convention_probabilistic_with_saliency_maps_is_refused_before_any_work(tmp_path, monkeypatch, capsys):
+    ds = _dataset(tmp_path)
+    _maps(tmp_path / "maps", ds)
+    rc = _cli_run(tmp_path, monkeypatch, ds, "--convention", "probabilistic", "--baselines", "uniform")
+    assert rc != 0 and "--convention probabilistic" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()

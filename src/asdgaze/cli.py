@@ -65,6 +65,18 @@ def _load_dataset(dataset: str, table: str | None, coords: str | None, groups):
     return ds, source
 
 
+def _evaluate_header(name: str, result) -> str:
+    """What was scored: (image, group) pairs, failed pairs, and the conventions actually scored per model."""
+    pi = result.per_image
+    failed = {(f.image, f.group) for f in result.failures}  # a pair failed by any model is not counted as scored
+    scored = set(zip(pi.image, pi.group)) - failed
+    n_images = len({image for image, _ in scored})
+    not_scored = f", {len(failed)} pair(s) not scored" if failed else ""
+    per_model = [f"{m} ({', '.join(dict.fromkeys(pi.convention[pi.model == m]))})" for m in dict.fromkeys(pi.model)]
+    return (f"{name}: {n_images} image(s) scored ({len(scored)} (image, group) pair(s){not_scored}); "
+            f"models (conventions scored): {', '.join(per_model) or 'none'}")
+
+
 def _print_result(result, title: str) -> None:
     from asdgaze.report.tables import summary_table
 
@@ -227,10 +239,7 @@ def evaluate(dataset, table, coords, maps_dir, maps_kind, baselines, convention,
         return 130
     except AsdgazeError as e:
         raise click.ClickException(str(e))
-    n_scored = result.per_image.image.nunique()
-    models = ", ".join(dict.fromkeys(result.per_image.model))
-    _print_result(result, f"{ds.name}: {n_scored} images scored; models: {models}; "
-                          f"convention(s): {', '.join(options.conventions)}")
+    _print_result(result, _evaluate_header(ds.name, result))
     if result.resumed:
         click.echo(f"  {len(result.resumed)} image(s) taken from the interrupted earlier run in {result.out_dir}")
     if result.missing:

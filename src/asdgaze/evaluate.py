@@ -573,6 +573,10 @@ def evaluate(
         _check_maps_kind(found, options)
         missing += [s for s in miss if s not in missing]
         log_dens = options.maps_kind == "log-density" and all(m.is_npy for m in found.values())
+        if options.conventions == ("probabilistic",) and not log_dens:  # nothing of this model would be scored
+            raise EvaluateError(f"--convention probabilistic: the maps in {folder} are not all .npy log-densities "
+                                "(--maps-kind log-density); saliency maps have no probabilities: use --convention "
+                                "mit or both")
         models.append(Model(name, "maps", folder, {s: m.path for s, m in found.items()}, log_density_maps=log_dens))
     settings = _settings(dataset, options, baseline_info, {n: str(f) for n, f in folders.items()} or None)
     try:

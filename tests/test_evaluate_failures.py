@@ -396,3 +396,23 @@ def test_cli_convention_probabilistic_with_saliency_maps_is_refused_before_any_w
     rc = _cli_run(tmp_path, monkeypatch, ds, "--convention", "probabilistic", "--baselines", "uniform")
     assert rc != 0 and "--convention probabilistic" in capsys.readouterr().err
     assert not (tmp_path / "out").exists()
+
+
+def test_cli_metrics_select_metrics_of_both_conventions(tmp_path, monkeypatch, capsys):
+    import pandas as pd
+
+    ds = _dataset(tmp_path, n=2)
+    _maps(tmp_path / "maps", ds)
+    assert _cli_run(tmp_path, monkeypatch, ds, "--baselines", "uniform", "--metrics", "auc_judd") == 0
+    pi = pd.read_csv(tmp_path / "out" / "per_image.csv")
+    assert set(zip(pi.convention, pi.metric)) == {("mit", "auc_judd")}  # no probabilistic metric computed
+    assert _cli_run(tmp_path, monkeypatch, ds, "--baselines", "uniform", "--metrics", "auc_judd,ll",
+                    "--overwrite") == 0
+    pi = pd.read_csv(tmp_path / "out" / "per_image.csv")
+    assert set(zip(pi.convention, pi.metric)) == {("mit", "auc_judd"), ("probabilistic", "ll")}
+    capsys.readouterr()
+    assert _cli_run(tmp_path, monkeypatch, ds, "--metrics", "bogus") != 0
+    err = capsys.readouterr().err
+    assert "bogus" in err and "MIT: auc_judd" in err and "probabilistic: ll" in err
+    assert _cli_run(tmp_path, monkeypatch, ds, "--metrics", "ll", "--convention", "mit") != 0
+    assert "--metrics" in capsys.readouterr().err

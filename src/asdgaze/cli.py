@@ -121,9 +121,19 @@ def _parse_metrics(value: str | None) -> tuple[tuple[str, ...], tuple[str, ...]]
     if unknown:
         raise click.BadParameter(f"unknown metric(s) {', '.join(unknown)}; MIT: {', '.join(MIT_METRICS)}; "
                                  f"probabilistic: {', '.join(PROB_METRICS)}", param_hint="--metrics")
-    mit = tuple(m for m in chosen if m in MIT_METRICS)
-    prob = tuple(m for m in chosen if m in PROB_METRICS)
-    return mit or MIT_METRICS, prob or PROB_METRICS
+    # a convention none of whose metrics is named is not scored (see _scored_conventions)
+    return tuple(m for m in chosen if m in MIT_METRICS), tuple(m for m in chosen if m in PROB_METRICS)
+
+
+def _scored_conventions(convention: str, mit: tuple[str, ...], prob: tuple[str, ...]) -> tuple[str, ...]:
+    """``--convention`` less the conventions that ``--metrics`` names no metric of."""
+    requested = ("mit", "probabilistic") if convention == "both" else (convention,)
+    out = tuple(c for c in requested if (mit if c == "mit" else prob))
+    if not out:
+        raise click.BadParameter(f"none of the named metrics belongs to --convention {convention} (MIT: "
+                                 f"{', '.join(_parse_metrics(None)[0])}; probabilistic: "
+                                 f"{', '.join(_parse_metrics(None)[1])})", param_hint="--metrics")
+    return out
 
 
 def _parse_baselines(value: str, groups: list[str]) -> tuple[str, ...]:
@@ -221,7 +231,7 @@ def evaluate(dataset, table, coords, maps_dir, maps_kind, baselines, convention,
         ig_baseline_kind=ig_baseline_kind, shuffled_n_other=_parse_n_other(shuffled_others), seed=seed,
         allow_missing=allow_missing, allow_aspect_change=allow_aspect_change, metrics=mit_metrics,
         baselines=chosen_baselines,
-        conventions=("mit", "probabilistic") if convention == "both" else (convention,),
+        conventions=_scored_conventions(convention, mit_metrics, prob_metrics),
         saliency_maps=saliency_maps, prob_ig_baseline=prob_ig_baseline, prob_metrics=prob_metrics,
         fixmap_sigma=fixmap_sigma, mit1003=mit1003,
     )

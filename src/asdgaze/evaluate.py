@@ -477,19 +477,20 @@ def _check_options(dataset: Dataset, options: EvaluateOptions, workers: int | No
     if unknown:
         raise EvaluateError(f"group(s) {', '.join(unknown)} not in dataset {dataset.name!r} "
                             f"(it has: {', '.join(dataset.groups)})")
+    conventions = tuple(dict.fromkeys(options.conventions))
+    if not conventions or any(c not in CONVENTIONS for c in conventions):
+        raise EvaluateError(f"--convention: expected mit, probabilistic or both, got {', '.join(conventions) or '(none)'}")
+    # a convention that is not scored may have no metrics (`--metrics auc_judd` scores the MIT convention only)
     metrics = tuple(dict.fromkeys(options.metrics))
     unknown_metrics = [m for m in metrics if m not in MIT_METRICS]
-    if unknown_metrics or not metrics:
+    if unknown_metrics or (not metrics and "mit" in conventions):
         raise EvaluateError(f"unknown metric(s) {', '.join(unknown_metrics) or '(none given)'}; "
                             f"known: {', '.join(MIT_METRICS)}")
     prob_metrics = tuple(dict.fromkeys(options.prob_metrics))
     bad = [m for m in prob_metrics if m not in PROB_METRICS]
-    if bad or not prob_metrics:
+    if bad or (not prob_metrics and "probabilistic" in conventions):
         raise EvaluateError(f"unknown probabilistic metric(s) {', '.join(bad) or '(none given)'}; "
                             f"known: {', '.join(PROB_METRICS)}")
-    conventions = tuple(dict.fromkeys(options.conventions))
-    if not conventions or any(c not in CONVENTIONS for c in conventions):
-        raise EvaluateError(f"--convention: expected mit, probabilistic or both, got {', '.join(conventions) or '(none)'}")
     if options.saliency_maps not in MODES:
         raise EvaluateError(f"--saliency-maps: expected {' or '.join(MODES)}, got {options.saliency_maps!r}")
     baselines = tuple(dict.fromkeys(options.baselines))

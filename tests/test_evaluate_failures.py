@@ -416,3 +416,30 @@ def test_cli_metrics_select_metrics_of_both_conventions(tmp_path, monkeypatch, c
     assert "bogus" in err and "MIT: auc_judd" in err and "probabilistic: ll" in err
     assert _cli_run(tmp_path, monkeypatch, ds, "--metrics", "ll", "--convention", "mit") != 0
     assert "--metrics" in capsys.readouterr().err
+
+
+def test_allow_aspect_change_is_honoured_by_the_probabilistic_convention(tmp_path):
+    from scipy.ndimage import zoom
+
+    ds = _dataset(tmp_path, n=2)
+    rng = np.random.default_rng(4)
+    for stem in ds.stimuli:
+        save_npy(tmp_path / "maps" / f"{stem}.npy", _log_density(rng))
+    small = rng.standard_normal((W, H))  # transposed: 40x30 on a 30x40 image
+    save_npy(tmp_path / "maps" / "2.npy", small - logsumexp(small))
+    opts = EvaluateOptions(maps_kind="log-density", allow_aspect_change=True, metrics=("nss",),
+                           prob_metrics=("ll",))
+    res = evaluate(ds, tmp_path / "maps", tmp_path / "out", opts, workers=1, progress=False)
+    assert res.ok, res.failures
+    pi = res.per_image
+    assert set(zip(pi.image, pi.convention)) == {("1", "mit"), ("2", "mit"), ("1", "probabilistic"),
+                                                  ("2", "probabilistic")}
+    # the same map resized by hand (bilinear on pixel areas, renormalised) and scored at the image's size
+    d = zoom(np.exp(small - logsumexp(small)), (H / W, W / H), order=1, mode="nearest", grid_mode=True)
+    d = np.maximum(d, 0) / np.maximum(d, 0).sum()
+    save_npy(tmp_path / "maps2" / "2.npy", np.log(d))
+    save_npy(tmp_path / "maps2" / "1.npy", np.load(tmp_path / "maps" / "1.npy"))
+    ref = evaluate(ds, tmp_path / "maps2", tmp_path / "out2", opts, workers=1, progress=False).per_image
+    got = pi[(pi.image == "2") & (pi.convention == "probabilistic")].value.to_numpy()
+    want = ref[(ref.image == "2") & (ref.convention == "probabilistic")].value.to_numpy()
+    np.testing.assert_allclose(got, want, rtol=1e-12)

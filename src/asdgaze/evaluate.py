@@ -578,7 +578,8 @@ def evaluate(
             raise EvaluateError(f"--convention probabilistic: the maps in {folder} are not all .npy log-densities "
                                 "(--maps-kind log-density); saliency maps have no probabilities: use --convention "
                                 "mit or both")
-        models.append(Model(name, "maps", folder, {s: m.path for s, m in found.items()}, log_density_maps=log_dens))
+        models.append(Model(name, "maps", folder, {s: m.path for s, m in found.items()}, log_density_maps=log_dens,
+                            allow_aspect_change=options.allow_aspect_change))
     settings = _settings(dataset, options, baseline_info, {n: str(f) for n, f in folders.items()} or None)
     try:
         parts_dir = prepare(out_dir, settings, overwrite, OUTPUT_FILES + ("per_fixation.csv",))

@@ -48,6 +48,7 @@ class Model:
     maps: dict[str, Path] = field(default_factory=dict)
     predictor: Any = None
     log_density_maps: bool = False  # a maps folder of .npy log-densities: scored probabilistically too
+    allow_aspect_change: bool = False  # --allow-aspect-change: a map of another aspect ratio is resized
 
     @property
     def group_dependent(self) -> bool:
@@ -84,9 +85,15 @@ class Model:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # the MIT convention's reading of the same file reports them
             pred = load_prediction(path, "log-density")
-        if pred.shape != stim.shape:
-            raise MapError(f"{path}: map is {pred.shape[0]}x{pred.shape[1]}, image {stim.id} is "
-                           f"{stim.height}x{stim.width}: the probabilistic convention needs maps of the image's size")
+        if pred.shape != stim.shape:  # resized as the MIT side resizes (within 1 % of the aspect, or allowed)
+            mh, mw = pred.shape
+            change = abs((mw / mh) / (stim.width / stim.height) - 1)
+            if change > 0.01 and not self.allow_aspect_change:
+                raise MapError(f"{path}: map is {mh}x{mw} (height x width), image {stim.id} is "
+                               f"{stim.height}x{stim.width}: the aspect ratio differs by {100 * change:.1f} % "
+                               "(a transposed or cropped map?); --allow-aspect-change scores it resized")
+            d = _resize_density(pred.density(), stim.shape)
+            pred = LogDensity.normalized(np.log(np.maximum(d, np.finfo(float).tiny)))
         if not np.all(np.isfinite(pred.values)):
             raise MapError(f"{path}: the log-density contains -inf (zero probability); the probabilistic "
                            "convention needs a positive density everywhere")

@@ -243,8 +243,10 @@ class Context:
 _STATE: dict[str, Any] = {}
 
 
-def _init_worker(ctx: Context, in_pool: bool = True) -> None:
+def _init_worker(ctx: Context, in_pool: bool = True, started: Any = None) -> None:
     _STATE["ctx"] = ctx
+    if started is not None:  # tells the parent that a worker came up (see _run_pool)
+        started.set()
     _SHAPE_CACHE.clear()  # per-size maps of this run only (another run may use another IG baseline)
     if in_pool:
         # Ctrl-C is the parent's to handle: it stops the pool and says how to resume.
@@ -732,14 +734,29 @@ def _match_mit1003(dataset: Dataset, folder: str) -> dict[str, Any]:
 
 
 
+#: Seconds a started pool may take to bring up its first worker (a spawned one imports numpy, scipy, ...).
+WORKER_START_S = 120.0
+
+
 def _run_pool(n_workers: int, init_args: tuple, todo: list[str], finish) -> None:
     """Score ``todo`` in worker processes; a worker that dies ends the run at once with a clear error."""
     method = start_method()
     ctx = multiprocessing.get_context(method)
-    pool = cf.ProcessPoolExecutor(n_workers, mp_context=ctx, initializer=_init_worker, initargs=init_args)
+    started = ctx.Event()
+    pool = cf.ProcessPoolExecutor(n_workers, mp_context=ctx, initializer=_init_worker,
+                                  initargs=(*init_args, True, started))
     done = False
     try:
         futures = [pool.submit(_score_image, stem) for stem in todo]
+        # A spawned worker re-runs the caller's script first; an unguarded script that calls evaluate
+        # then never reaches the worker loop (nor exits): wait for one worker, not forever.
+        deadline = time.monotonic() + WORKER_START_S
+        while not started.wait(0.5) and not any(f.done() for f in futures):
+            if time.monotonic() > deadline:
+                raise EvaluateError(
+                    f"no worker process started within {WORKER_START_S:g} s ({method} start); if you run evaluate "
+                    "from a script, put the call under `if __name__ == \"__main__\":`, or use workers=1 "
+                    "(--workers 1)")
         for fut in cf.as_completed(futures):
             finish(fut.result())
         done = True

@@ -326,3 +326,120 @@ def test_npy_wins_over_png_and_manifest_paths_are_absolute(tmp_path, monkeypatch
     m = _manifest(tmp_path)
     assert m["maps"]["files"]["1"] == str(tmp_path / "maps" / "1.npy")
     assert Path(m["maps"]["folder"]).is_absolute() and Path(m["dataset"]["root"]).is_absolute()
+
+
+@pytest.mark.parametrize("option", ["ig_baseline", "prob_ig_baseline"])
+def test_a_saliency_array_given_as_a_log_density_baseline_is_refused(tmp_path, monkeypatch, option):
+    from asdgaze.errors import OptionsError
+
+    ds = _dataset(tmp_path, n=2)
+    _maps(tmp_path / "maps", ds)
+    sal = np.random.default_rng(0).random((100, 100))  # values in 0..1 summing to ~5000: a saliency map
+    save_npy(tmp_path / "sal.npy", sal)
+    monkeypatch.setattr(ev, "_score_image", lambda stem: (_ for _ in ()).throw(AssertionError("scoring started")))
+    flag = "--" + option.replace("_", "-")
+    with pytest.raises(OptionsError, match=f"{flag}: {tmp_path / 'sal.npy'}: .*looks like a saliency map"):
+        evaluate(ds, tmp_path / "maps", tmp_path / "out",
+                 EvaluateOptions(maps_kind="saliency", baselines=("uniform",), **{option: str(tmp_path / "sal.npy")}),
+                 workers=1,
+                 progress=False)
+
+
+def test_cli_manifest_names_absolute_files_when_given_relative_paths(tmp_path, monkeypatch):
+    from PIL import Image
+
+    from asdgaze import cli
+
+    (tmp_path / "imgs").mkdir()
+    for stem in ("a", "b"):
+        Image.new("RGB", (40, 30)).save(tmp_path / "imgs" / f"{stem}.png")
+        save_npy(tmp_path / "maps" / f"{stem}.npy", np.random.default_rng(0).random((30, 40)))
+    # one fixation outside its image: the loader's note names the table file
+    (tmp_path / "fix.csv").write_text("image,x,y,group\na,10,10,G\na,500,20,G\nb,30,20,G\nb,5,25,G\n")
+    monkeypatch.chdir(tmp_path)
+    rc = cli.main(["evaluate", "--dataset", "imgs", "--table", "fix.csv", "--coords", "0-based", "--maps", "maps",
+                   "--maps-kind", "saliency", "--baselines", "none", "--metrics", "nss", "--out", "out",
+                   "--no-progress", "--workers", "1"])
+    assert rc == 0
+    m = _manifest(tmp_path)
+    assert m["dataset"]["source"]["path"] == str(tmp_path / "imgs")
+    assert m["dataset"]["source"]["table"] == str(tmp_path / "fix.csv")
+    texts = m["notes"] + m["dataset"]["source"]["loader_warnings"] + [f["error"] for f in m["failures"]]
+    named = [t for t in texts if "fix.csv" in t]
+    assert named and all(str(tmp_path / "fix.csv") in t for t in named), texts
+
+
+def _cli_run(tmp_path, monkeypatch, ds, *extra):
+    from asdgaze import cli
+
+    monkeypatch.setattr(cli, "_load_dataset", lambda *a: (ds, {}))
+    return cli.main(["evaluate", "--dataset", str(tmp_path), "--maps", str(tmp_path / "maps"), "--maps-kind",
+                     "saliency", "--out", str(tmp_path / "out"), "--workers", "1", "--no-progress", *extra])
+
+
+def test_cli_header_counts_what_was_scored_and_the_conventions_per_model(tmp_path, monkeypatch, capsys):
+    ds = _dataset(tmp_path)
+    _maps(tmp_path / "maps", ds)
+    save_npy(tmp_path / "maps" / "1.npy", np.random.default_rng(1).random((W, H)))  # transposed: both pairs fail
+    rc = _cli_run(tmp_path, monkeypatch, ds, "--baselines", "uniform", "--metrics", "nss,ll")
+    out = capsys.readouterr().out
+    assert rc == 1
+    # 4 images x 2 groups; image 1 fails for both groups: 3 images, 6 pairs scored, 2 not
+    assert "tiny: 3 image(s) scored (6 (image, group) pair(s), 2 pair(s) not scored)" in out
+    # saliency maps: MIT only; the uniform baseline: both conventions
+    assert "models (conventions scored): " in out and "maps (mit)" in out and "uniform (mit, probabilistic)" in out
+
+
+def test_cli_convention_probabilistic_with_saliency_maps_is_refused_before_any_work(tmp_path, monkeypatch, capsys):
+    ds = _dataset(tmp_path)
+    _maps(tmp_path / "maps", ds)
+    rc = _cli_run(tmp_path, monkeypatch, ds, "--convention", "probabilistic", "--baselines", "uniform")
+    assert rc != 0 and "--convention probabilistic" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
+
+
+def test_cli_metrics_select_metrics_of_both_conventions(tmp_path, monkeypatch, capsys):
+    import pandas as pd
+
+    ds = _dataset(tmp_path, n=2)
+    _maps(tmp_path / "maps", ds)
+    assert _cli_run(tmp_path, monkeypatch, ds, "--baselines", "uniform", "--metrics", "auc_judd") == 0
+    pi = pd.read_csv(tmp_path / "out" / "per_image.csv")
+    assert set(zip(pi.convention, pi.metric)) == {("mit", "auc_judd")}  # no probabilistic metric computed
+    assert _cli_run(tmp_path, monkeypatch, ds, "--baselines", "uniform", "--metrics", "auc_judd,ll",
+                    "--overwrite") == 0
+    pi = pd.read_csv(tmp_path / "out" / "per_image.csv")
+    assert set(zip(pi.convention, pi.metric)) == {("mit", "auc_judd"), ("probabilistic", "ll")}
+    capsys.readouterr()
+    assert _cli_run(tmp_path, monkeypatch, ds, "--metrics", "bogus") != 0
+    err = capsys.readouterr().err
+    assert "bogus" in err and "MIT: auc_judd" in err and "probabilistic: ll" in err
+    assert _cli_run(tmp_path, monkeypatch, ds, "--metrics", "ll", "--convention", "mit") != 0
+    assert "--metrics" in capsys.readouterr().err
+
+
+def test_allow_aspect_change_is_honoured_by_the_probabilistic_convention(tmp_path):
+    from scipy.ndimage import zoom
+
+    ds = _dataset(tmp_path, n=2)
+    rng = np.random.default_rng(4)
+    for stem in ds.stimuli:
+        save_npy(tmp_path / "maps" / f"{stem}.npy", _log_density(rng))
+    small = rng.standard_normal((W, H))  # transposed: 40x30 on a 30x40 image
+    save_npy(tmp_path / "maps" / "2.npy", small - logsumexp(small))
+    opts = EvaluateOptions(maps_kind="log-density", allow_aspect_change=True, metrics=("nss",),
+                           prob_metrics=("ll",))
+    res = evaluate(ds, tmp_path / "maps", tmp_path / "out", opts, workers=1, progress=False)
+    assert res.ok, res.failures
+    pi = res.per_image
+    assert set(zip(pi.image, pi.convention)) == {("1", "mit"), ("2", "mit"), ("1", "probabilistic"),
+                                                  ("2", "probabilistic")}
+    # the same map resized by hand (bilinear on pixel areas, renormalised) and scored at the image's size
+    d = zoom(np.exp(small - logsumexp(small)), (H / W, W / H), order=1, mode="nearest", grid_mode=True)
+    d = np.maximum(d, 0) / np.maximum(d, 0).sum()
+    save_npy(tmp_path / "maps2" / "2.npy", np.log(d))
+    save_npy(tmp_path / "maps2" / "1.npy", np.load(tmp_path / "maps" / "1.npy"))
+    ref = evaluate(ds, tmp_path / "maps2", tmp_path / "out2", opts, workers=1, progress=False).per_image
+    got = pi[(pi.image == "2") & (pi.convention == "probabilistic")].value.to_numpy()
+    want = ref[(ref.image == "2") & (ref.convention == "probabilistic")].value.to_numpy()
+    np.testing.assert_allclose(got, want, rtol=1e-12)

@@ -201,3 +201,84 @@ def test_evaluate_runs_without_torch(tmp_path):
                        text=True, timeout=280)
     assert "RC 0 False" in r.stdout, r.stderr
     assert (tmp_path / "lib" / "per_image.csv").read_bytes() == (tmp_path / "cli" / "per_image.csv").read_bytes()
+
+
+@pytest.mark.timeout(200)
+def test_an_unguarded_script_that_imports_torch_first_does_not_hang(tmp_path):
+    """`import torch` before evaluate in a script without `if __name__ == "__main__":`: a spawned worker
+    would re-run the script and die; the run must finish (or fail at once), never wait forever."""
+    pytest.importorskip("torch")
+    stems = [p.stem for p in (DEMO / "TrainingData" / "Images").iterdir()][:3]
+    rng = np.random.default_rng(0)
+    for stem in stems:
+        a = rng.standard_normal((600, 800)) * 0.1
+        save_npy(tmp_path / "maps" / f"{stem}.npy", a - np.log(np.exp(a).sum()))
+    (tmp_path / "script.py").write_text(
+        "import torch\n"
+        "from asdgaze.data import load_dataset\n"
+        "from asdgaze.evaluate import EvaluateOptions, evaluate\n"
+        f"ds = load_dataset({str(DEMO)!r})\n"
+        "result = evaluate(ds, {'m': 'maps'}, 'results', EvaluateOptions(maps_kind='log-density', "
+        "metrics=('nss',), prob_metrics=('ll',), allow_missing=True), workers=2, progress=False)\n"
+        "print('DONE', len(result.per_image))\n")
+    r = subprocess.run([sys.executable, "script.py"], cwd=tmp_path, env=_env(), capture_output=True, text=True,
+                       timeout=150)
+    assert r.returncode == 0, r.stderr
+    assert "DONE" in r.stdout and (tmp_path / "results" / "per_image.csv").is_file()
+
+
+def test_with_cuda_started_the_run_stays_in_one_process_with_a_warning(tmp_path, monkeypatch):
+    import types
+
+    from asdgaze.evaluation.procs import start_method
+
+    fake = types.SimpleNamespace(cuda=types.SimpleNamespace(is_initialized=lambda: True))
+    monkeypatch.setitem(sys.modules, "torch", fake)
+    assert start_method() is None
+    ds = _dataset(tmp_path, n=3)
+    _maps(tmp_path / "maps", ds.stimuli)
+    with pytest.warns(ev.EvaluateWarning, match="one process"):
+        res = evaluate(ds, tmp_path / "maps", tmp_path / "out", EvaluateOptions(maps_kind="saliency",
+                       conventions=("mit",), metrics=("nss",)), workers=2, progress=False)
+    assert json.loads((tmp_path / "out" / "manifest.json").read_text())["timings"]["workers"] == 1 and res.ok
+
+
+@pytest.mark.timeout(200)
+def test_a_spawned_worker_that_never_starts_fails_the_run_instead_of_hanging(tmp_path):
+    """Spawn (as on macOS/Windows) with an unguarded script importing torch: the worker re-runs the script
+    and fails there; the parent stops with the remedy instead of waiting."""
+    pytest.importorskip("torch")
+    ds_root = tmp_path / "maps"
+    stems = [p.stem for p in (DEMO / "TrainingData" / "Images").iterdir()][:2]
+    rng = np.random.default_rng(0)
+    for stem in stems:
+        save_npy(ds_root / f"{stem}.npy", rng.random((600, 800)))
+    (tmp_path / "script.py").write_text(
+        "import torch\n"  # with torch imported, the re-run script's own failure leaves the worker alive
+        "import asdgaze.evaluate as ev\n"
+        "ev.start_method = lambda: 'spawn'\n"
+        "ev.WORKER_START_S = 30\n"  # should the worker stay alive instead of dying
+        "from asdgaze.data import load_dataset\n"
+        f"ds = load_dataset({str(DEMO)!r})\n"
+        "ev.evaluate(ds, 'maps', 'results', ev.EvaluateOptions(maps_kind='saliency', metrics=('nss',), "
+        "conventions=('mit',), allow_missing=True), workers=2, progress=False)\n")
+    r = subprocess.run([sys.executable, "script.py"], cwd=tmp_path, env=_env(), capture_output=True, text=True,
+                       timeout=150)
+    assert r.returncode != 0
+    assert "__main__" in r.stderr and "workers 1" in r.stderr  # the remedy, whichever check caught it
+
+
+@pytest.mark.timeout(120)
+def test_a_worker_that_never_comes_up_ends_the_run_after_the_start_up_wait(tmp_path, monkeypatch):
+    def stuck(*args):  # a worker that never reaches its loop (as a spawned one re-running a script)
+        time.sleep(600)
+
+    monkeypatch.setattr(ev, "_init_worker", stuck)
+    monkeypatch.setattr(ev, "WORKER_START_S", 2.0)
+    ds = _dataset(tmp_path, n=3)
+    _maps(tmp_path / "maps", ds.stimuli)
+    t0 = time.monotonic()
+    with pytest.raises(EvaluateError, match="no worker process started within 2 s.*__main__.*workers 1"):
+        evaluate(ds, tmp_path / "maps", tmp_path / "out", EvaluateOptions(maps_kind="saliency",
+                 conventions=("mit",), metrics=("nss",)), workers=2, progress=False)
+    assert time.monotonic() - t0 < 60

@@ -131,3 +131,19 @@ def test_load_prediction_types(tmp_path):
     save_npy(tmp_path / "s.npy", np.array([[0.0, 3.0], [1.0, 2.0]]))
     sm = load_prediction(tmp_path / "s.npy", "saliency")
     assert isinstance(sm, SaliencyMap) and np.array_equal(sm.values, load_map(tmp_path / "s.npy", "saliency"))
+
+
+def test_a_pickled_npy_map_is_named_as_not_a_plain_array(tmp_path):
+    import numpy as np
+    import pytest
+
+    from asdgaze.errors import MapError
+    from asdgaze.maps.io import load_map
+
+    path = tmp_path / "1.npy"
+    np.save(path, np.array([{"a": 1}, None], dtype=object), allow_pickle=True)
+    with pytest.raises(MapError) as info:
+        load_map(path, "saliency")
+    msg = str(info.value)
+    assert msg.startswith(f"{path}: not a plain numeric .npy array (")
+    assert "allow_pickle" not in msg and "Object arrays" not in msg

@@ -44,8 +44,13 @@ def _load_dataset(dataset: str, table: str | None, coords: str | None, groups):
     """Load the dataset; its warnings (e.g. dropped fixations) are shown and returned for the manifest."""
     import warnings
 
+    from pathlib import Path
+
     from asdgaze.data import load_dataset
 
+    # absolute paths: every loader message and the manifest then name files that can be found later
+    dataset = str(Path(dataset).expanduser().resolve())
+    table = str(Path(table).expanduser().resolve()) if table else None
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
@@ -58,6 +63,18 @@ def _load_dataset(dataset: str, table: str | None, coords: str | None, groups):
     source = {"path": str(dataset), "table": table, "coords": coords if table else "1-based (Saliency4ASD scanpaths)",
               "loader_warnings": messages}
     return ds, source
+
+
+def _evaluate_header(name: str, result) -> str:
+    """What was scored: (image, group) pairs, failed pairs, and the conventions actually scored per model."""
+    pi = result.per_image
+    failed = {(f.image, f.group) for f in result.failures}  # a pair failed by any model is not counted as scored
+    scored = set(zip(pi.image, pi.group)) - failed
+    n_images = len({image for image, _ in scored})
+    not_scored = f", {len(failed)} pair(s) not scored" if failed else ""
+    per_model = [f"{m} ({', '.join(dict.fromkeys(pi.convention[pi.model == m]))})" for m in dict.fromkeys(pi.model)]
+    return (f"{name}: {n_images} image(s) scored ({len(scored)} (image, group) pair(s){not_scored}); "
+            f"models (conventions scored): {', '.join(per_model) or 'none'}")
 
 
 def _print_result(result, title: str) -> None:
@@ -104,9 +121,19 @@ def _parse_metrics(value: str | None) -> tuple[tuple[str, ...], tuple[str, ...]]
     if unknown:
         raise click.BadParameter(f"unknown metric(s) {', '.join(unknown)}; MIT: {', '.join(MIT_METRICS)}; "
                                  f"probabilistic: {', '.join(PROB_METRICS)}", param_hint="--metrics")
-    mit = tuple(m for m in chosen if m in MIT_METRICS)
-    prob = tuple(m for m in chosen if m in PROB_METRICS)
-    return mit or MIT_METRICS, prob or PROB_METRICS
+    # a convention none of whose metrics is named is not scored (see _scored_conventions)
+    return tuple(m for m in chosen if m in MIT_METRICS), tuple(m for m in chosen if m in PROB_METRICS)
+
+
+def _scored_conventions(convention: str, mit: tuple[str, ...], prob: tuple[str, ...]) -> tuple[str, ...]:
+    """``--convention`` less the conventions that ``--metrics`` names no metric of."""
+    requested = ("mit", "probabilistic") if convention == "both" else (convention,)
+    out = tuple(c for c in requested if (mit if c == "mit" else prob))
+    if not out:
+        raise click.BadParameter(f"none of the named metrics belongs to --convention {convention} (MIT: "
+                                 f"{', '.join(_parse_metrics(None)[0])}; probabilistic: "
+                                 f"{', '.join(_parse_metrics(None)[1])})", param_hint="--metrics")
+    return out
 
 
 def _parse_baselines(value: str, groups: list[str]) -> tuple[str, ...]:
@@ -204,7 +231,7 @@ def evaluate(dataset, table, coords, maps_dir, maps_kind, baselines, convention,
         ig_baseline_kind=ig_baseline_kind, shuffled_n_other=_parse_n_other(shuffled_others), seed=seed,
         allow_missing=allow_missing, allow_aspect_change=allow_aspect_change, metrics=mit_metrics,
         baselines=chosen_baselines,
-        conventions=("mit", "probabilistic") if convention == "both" else (convention,),
+        conventions=_scored_conventions(convention, mit_metrics, prob_metrics),
         saliency_maps=saliency_maps, prob_ig_baseline=prob_ig_baseline, prob_metrics=prob_metrics,
         fixmap_sigma=fixmap_sigma, mit1003=mit1003,
     )
@@ -222,10 +249,7 @@ def evaluate(dataset, table, coords, maps_dir, maps_kind, baselines, convention,
         return 130
     except AsdgazeError as e:
         raise click.ClickException(str(e))
-    n_scored = result.per_image.image.nunique()
-    models = ", ".join(dict.fromkeys(result.per_image.model))
-    _print_result(result, f"{ds.name}: {n_scored} images scored; models: {models}; "
-                          f"convention(s): {', '.join(options.conventions)}")
+    _print_result(result, _evaluate_header(ds.name, result))
     if result.resumed:
         click.echo(f"  {len(result.resumed)} image(s) taken from the interrupted earlier run in {result.out_dir}")
     if result.missing:

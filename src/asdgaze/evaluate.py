@@ -36,6 +36,7 @@ from asdgaze.data.fixmaps import continuous_map, other_fixation_map
 from asdgaze.data.types import Dataset, Fixations
 from asdgaze.evaluation.models import (_SHAPE_CACHE, DEFAULT_BASELINES, IGBaseline, Model, Shuffled, fit_baselines,
                                        resolve_prob_baseline)
+from asdgaze.evaluation.procs import start_method
 from asdgaze.evaluation.prob import score_model_prob
 from asdgaze.evaluation.summary import PER_FIXATION_COLUMNS, PER_IMAGE_COLUMNS, read_results, summarise  # noqa: F401 (read_results: the reader, re-exported)
 from asdgaze.io import sha256_file, write_json_atomic, write_text_atomic
@@ -190,6 +191,13 @@ def resolve_baseline(options: EvaluateOptions) -> tuple[Baseline, dict[str, Any]
         raise EvaluateError(f"--ig-baseline: {option!r} is neither 'gaussian', 'uniform', 'mit1003' "
                             "nor an existing file")
     kind = "saliency" if path.suffix.lower() == ".png" else options.ig_baseline_kind
+    if kind == "log-density":  # the centre-bias loader's checks: a saliency array is not a log-density
+        from asdgaze.models.centerbias import load_template
+
+        try:
+            load_template(path.resolve())
+        except MapError as e:
+            raise EvaluateError(f"--ig-baseline: {e}") from None
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", MapScaleWarning)
@@ -235,8 +243,10 @@ class Context:
 _STATE: dict[str, Any] = {}
 
 
-def _init_worker(ctx: Context, in_pool: bool = True) -> None:
+def _init_worker(ctx: Context, in_pool: bool = True, started: Any = None) -> None:
     _STATE["ctx"] = ctx
+    if started is not None:  # tells the parent that a worker came up (see _run_pool)
+        started.set()
     _SHAPE_CACHE.clear()  # per-size maps of this run only (another run may use another IG baseline)
     if in_pool:
         # Ctrl-C is the parent's to handle: it stops the pool and says how to resume.
@@ -469,19 +479,20 @@ def _check_options(dataset: Dataset, options: EvaluateOptions, workers: int | No
     if unknown:
         raise EvaluateError(f"group(s) {', '.join(unknown)} not in dataset {dataset.name!r} "
                             f"(it has: {', '.join(dataset.groups)})")
+    conventions = tuple(dict.fromkeys(options.conventions))
+    if not conventions or any(c not in CONVENTIONS for c in conventions):
+        raise EvaluateError(f"--convention: expected mit, probabilistic or both, got {', '.join(conventions) or '(none)'}")
+    # a convention that is not scored may have no metrics (`--metrics auc_judd` scores the MIT convention only)
     metrics = tuple(dict.fromkeys(options.metrics))
     unknown_metrics = [m for m in metrics if m not in MIT_METRICS]
-    if unknown_metrics or not metrics:
+    if unknown_metrics or (not metrics and "mit" in conventions):
         raise EvaluateError(f"unknown metric(s) {', '.join(unknown_metrics) or '(none given)'}; "
                             f"known: {', '.join(MIT_METRICS)}")
     prob_metrics = tuple(dict.fromkeys(options.prob_metrics))
     bad = [m for m in prob_metrics if m not in PROB_METRICS]
-    if bad or not prob_metrics:
+    if bad or (not prob_metrics and "probabilistic" in conventions):
         raise EvaluateError(f"unknown probabilistic metric(s) {', '.join(bad) or '(none given)'}; "
                             f"known: {', '.join(PROB_METRICS)}")
-    conventions = tuple(dict.fromkeys(options.conventions))
-    if not conventions or any(c not in CONVENTIONS for c in conventions):
-        raise EvaluateError(f"--convention: expected mit, probabilistic or both, got {', '.join(conventions) or '(none)'}")
     if options.saliency_maps not in MODES:
         raise EvaluateError(f"--saliency-maps: expected {' or '.join(MODES)}, got {options.saliency_maps!r}")
     baselines = tuple(dict.fromkeys(options.baselines))
@@ -565,7 +576,12 @@ def evaluate(
         _check_maps_kind(found, options)
         missing += [s for s in miss if s not in missing]
         log_dens = options.maps_kind == "log-density" and all(m.is_npy for m in found.values())
-        models.append(Model(name, "maps", folder, {s: m.path for s, m in found.items()}, log_density_maps=log_dens))
+        if options.conventions == ("probabilistic",) and not log_dens:  # nothing of this model would be scored
+            raise EvaluateError(f"--convention probabilistic: the maps in {folder} are not all .npy log-densities "
+                                "(--maps-kind log-density); saliency maps have no probabilities: use --convention "
+                                "mit or both")
+        models.append(Model(name, "maps", folder, {s: m.path for s, m in found.items()}, log_density_maps=log_dens,
+                            allow_aspect_change=options.allow_aspect_change))
     settings = _settings(dataset, options, baseline_info, {n: str(f) for n, f in folders.items()} or None)
     try:
         parts_dir = prepare(out_dir, settings, overwrite, OUTPUT_FILES + ("per_fixation.csv",))
@@ -630,6 +646,11 @@ def evaluate(
 
     n_workers = workers if workers is not None else min(os.cpu_count() or 1, 8)
     n_workers = max(1, min(n_workers, len(todo)))
+    if n_workers > 1 and start_method() is None:
+        warnings.warn("torch has started CUDA in this process, so evaluate cannot fork worker processes (and spawned "
+                      "ones would re-run an unguarded script): scoring in one process; run evaluate in a process "
+                      "without CUDA for parallel scoring", EvaluateWarning, stacklevel=2)
+        n_workers = 1
     bar = _progress(len(stems), progress, initial=len(resumed))
     ctx = Context(dataset, options, models, baseline, ig_base, shuffled, Blur(dataset.fixmap_sigma))
     try:
@@ -713,17 +734,29 @@ def _match_mit1003(dataset: Dataset, folder: str) -> dict[str, Any]:
 
 
 
+#: Seconds a started pool may take to bring up its first worker (a spawned one imports numpy, scipy, ...).
+WORKER_START_S = 120.0
+
+
 def _run_pool(n_workers: int, init_args: tuple, todo: list[str], finish) -> None:
     """Score ``todo`` in worker processes; a worker that dies ends the run at once with a clear error."""
-    # fork: the workers do not re-import the caller's script (a spawn pool hangs or fails on a script
-    # without an `if __name__ == "__main__":` guard). evaluate never imports torch, so no torch
-    # threads are forked; where fork is unavailable or unsafe (Windows, macOS) spawn is used.
-    method = "fork" if sys.platform.startswith("linux") and "torch" not in sys.modules else "spawn"
+    method = start_method()
     ctx = multiprocessing.get_context(method)
-    pool = cf.ProcessPoolExecutor(n_workers, mp_context=ctx, initializer=_init_worker, initargs=init_args)
+    started = ctx.Event()
+    pool = cf.ProcessPoolExecutor(n_workers, mp_context=ctx, initializer=_init_worker,
+                                  initargs=(*init_args, True, started))
     done = False
     try:
         futures = [pool.submit(_score_image, stem) for stem in todo]
+        # A spawned worker re-runs the caller's script first; an unguarded script that calls evaluate
+        # then never reaches the worker loop (nor exits): wait for one worker, not forever.
+        deadline = time.monotonic() + WORKER_START_S
+        while not started.wait(0.5) and not any(f.done() for f in futures):
+            if time.monotonic() > deadline:
+                raise EvaluateError(
+                    f"no worker process started within {WORKER_START_S:g} s ({method} start); if you run evaluate "
+                    "from a script, put the call under `if __name__ == \"__main__\":`, or use workers=1 "
+                    "(--workers 1)")
         for fut in cf.as_completed(futures):
             finish(fut.result())
         done = True

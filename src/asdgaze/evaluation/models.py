@@ -19,6 +19,7 @@ import numpy as np
 
 from asdgaze.data.types import Dataset, Stimulus
 from asdgaze.errors import AsdgazeError, MapError, OptionsError
+from asdgaze.evaluation.procs import start_method
 from asdgaze.maps.io import load_prediction
 from asdgaze.metrics.prob_scoring import ShuffledBaseline, _resize_density
 from asdgaze.predictions import LogDensity
@@ -47,6 +48,7 @@ class Model:
     maps: dict[str, Path] = field(default_factory=dict)
     predictor: Any = None
     log_density_maps: bool = False  # a maps folder of .npy log-densities: scored probabilistically too
+    allow_aspect_change: bool = False  # --allow-aspect-change: a map of another aspect ratio is resized
 
     @property
     def group_dependent(self) -> bool:
@@ -83,9 +85,15 @@ class Model:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # the MIT convention's reading of the same file reports them
             pred = load_prediction(path, "log-density")
-        if pred.shape != stim.shape:
-            raise MapError(f"{path}: map is {pred.shape[0]}x{pred.shape[1]}, image {stim.id} is "
-                           f"{stim.height}x{stim.width}: the probabilistic convention needs maps of the image's size")
+        if pred.shape != stim.shape:  # resized as the MIT side resizes (within 1 % of the aspect, or allowed)
+            mh, mw = pred.shape
+            change = abs((mw / mh) / (stim.width / stim.height) - 1)
+            if change > 0.01 and not self.allow_aspect_change:
+                raise MapError(f"{path}: map is {mh}x{mw} (height x width), image {stim.id} is "
+                               f"{stim.height}x{stim.width}: the aspect ratio differs by {100 * change:.1f} % "
+                               "(a transposed or cropped map?); --allow-aspect-change scores it resized")
+            d = _resize_density(pred.density(), stim.shape)
+            pred = LogDensity.normalized(np.log(np.maximum(d, np.finfo(float).tiny)))
         if not np.all(np.isfinite(pred.values)):
             raise MapError(f"{path}: the log-density contains -inf (zero probability); the probabilistic "
                            "convention needs a positive density everywhere")
@@ -178,11 +186,12 @@ def resolve_prob_baseline(option: str, dataset: Dataset, groups: tuple[str, ...]
     if path.suffix.lower() != ".npy" or not path.is_file():
         raise OptionsError(f"--prob-ig-baseline: {option!r} is neither a baseline ({', '.join(BASELINES)}) "
                            "nor an existing .npy log-density file")
-    try:
-        arr = np.load(path, allow_pickle=False)
-        LogDensity.normalized(arr)
-    except (OSError, ValueError, MapError) as e:
-        raise OptionsError(f"--prob-ig-baseline: {path}: not a usable log-density ({e})") from e
+    from asdgaze.models.centerbias import load_template
+
+    try:  # the centre-bias loader's checks: finite, 2-D, logsumexp 0 (a saliency array is refused)
+        arr, _ = load_template(path.resolve())
+    except MapError as e:
+        raise OptionsError(f"--prob-ig-baseline: {e}") from None
     from asdgaze.io import sha256_file
 
     return IGBaseline(option, template=np.asarray(arr, dtype=np.float64)), {
@@ -241,7 +250,7 @@ class Shuffled:
             return
         tasks = [(j, stem) for j in range(len(jobs)) for stem in stems]
         args = (jobs, dataset, groups)
-        if workers > 1 and sys.platform.startswith("linux") and "torch" not in sys.modules:
+        if workers > 1 and start_method() == "fork":
             import multiprocessing
             from concurrent.futures import ProcessPoolExecutor
 

@@ -68,6 +68,10 @@ def find_maps(maps_dir: str | Path, stems: Iterable[str]) -> tuple[dict[str, Map
     return found, missing
 
 
+NOT_PLAIN_NPY = ("not a plain numeric .npy array (pickled, object or damaged content is not read; save a 2-D "
+                 "float array with numpy.save)")
+
+
 def load_map(path: str | Path, kind: MapKind | None) -> np.ndarray:
     """Load one map as the float64 saliency map that the MIT-convention metrics score.
 
@@ -95,8 +99,12 @@ def load_map(path: str | Path, kind: MapKind | None) -> np.ndarray:
         raise MapError(f"unknown map kind {kind!r}; expected one of {', '.join(MAP_KINDS)}")
     try:
         arr = np.load(path, allow_pickle=False)
-    except Exception as e:  # corrupt or not an npy file
-        raise MapError(f"{path}: cannot read .npy map ({e})") from e
+    except OSError as e:
+        if e.errno is None:  # numpy's own complaint about the content, not the file system's
+            raise MapError(f"{path}: {NOT_PLAIN_NPY}") from None
+        raise MapError(f"{path}: cannot read ({e.strerror or e})") from None
+    except Exception:  # noqa: BLE001 - pickled, object, truncated or not .npy: the same thing to the user
+        raise MapError(f"{path}: {NOT_PLAIN_NPY}") from None
     arr = np.squeeze(np.asarray(arr))
     if arr.ndim != 2 or arr.size == 0:
         raise MapError(f"{path}: expected a 2-D map, got shape {arr.shape}")

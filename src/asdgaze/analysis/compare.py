@@ -77,8 +77,20 @@ def compare(results: Results | str | Path, out: str | Path | None = None, option
     if skipped:
         notes.append(f"Permutation test: not done for {', '.join(skipped)}: fitted to each group's own fixations, "
                      "their predictions change when scanpaths change group, so p_permutation is empty for them.")
+    # A metric scored against a group-fitted baseline (the probabilistic IG's default) changes with the
+    # labels through its baseline too: not a permutation test either.
+    fitted_base = set()
+    if "baseline" in res.per_image.columns:
+        pi = res.per_image
+        hit = pi[pi["baseline"].fillna("").astype(str).isin(GROUP_FITTED)]
+        fitted_base = set(zip(hit["model"], hit["convention"], hit["metric"]))
+    against_fitted = sorted(f"{k[0]} {k[2]}" for k in (per_fixation or {})
+                            if k in fitted_base and k[0] not in GROUP_FITTED)
+    if against_fitted:
+        notes.append("Permutation test: not done for " + ", ".join(against_fitted) + ": scored against a baseline "
+                     "fitted to each group's own fixations, which changes when scanpaths change group.")
     for key, mapping in sorted((per_fixation or {}).items()):
-        if key[0] in GROUP_FITTED:
+        if key[0] in GROUP_FITTED or key in fitted_base:
             continue
         if key[2] not in FIXATION_AVERAGE_METRICS:
             not_averages.append(f"{key[0]} {key[2]}")

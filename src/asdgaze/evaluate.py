@@ -301,6 +301,7 @@ def _targets(ctx: Context, stem: str, groups: tuple[str, ...]) -> dict[str, Targ
         rng = metric_rng(options.seed, stem, group, "other_images")
         other = other_fixation_map(dataset, group, stem, n_other=options.shuffled_n_other, rng=rng)
         targets[group] = Target.from_fixations(fix, (h, w), partial(continuous_map, dataset, group, stem), other)
+        targets[group].density  # made here, as before: a bad N_s.png fails the image once, not once per model
     return targets
 
 

@@ -81,3 +81,28 @@ def test_target_from_fixations_scores_as_the_map_built_target():
     b = score_mit(s, {"g": eager}, np.ones((4, 6)) + c, image_id="7", n_splits=5)
     assert list(a["g"]) == list(MIT_METRICS)
     np.testing.assert_array_equal(np.array(list(a["g"].values())), np.array(list(b["g"].values())))
+
+
+def test_evaluate_a_bad_continuous_map_fails_the_pair_once_not_once_per_model(tmp_path):
+    # Targets derive maps on demand; evaluate still makes the continuous map before any model,
+    # so a shipped N_s.png of the wrong size is one failure per group, as before the change.
+    from PIL import Image
+
+    from asdgaze.data.types import Dataset, Stimulus
+    from asdgaze.evaluate import EvaluateOptions, evaluate
+    from asdgaze.maps.io import save_npy
+
+    h, w = 30, 40
+    rng = np.random.default_rng(5)
+    stimuli = {s: Stimulus(s, tmp_path / f"{s}.png", h, w) for s in ("1", "2")}
+    fix = {"TD": {s: Fixations.from_arrays(rng.integers(0, w, 8) + 0.5, rng.integers(0, h, 8) + 0.5)
+                  for s in stimuli}}
+    bad = tmp_path / "N_2.png"
+    Image.fromarray(np.zeros((h, w + 1), np.uint8)).save(bad)
+    ds = Dataset("tiny", tmp_path, stimuli, fix, fixation_maps={"TD": {"2": bad}})
+    for s in stimuli:
+        save_npy(tmp_path / "maps" / f"{s}.npy", rng.random((h, w)) + 0.1)
+    res = evaluate(ds, {"a": tmp_path / "maps", "b": tmp_path / "maps"}, tmp_path / "out",
+                   EvaluateOptions(maps_kind="saliency", baselines=()), workers=1, progress=False)
+    assert [(f.image, f.group) for f in res.failures] == [("2", "TD")]
+    assert res.failures[0].error.startswith(f"{bad}: fixation map is 30x41")

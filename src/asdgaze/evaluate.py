@@ -25,6 +25,7 @@ import warnings
 from concurrent.futures.process import BrokenProcessPool
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, replace
+from functools import partial
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -309,11 +310,8 @@ def _targets(ctx: Context, stem: str, groups: tuple[str, ...]) -> dict[str, Targ
         fix = dataset.fixations_for(group, stem)
         rng = metric_rng(options.seed, stem, group, "other_images")
         other = other_fixation_map(dataset, group, stem, n_other=options.shuffled_n_other, rng=rng)
-        targets[group] = Target(
-            fixation_map=fix.binary_map(h, w),
-            density=continuous_map(dataset, group, stem),
-            other_map=other,
-        )
+        targets[group] = Target.from_fixations(fix, (h, w), partial(continuous_map, dataset, group, stem), other)
+        targets[group].density  # made here, as before: a bad N_s.png fails the image once, not once per model
     return targets
 
 

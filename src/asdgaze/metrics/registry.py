@@ -14,12 +14,19 @@ Needs (what the caller must supply):
 - ``other_fixations``: other images' fixations (sAUC negatives);
 - ``log_density``: the prediction must be a log-density (a saliency map cannot give it);
 - ``saliency``: any saliency map will do (a log-density is scored as its density).
+
+An MIT metric also names its ``scorer`` (:mod:`asdgaze.metrics.mit_scorers`):
+:func:`asdgaze.metrics.suite.score_mit` scores exactly the MIT entries of :data:`METRICS`, with
+their scorers, so adding an MIT metric is one entry here (plus its scorer function).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Literal
+
+from asdgaze.metrics import mit_scorers as _mit
+from asdgaze.metrics.mit_scorers import MitScorer
 
 __all__ = ["MetricSpec", "METRICS", "CONVENTIONS", "NEEDS", "get", "metrics_for"]
 
@@ -39,28 +46,30 @@ class MetricSpec:
     higher_is_better: bool
     needs: frozenset[str]
     per_fixation: bool  # an average over fixations whose per-fixation values can be re-averaged
+    scorer: MitScorer | None = None  # MIT: scores it in score_mit; probabilistic: None (prob_scoring)
 
     @property
     def direction(self) -> str:
         return "higher is better" if self.higher_is_better else "lower is better"
 
 
-def _m(name: str, conv: str, label: str, unit: str, hib: bool, needs: str, per_fix: bool = False) -> MetricSpec:
-    return MetricSpec(name, conv, label, unit, hib, frozenset(needs.split()), per_fix)
+def _m(name: str, conv: str, label: str, unit: str, hib: bool, needs: str, per_fix: bool = False,
+       scorer: MitScorer | None = None) -> MetricSpec:
+    return MetricSpec(name, conv, label, unit, hib, frozenset(needs.split()), per_fix, scorer)
 
 
-# Order within a convention is the reporting order. MIT names and labels follow
-# metrics.suite.MIT_METRICS and report.tables.METRIC_INFO.
+# Order within a convention is the reporting order (and metrics.suite.MIT_METRICS is derived
+# from the MIT entries). MIT labels follow report.tables.METRIC_INFO.
 METRICS: tuple[MetricSpec, ...] = (
-    _m("auc_judd", "mit", "AUC-Judd", "AUC", True, "binary_map saliency"),
-    _m("auc_borji", "mit", "AUC-Borji", "AUC", True, "binary_map saliency"),
-    _m("auc_shuffled", "mit", "shuffled AUC", "AUC", True, "binary_map other_fixations saliency"),
-    _m("nss", "mit", "NSS", "standard deviations", True, "binary_map saliency"),
-    _m("cc", "mit", "CC", "correlation", True, "continuous_map saliency"),
-    _m("kl", "mit", "KL divergence (nats)", "nats", False, "continuous_map saliency"),
-    _m("sim", "mit", "SIM", "histogram intersection", True, "continuous_map saliency"),
-    _m("ig", "mit", "information gain (bits)", "bits per fixated pixel", True, "binary_map baseline saliency"),
-    _m("emd", "mit", "EMD (1/32 cells)", "1/32 cells", False, "continuous_map saliency"),
+    _m("auc_judd", "mit", "AUC-Judd", "AUC", True, "binary_map saliency", scorer=_mit.auc_judd),
+    _m("auc_borji", "mit", "AUC-Borji", "AUC", True, "binary_map saliency", scorer=_mit.auc_borji),
+    _m("auc_shuffled", "mit", "shuffled AUC", "AUC", True, "binary_map other_fixations saliency", scorer=_mit.auc_shuffled),
+    _m("nss", "mit", "NSS", "standard deviations", True, "binary_map saliency", scorer=_mit.nss),
+    _m("cc", "mit", "CC", "correlation", True, "continuous_map saliency", scorer=_mit.cc),
+    _m("kl", "mit", "KL divergence (nats)", "nats", False, "continuous_map saliency", scorer=_mit.kl),
+    _m("sim", "mit", "SIM", "histogram intersection", True, "continuous_map saliency", scorer=_mit.sim),
+    _m("ig", "mit", "information gain (bits)", "bits per fixated pixel", True, "binary_map baseline saliency", scorer=_mit.ig),
+    _m("emd", "mit", "EMD (1/32 cells)", "1/32 cells", False, "continuous_map saliency", scorer=_mit.emd),
     _m("ll", "probabilistic", "log-likelihood (nats/fixation)", "nats per fixation", True,
        "fixations log_density", True),
     _m("ig", "probabilistic", "information gain (bits/fixation)", "bits per fixation", True,

@@ -14,48 +14,74 @@ reproducible and independent of processing order, worker count and which metrics
 
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass
-from typing import Mapping, Sequence
+from typing import TYPE_CHECKING, Callable, Mapping, Sequence
 
 import numpy as np
 
-from asdgaze.metrics import auc as _auc
-from asdgaze.metrics import distribution as _dist
-from asdgaze.metrics import transport as _emd
-from asdgaze.metrics import location as _loc
+from asdgaze.metrics import registry as _registry
 from asdgaze.metrics._checks import bool_map, positive_float, positive_int, real_map, same_shape
 from asdgaze.metrics._prepared import PreparedSaliency
-from asdgaze.metrics.streams import metric_rng
+from asdgaze.metrics.mit_scorers import MitInputs
+
+if TYPE_CHECKING:  # typing only: metrics does not import the data package
+    from asdgaze.data.types import Fixations
 
 __all__ = ["MIT_METRICS", "Target", "score_mit"]
 
-MIT_METRICS: tuple[str, ...] = (
-    "auc_judd",
-    "auc_borji",
-    "auc_shuffled",
-    "nss",
-    "cc",
-    "kl",
-    "sim",
-    "ig",
-    "emd",
-)
+# Derived from the registry (kept under this name for callers that import it).
+MIT_METRICS: tuple[str, ...] = tuple(m.name for m in _registry.metrics_for("mit"))
+
+_UNSET = object()
 
 
-@dataclass
 class Target:
-    """One group's ground truth on one image.
+    """One group's ground truth on one image: its fixations and the maps derived from them.
+
+    Built either from the maps (``Target(fixation_map, density, other_map)``) or from the
+    fixations (:meth:`from_fixations`), in which case the binary map is
+    ``fixations.binary_map(*shape)`` and the continuous map comes from ``make_density()``, each
+    made on first use and cached.
 
     Attributes:
         fixation_map: (H, W) bool, True at fixated pixels.
         density: (H, W) float64 continuous fixation map C in 0..1.
         other_map: (H, W) bool union of other images' fixations, for shuffled AUC (or None).
+        fixations: the group's :class:`~asdgaze.data.types.Fixations` on the image (x, y with
+            duplicates, viewer ids), or None when built from maps only.
     """
 
-    fixation_map: np.ndarray
-    density: np.ndarray
-    other_map: np.ndarray | None = None
+    def __init__(self, fixation_map: np.ndarray | None = None, density: np.ndarray | None = None,
+                 other_map: np.ndarray | None = None, *, fixations: Fixations | None = None,
+                 shape: tuple[int, int] | None = None,
+                 make_density: Callable[[], np.ndarray] | None = None) -> None:
+        if fixation_map is None and (fixations is None or shape is None):
+            raise ValueError("Target: give fixation_map, or fixations and shape")
+        if density is None and make_density is None:
+            raise ValueError("Target: give density or make_density")
+        self.fixations = fixations
+        self.shape = shape
+        self.other_map = other_map
+        self._fixation_map = fixation_map
+        self._density = density
+        self._make_density = make_density
+
+    @classmethod
+    def from_fixations(cls, fixations: Fixations, shape: tuple[int, int], make_density: Callable[[], np.ndarray],
+                       other_map: np.ndarray | None = None) -> "Target":
+        """A target whose maps are derived on demand from ``fixations`` on an image of ``shape`` (H, W)."""
+        return cls(None, None, other_map, fixations=fixations, shape=shape, make_density=make_density)
+
+    @property
+    def fixation_map(self) -> np.ndarray:
+        if self._fixation_map is None:
+            self._fixation_map = self.fixations.binary_map(*self.shape)
+        return self._fixation_map
+
+    @property
+    def density(self) -> np.ndarray:
+        if self._density is None:
+            self._density = self._make_density()
+        return self._density
 
 
 def score_mit(
@@ -82,7 +108,8 @@ def score_mit(
         saliency: (h, w) saliency map, any real dtype.
         targets: group name -> :class:`Target`.
         baseline: (h', w') baseline map for information gain (needed only if "ig" is asked for).
-        metrics: metric names, a subset of :data:`MIT_METRICS`.
+        metrics: metric names, MIT entries of :data:`asdgaze.metrics.registry.METRICS` (default:
+            :data:`MIT_METRICS`, the registry's MIT names when this module was imported).
         seed: base seed of the random streams (see the module docstring).
         n_splits: splits of AUC-Borji and shuffled AUC.
         step_size: threshold step of AUC-Borji and shuffled AUC.
@@ -104,15 +131,17 @@ def score_mit(
         >>> out
         {'TD': {'cc': 1.0, 'sim': 1.0}}
     """
+    specs = {m.name: m for m in _registry.metrics_for("mit")}  # read per call: the registry is the one list
     wanted = tuple(metrics)
-    unknown = [m for m in wanted if m not in MIT_METRICS]
+    unknown = [m for m in wanted if m not in specs]
     if unknown:
-        raise ValueError(f"metrics: unknown name(s) {unknown}; choose from {MIT_METRICS}")
+        raise ValueError(f"metrics: unknown name(s) {unknown}; choose from {tuple(specs)}")
+    needs = set().union(*(specs[m].needs for m in wanted))
     s = real_map(saliency, "saliency")
     n_splits = positive_int(n_splits, "n_splits")
     step = positive_float(step_size, "step_size")
     downsize = positive_int(emd_downsize, "emd_downsize")
-    base = real_map(baseline, "baseline") if "ig" in wanted else None
+    base = real_map(baseline, "baseline") if "baseline" in needs else None
 
     preps: dict[tuple[int, int], PreparedSaliency] = {} if prepared is None else prepared
     bases: dict[tuple[int, int], PreparedSaliency] = {} if baseline_prepared is None else baseline_prepared
@@ -120,43 +149,16 @@ def score_mit(
     for group, t in targets.items():
         f = bool_map(t.fixation_map, f"targets[{group!r}].fixation_map")
         shape = f.shape
-        need_density = any(m in wanted for m in ("cc", "kl", "sim", "emd"))
-        if need_density:
+        c = None
+        if "continuous_map" in needs:
             c = real_map(t.density, f"targets[{group!r}].density")
             same_shape(c, f, f"targets[{group!r}].density", f"targets[{group!r}].fixation_map")
-            cflat = c.ravel()
         prep = preps[shape] if shape in preps else preps.setdefault(shape, PreparedSaliency(s, shape))
-        fix = np.flatnonzero(f)
-        res: dict[str, float] = {}
-        for m in wanted:
-            if m == "auc_judd":
-                res[m] = _auc._judd(prep, fix, True, metric_rng(seed, image_id, group, m))
-            elif m == "auc_borji":
-                rng = metric_rng(seed, image_id, group, m)
-                draws = _auc.borji_draws(fix.size, f.size, n_splits, rng)
-                res[m] = _auc._borji(prep, fix, draws, step)
-            elif m == "auc_shuffled":
-                if t.other_map is None:
-                    raise ValueError(f"targets[{group!r}].other_map is None but 'auc_shuffled' was requested")
-                o = bool_map(t.other_map, f"targets[{group!r}].other_map", shape)
-                cand = _auc.other_candidates(o)
-                rng = metric_rng(seed, image_id, group, m)
-                perms = _auc.shuffle_permutations(cand.size, min(fix.size, cand.size), n_splits, rng)
-                res[m] = _auc._shuffled(prep, fix, cand, perms, step)
-            elif m == "nss":
-                res[m] = _loc._nss(prep, fix)
-            elif m == "cc":
-                res[m] = _dist._cc(prep, cflat)
-            elif m == "kl":
-                res[m] = _dist._kl(prep, cflat)
-            elif m == "sim":
-                res[m] = _dist._sim(prep, cflat)
-            elif m == "ig":
-                bprep = bases[shape] if shape in bases else bases.setdefault(shape, PreparedSaliency(base, shape))
-                res[m] = _loc._info_gain(prep, bprep, fix)
-            elif m == "emd":
-                res[m] = _emd._emd(prep, _emd.downscale_density(c, downsize))
-            else:  # pragma: no cover - guarded above
-                res[m] = math.nan
-        out[group] = res
+
+        def base_prep(shape: tuple[int, int] = shape) -> PreparedSaliency:
+            return bases[shape] if shape in bases else bases.setdefault(shape, PreparedSaliency(base, shape))
+
+        inputs = MitInputs(prep, np.flatnonzero(f), shape, group, c, t.other_map,
+                           base_prep if base is not None else None, seed, image_id, n_splits, step, downsize)
+        out[group] = {m: specs[m].scorer(inputs, m) for m in wanted}
     return out

@@ -79,3 +79,35 @@ def checkpoint_seed0(state_seed0, tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("weights") / "synth_seed0.pth"
     torch.save(state_seed0, path)
     return path
+
+
+@pytest.fixture(scope="session")
+def pysaliency_python(repo_root: Path) -> Path:
+    """The interpreter of the pysaliency 0.2.22 oracle venv that `make test` builds (tests/pysal/)."""
+    import os
+
+    env = os.environ.get("ASDGAZE_PYSALIENCY_PYTHON")
+    path = Path(env) if env else repo_root / ".venv-pysal" / "bin" / "python"
+    if not path.exists():
+        pytest.fail(f"pysaliency interpreter {path} is missing: `make test` (or `make .venv-pysal/.installed`) "
+                    "builds it, see tests/pysal/requirements.txt; or set ASDGAZE_PYSALIENCY_PYTHON", pytrace=False)
+    return path
+
+
+#: Prelude of a `python -c` script that hides torch as on a machine where it is not installed (an import
+#: hook refusing it; `sys.modules['torch'] = None` would make scipy mistake the None for an imported torch).
+NO_TORCH_PRELUDE = r'''
+import sys
+
+class NoTorch:
+    def find_spec(self, name, path=None, target=None):
+        if name == "torch" or name.startswith("torch."):
+            raise ModuleNotFoundError(f"No module named {name!r}", name=name)
+
+sys.meta_path.insert(0, NoTorch())
+'''
+
+
+@pytest.fixture(scope="session")
+def no_torch_prelude() -> str:
+    return NO_TORCH_PRELUDE

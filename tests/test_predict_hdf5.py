@@ -16,7 +16,6 @@ from PIL import Image
 from asdgaze.predict import run_predict
 from test_predict_pipeline import FakeModel
 
-REPO = Path(__file__).resolve().parent.parent
 
 READER = """
 import json, sys, types
@@ -30,16 +29,8 @@ np.savez(out, *[model.log_density(s) for s in stimuli])
 """
 
 
-def pysaliency_python() -> Path:
-    env = os.environ.get("ASDGAZE_PYSALIENCY_PYTHON")
-    path = Path(env) if env else REPO / ".venv-pysal" / "bin" / "python"
-    if not path.is_file():
-        pytest.fail(f"pysaliency interpreter {path} is missing: `make .venv-pysal/.installed`, or set "
-                    "ASDGAZE_PYSALIENCY_PYTHON", pytrace=False)
-    return path
 
-
-def test_hdf5_layout_and_pysaliency_round_trip(tmp_path):
+def test_hdf5_layout_and_pysaliency_round_trip(tmp_path, pysaliency_python):
     rng = np.random.default_rng(1)
     folder = tmp_path / "images"
     folder.mkdir()
@@ -54,7 +45,7 @@ def test_hdf5_layout_and_pysaliency_round_trip(tmp_path):
         for stem, name in (("a", "a.png"), ("b", "b.jpg"), ("c", "c.png")):
             np.testing.assert_array_equal(f[name][:], np.load(out / "maps" / f"{stem}.npy").astype(np.float64))
     files = [str(folder / n) for n in ("a.png", "b.jpg", "c.png")]
-    python = str(pysaliency_python())
+    python = str(pysaliency_python)
     env = dict(os.environ)
     env.pop("PYTHONPATH", None)
     if subprocess.run([python, "-c", "import h5py"], env=env, capture_output=True).returncode != 0:

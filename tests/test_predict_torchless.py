@@ -11,22 +11,14 @@ SRC = Path(__file__).resolve().parent.parent / "src"
 DEMO_IMAGES = SRC / "asdgaze" / "demo" / "TrainingDataset" / "TrainingData" / "Images"
 
 SCRIPT = r'''
-import sys
-
-class NoTorch:
-    def find_spec(self, name, path=None, target=None):
-        if name == "torch" or name.startswith("torch."):
-            raise ModuleNotFoundError(f"No module named {name!r}", name=name)
-
-sys.meta_path.insert(0, NoTorch())
 from asdgaze.cli import main
 sys.exit(main(["predict", "--images", sys.argv[1], "--out", sys.argv[2], "--centerbias", "uniform", "--no-progress"]))
 '''
 
 
-def test_predict_without_torch_is_a_plain_error(tmp_path):
+def test_predict_without_torch_is_a_plain_error(tmp_path, no_torch_prelude):
     env = {**os.environ, "PYTHONPATH": str(SRC), "ASDGAZE_HOME": str(tmp_path / "cache")}
-    proc = subprocess.run([sys.executable, "-c", SCRIPT, str(DEMO_IMAGES), str(tmp_path / "out")],
+    proc = subprocess.run([sys.executable, "-c", no_torch_prelude + SCRIPT, str(DEMO_IMAGES), str(tmp_path / "out")],
                           env=env, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 1, proc.stderr[-2000:]
     assert "needs PyTorch" in proc.stderr and "Traceback" not in proc.stderr, proc.stderr[-2000:]

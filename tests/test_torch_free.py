@@ -19,14 +19,6 @@ import numpy as np
 SRC = Path(__file__).resolve().parent.parent / "src"
 
 SCRIPT = r'''
-import sys
-
-class NoTorch:
-    def find_spec(self, name, path=None, target=None):
-        if name == "torch" or name.startswith("torch."):
-            raise ModuleNotFoundError(f"No module named {name!r}", name=name)
-
-sys.meta_path.insert(0, NoTorch())
 import json
 import numpy as np
 from asdgaze.cli import main
@@ -48,7 +40,7 @@ def _log_density(shape) -> np.ndarray:
     return np.log(w / w.sum())
 
 
-def test_cpu_side_runs_without_torch(tmp_path):
+def test_cpu_side_runs_without_torch(tmp_path, no_torch_prelude):
     import json
 
     template = tmp_path / "centerbias_mit1003.npy"
@@ -57,7 +49,7 @@ def test_cpu_side_runs_without_torch(tmp_path):
     np.save(file_cb, _log_density((20, 30)))
     # ASDGAZE_OFFLINE: the demo must not try to download the weights from a test
     env = {**os.environ, "PYTHONPATH": str(SRC), "ASDGAZE_HOME": str(tmp_path / "cache"), "ASDGAZE_OFFLINE": "1"}
-    proc = subprocess.run([sys.executable, "-c", SCRIPT, str(tmp_path / "demo"), str(template), str(file_cb)],
+    proc = subprocess.run([sys.executable, "-c", no_torch_prelude + SCRIPT, str(tmp_path / "demo"), str(template), str(file_cb)],
                           env=env, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr[-3000:]
     result = json.loads(proc.stdout.strip().splitlines()[-1])

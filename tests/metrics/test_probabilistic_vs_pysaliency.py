@@ -14,7 +14,6 @@ empirical map is a matrix product rather than scipy's filter loop (1e-9 relative
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 from pathlib import Path
 
@@ -29,14 +28,6 @@ REPO = Path(__file__).resolve().parents[2]
 RUNNER = REPO / "tests" / "pysal" / "run_pysaliency.py"
 SIGMA = 2.5
 
-
-def _pysal_python() -> Path:
-    env = os.environ.get("ASDGAZE_PYSALIENCY_PYTHON")
-    path = Path(env) if env else REPO / ".venv-pysal" / "bin" / "python"
-    if not path.exists():
-        pytest.fail(f"pysaliency interpreter {path} is missing: `make test` (or `make .venv-pysal/.installed`) "
-                    "builds it; see tests/pysal/requirements.txt", pytrace=False)
-    return path
 
 
 def _smooth_log_density(rng, h, w, quantise=False):
@@ -71,7 +62,7 @@ def _case(seed):
 
 
 @pytest.fixture(scope="module", params=[11])
-def oracle(request, tmp_path_factory):
+def oracle(request, tmp_path_factory, pysaliency_python):
     shapes, images, logd, base, x, y, n = _case(request.param)
     tmp = tmp_path_factory.mktemp("pysal")
     arrays = {"n_images": len(shapes), "x": x, "y": y, "n": n, "sigma": SIGMA}
@@ -80,7 +71,7 @@ def oracle(request, tmp_path_factory):
         arrays[f"logdens_{k}"] = logd[k]
         arrays[f"baseline_{k}"] = base[k]
     np.savez(tmp / "in.npz", **arrays)
-    proc = subprocess.run([str(_pysal_python()), str(RUNNER), str(tmp / "in.npz"), str(tmp / "out.json")],
+    proc = subprocess.run([str(pysaliency_python), str(RUNNER), str(tmp / "in.npz"), str(tmp / "out.json")],
                           capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, f"pysaliency runner failed:\n{proc.stderr[-3000:]}"
     got = json.loads((tmp / "out.json").read_text())

@@ -10,7 +10,6 @@ probabilistic rows are not written, and a note says so). Baselines are predictor
 from __future__ import annotations
 
 import sys
-import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -82,9 +81,9 @@ class Model:
         if self.kind == "baseline":
             return _baseline_density(self.predictor, stim, group)
         path = self.maps[stim.id]
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # the MIT convention's reading of the same file reports them
-            pred = load_prediction(path, "log-density")
+        # The MIT convention's reading of the same file reports its warnings; no catch_warnings here:
+        # it changes process-wide state and this runs in threads.
+        pred = load_prediction(path, "log-density", warn=False)
         if pred.shape != stim.shape:  # resized as the MIT side resizes (within 1 % of the aspect, or allowed)
             mh, mw = pred.shape
             change = abs((mw / mh) / (stim.width / stim.height) - 1)

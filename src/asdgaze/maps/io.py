@@ -72,7 +72,7 @@ NOT_PLAIN_NPY = ("not a plain numeric .npy array (pickled, object or damaged con
                  "float array with numpy.save)")
 
 
-def load_map(path: str | Path, kind: MapKind | None) -> np.ndarray:
+def load_map(path: str | Path, kind: MapKind | None, *, warn: bool = True) -> np.ndarray:
     """Load one map as the float64 saliency map that the MIT-convention metrics score.
 
     - ``.npy`` with kind ``"saliency"``: the array as float64.
@@ -80,7 +80,8 @@ def load_map(path: str | Path, kind: MapKind | None) -> np.ndarray:
       rendering), divided by its maximum. Every MIT metric is invariant to that positive scale
       except through AUC-Judd's 1e-7 jitter, which the MIT code adds on the map's own scale and
       which would reorder the pixels of a raw density (values near 1e-6). A log-density whose
-      logsumexp is off 0 by more than 1e-3 gives a warning.
+      logsumexp is off 0 by more than 1e-3 gives a warning (``warn=False``: none, for a second
+      reading of a file whose first reading reported it; cheaper and thread-safe than silencing it).
     - ``.png``: 8-bit / 255 or 16-bit / 65535 (kind is ignored; a PNG is always a saliency map).
 
     Raises:
@@ -117,7 +118,7 @@ def load_map(path: str | Path, kind: MapKind | None) -> np.ndarray:
         if not np.isfinite(arr.max()):
             raise MapError(f"{path}: log-density has no finite value (all -inf)")
         lse = float(logsumexp(arr))
-        if abs(lse) > 1e-3:
+        if abs(lse) > 1e-3 and warn:
             warnings.warn(f"{path}: log-density does not sum to 1 (logsumexp = {lse:.4g}); scored as given",
                           MapScaleWarning, stacklevel=2)
         return np.exp(arr - arr.max())
@@ -136,7 +137,7 @@ def load_map(path: str | Path, kind: MapKind | None) -> np.ndarray:
     return arr
 
 
-def load_prediction(path: str | Path, kind: MapKind | None):
+def load_prediction(path: str | Path, kind: MapKind | None, *, warn: bool = True):
     """Load one map as a typed prediction: a :class:`~asdgaze.predictions.LogDensity` (``.npy``,
     kind ``"log-density"``, renormalised to logsumexp 0) or a
     :class:`~asdgaze.predictions.SaliencyMap` (``.npy`` saliency, or any ``.png``).
@@ -149,8 +150,8 @@ def load_prediction(path: str | Path, kind: MapKind | None):
 
     path = Path(path)
     if path.suffix.lower() == ".png" or kind != "log-density":
-        return SaliencyMap(load_map(path, kind))
-    load_map(path, kind)  # the same checks and warnings
+        return SaliencyMap(load_map(path, kind, warn=warn))
+    load_map(path, kind, warn=warn)  # the same checks and warnings
     arr = np.squeeze(np.asarray(np.load(path, allow_pickle=False))).astype(np.float64)
     return LogDensity.normalized(arr)
 

@@ -72,9 +72,10 @@ def _run_info(res: Results) -> list[tuple[str, str]]:
         info.append((f"dataset ({folder})", f"{ds.get('name', '?')}: {ds.get('n_images', '?')} images, groups "
                      f"{', '.join(ds.get('groups', []))}, root {ds.get('root', '?')}"))
         opts = m.get("options", {})
-        info.append((f"options ({folder})", ", ".join(f"{k}={v}" for k, v in opts.items())))
+        info.append((f"options ({folder})", "; ".join(f"{k}: {_plain(v) if v not in (None, '') else '-'}"
+                                                       for k, v in opts.items())))
         for k, v in (m.get("description") or {}).items():
-            info.append((f"{k} ({folder})", str(v)))
+            info.append((f"{k} ({folder})", _plain(v)))
         for n in m.get("notes", []) or []:
             info.append((f"note ({folder})", str(n)))
     info.append(("models", ", ".join(sorted(res.per_image["model"].unique()))))
@@ -103,13 +104,28 @@ def _caveats(res: Results, cmp: CompareResult) -> list[str]:
     if name == "asdgaze-demo":
         out.append(DEMO_GROUPS)
     out.append("Conventions used: " + ", ".join(sorted(res.per_image["convention"].unique())) + ". " +
-               " ".join(str(v) for v in (m.get("description") or {}).values()))
+               " ".join(f"{_plain(v)}." for v in (m.get("description") or {}).values()))
     out.append("What is exchangeable: " + EXCHANGEABILITY)
     out.extend(cmp.notes)
     if cmp.participants is None:
         out.append("Participant-level analysis: not done, the results carry no participant ids consistent across "
                    "images (per_participant.csv); the analysis is image-level.")
     return out
+
+
+def _plain(value) -> str:
+    """A manifest description as prose: nested mappings as "key: value; ...", lists comma-separated.
+
+    >>> _plain({"convention": "mit", "maps_scored": {"ll": "log p"}})
+    'convention: mit; maps scored: (ll: log p)'
+    """
+    if isinstance(value, dict):
+        parts = [f"{str(k).replace('_', ' ')}: {_plain(v) if not isinstance(v, dict) else '(' + _plain(v) + ')'}"
+                 for k, v in value.items()]
+        return "; ".join(parts)
+    if isinstance(value, (list, tuple)):
+        return ", ".join(_plain(v) for v in value)
+    return str(value).rstrip(".")
 
 
 def _map_records(manifest: dict, folder: str) -> dict[str, dict]:

@@ -5,6 +5,7 @@
 #      with the start-up steps (import / CUDA init / load / build / first batch) in a fresh process.
 # Each predict run also prints its own timeline (model loaded, first batch, last batch, writes done).
 # Figures go to stdout and, if $OUT is set, to $OUT/*.json and $OUT/*.txt.
+# PROFILE=0 skips step 0 (benchmarks/host_profile.py), NPY_ONLY=0 skips step 2.
 # Smaller on CPU:  PY=.venv/bin/python DEVICE=cpu N=4 N_SMALL=1 SIZE=128x160 BATCH=2 bash benchmarks/gpu_check.sh
 if ls .whl/*.whl >/dev/null 2>&1; then
   python3 -m pip install -q --no-index --no-deps --target /tmp/site .whl/*.whl && export PYTHONPATH=/tmp/site:src
@@ -23,12 +24,20 @@ WEIGHTS=${WEIGHTS:-/tmp/asdgaze_synth_seed0.pth}
 [ -f "$WEIGHTS" ] || "$PY" -c "import sys; sys.path.insert(0, 'benchmarks'); from pathlib import Path; \
 from bench_deepgaze import synthetic_checkpoint; synthetic_checkpoint(Path('$WEIGHTS'))"
 COMMON=(--device "$DEVICE" --n "$N" --n-small "$N_SMALL" --size "$SIZE" --batch-size "$BATCH" --weights "$WEIGHTS")
+if [ "${PROFILE:-1}" = 1 ]; then
+  echo "== 0. host_profile: each host step alone, and the model beside busy decoder / writer threads"
+  timeout 150 "$PY" benchmarks/host_profile.py --n 96 --size "$SIZE" --batch "$BATCH" --device "$DEVICE" \
+    --weights "$WEIGHTS" --json "$OUTDIR/host_profile.json" 2>&1 | tee "$OUTDIR/host_profile.txt"
+  echo "host_profile exit status ${PIPESTATUS[0]} (124: timed out)"
+fi
 echo "== 1. bench_predict fp32 + fast, outputs npy,png,overlay"
 timeout 160 "$PY" benchmarks/bench_predict.py "${COMMON[@]}" --precision fp32 fast --outputs npy,png,overlay \
   --json "$OUTDIR/bench_predict.json" 2>&1 | tee "$OUTDIR/bench_predict.txt"
 echo "bench_predict (all outputs) exit status ${PIPESTATUS[0]} (124: timed out)"
-echo "== 2. bench_predict fp32, outputs npy only, and the start-up steps"
-timeout 110 "$PY" benchmarks/bench_predict.py "${COMMON[@]}" --precision fp32 --outputs npy --startup \
-  --json "$OUTDIR/bench_predict_npy.json" 2>&1 | tee "$OUTDIR/bench_predict_npy.txt"
-echo "bench_predict (npy only) exit status ${PIPESTATUS[0]} (124: timed out)"
+if [ "${NPY_ONLY:-1}" = 1 ]; then
+  echo "== 2. bench_predict fp32, outputs npy only, and the start-up steps"
+  timeout 150 "$PY" benchmarks/bench_predict.py "${COMMON[@]}" --precision fp32 --outputs npy --startup \
+    --json "$OUTDIR/bench_predict_npy.json" 2>&1 | tee "$OUTDIR/bench_predict_npy.txt"
+  echo "bench_predict (npy only) exit status ${PIPESTATUS[0]} (124: timed out)"
+fi
 echo "figures in $OUTDIR"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import multiprocessing
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
@@ -10,7 +11,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from asdgaze.predict.outputs import density_png, overlay_image, png_bytes, write_outputs
+from asdgaze.predict.outputs import OutputError, density_png, overlay_image, png_bytes, write_outputs
 from test_predict_pipeline import FakeModel, files, folder, run  # noqa: F401 - fixture reused
 
 
@@ -47,9 +48,23 @@ def test_write_outputs_bytes_equal_the_pre_change_writer(tmp_path, pool, level):
     assert png_bytes(density_png(ld), level) == ref["maps/a.png"]
 
 
-def test_run_with_png_processes_equals_run_without(folder, tmp_path):  # noqa: F811
-    a = run(tmp_path / "a", folder, batch_size=2, png_workers=0)
-    b = run(tmp_path / "b", folder, batch_size=2, png_workers=2)
+def test_run_with_worker_processes_equals_run_with_threads(folder, tmp_path):  # noqa: F811
+    a = run(tmp_path / "a", folder, batch_size=2, processes=0)
+    b = run(tmp_path / "b", folder, batch_size=2, processes=2)
     assert a.ok and b.ok and a.written == b.written == [str(i) for i in range(7)]
     fa, fb = files(tmp_path / "a"), files(tmp_path / "b")
     assert len(fa) == 21 and fa == fb
+    busy = json.loads((tmp_path / "b" / "manifest.json").read_text())["busy_seconds"]
+    assert busy["decode (all workers)"] > 0 and busy["write (all workers)"] > 0
+
+
+def test_worker_processes_report_unreadable_images_and_write_errors(folder, tmp_path):  # noqa: F811
+    (folder / "3.png").write_bytes(b"\x89PNG\r\n\x1a\n not really")
+    r = run(tmp_path / "a", folder, batch_size=2, processes=2)
+    assert [Path(f).name for f, _ in r.failures] == ["3.png"] and "3.png" in r.failures[0][1]
+    assert r.written == [str(i) for i in range(7) if i != 3]
+    # an output that cannot be written stops the run with the file named, from a worker process too
+    (tmp_path / "b").mkdir()
+    (tmp_path / "b" / "overlays").write_text("a file where the overlays folder must go")
+    with pytest.raises(OutputError, match=r"overlays/\d\.jpg: cannot write"):
+        run(tmp_path / "b", folder, batch_size=2, processes=2)

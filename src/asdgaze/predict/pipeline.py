@@ -179,33 +179,39 @@ def _decode(path: Path) -> np.ndarray:
     return image
 
 
-def _decode_and_trim(path: Path) -> np.ndarray:
+def decode_timed(path: Path, trim: bool = False) -> tuple[np.ndarray, float]:
+    """:func:`_decode` and its seconds; a top-level function, so a process pool can run it.
+    ``trim``: return freed memory to the system afterwards (see :func:`_return_freed_memory`)."""
+    t0 = time.perf_counter()
     try:
-        return _decode(path)
+        return _decode(path), time.perf_counter() - t0
     finally:
-        _return_freed_memory()
+        if trim:
+            _return_freed_memory()
 
 
-def start_decoding(pool: ThreadPoolExecutor, pending: Sequence[tuple[str, Path]], window: int,
-                   trim: bool = False) -> Iterator[tuple[str, Path, np.ndarray | None, AsdgazeError | None]]:
-    """Start decoding ``pending`` in ``pool`` now (at most ``window`` images in flight); iterate for
-    the results in input order, each (stem, path, image or None, AsdgazeError or None).
-    ``trim``: return freed memory to the system after each image (see :func:`_return_freed_memory`)."""
+def start_decoding(pool: Executor, pending: Sequence[tuple[str, Path]], window: int,
+                   trim: bool = False, busy: _Busy | None = None) -> Iterator[tuple[str, Path, np.ndarray | None, AsdgazeError | None]]:
+    """Start decoding ``pending`` in ``pool`` (threads or processes) now, at most ``window`` images
+    in flight; iterate for the results in input order, each (stem, path, image or None,
+    AsdgazeError or None). ``trim``: return freed memory to the system after each image."""
     queue: deque[tuple[str, Path, Future]] = deque()
     it = iter(pending)
+    busy = busy if busy is not None else _Busy()
 
     def fill() -> None:
         while len(queue) < window:
             nxt = next(it, None)
             if nxt is None:
                 return
-            queue.append((nxt[0], nxt[1], pool.submit(_decode_and_trim if trim else _decode, nxt[1])))
+            queue.append((nxt[0], nxt[1], pool.submit(decode_timed, nxt[1], trim)))
 
     def results() -> Iterator[tuple[str, Path, np.ndarray | None, AsdgazeError | None]]:
         while queue:
             stem, path, fut = queue.popleft()
             try:
-                image, err = fut.result(), None
+                (image, seconds), err = fut.result(), None
+                busy.add("decode (all workers)", seconds)
             except AsdgazeError as e:  # anything else is a bug and surfaces
                 image, err = None, e
             fill()
@@ -218,10 +224,28 @@ def start_decoding(pool: ThreadPoolExecutor, pending: Sequence[tuple[str, Path]]
 _END = object()
 
 
+class _Busy:
+    """Seconds spent per pipeline step, summed over threads (manifest ``busy_seconds``): where a run's time goes."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.seconds: dict[str, float] = {}
+
+    def add(self, step: str, seconds: float) -> None:
+        with self.lock:
+            self.seconds[step] = self.seconds.get(step, 0.0) + seconds
+
+    def rounded(self) -> dict[str, float]:
+        with self.lock:
+            return {k: round(v, 3) for k, v in self.seconds.items()}
+
+
+
 class _BatchFeeder:
     """Assembles the next batches (equal sizes, stacked, pinned for a GPU) in a thread while the model runs."""
 
-    def __init__(self, batches: Iterator, dev: str, depth: int) -> None:
+    def __init__(self, batches: Iterator, dev: str, depth: int, busy: _Busy | None = None) -> None:
+        self.busy = busy if busy is not None else _Busy()
         self.queue: queue.Queue = queue.Queue(maxsize=depth)
         self.stop = threading.Event()
         self.thread = threading.Thread(target=self._run, args=(batches, dev), name="asdgaze-batches", daemon=True)
@@ -231,7 +255,10 @@ class _BatchFeeder:
         import torch
 
         try:
+            t0 = time.perf_counter()
             for batch, failed in batches:
+                t1 = time.perf_counter()
+                self.busy.add("feeder: wait for decoded images", t1 - t0)
                 x = None
                 if batch:
                     # stacked straight into pinned memory on a GPU (one copy, and the copy to the
@@ -240,8 +267,12 @@ class _BatchFeeder:
                                     pin_memory=dev.startswith("cuda"))
                     np.stack([b[2] for b in batch], out=x.numpy())
                     x = x.permute(0, 3, 1, 2)
+                t2 = time.perf_counter()
+                self.busy.add("feeder: stack batch", t2 - t1)
                 if not self._put((batch, failed, x)):
                     return
+                t0 = time.perf_counter()
+                self.busy.add("feeder: wait for the model", t0 - t2)
             self._put(_END)
         except BaseException as e:  # noqa: BLE001 - handed to the main thread, which raises it
             self._put(e)
@@ -304,27 +335,32 @@ def equal_size_batches(decoded: Iterator, batch_size: int, max_buffered: int
 
 
 class _Writers:
-    """A pool of writer threads with a bound on images in flight (each holds its image and map)."""
+    """Writes in a pool (threads, or the given process pool), with a bound on images in flight
+    (each holds its image and map until written)."""
 
-    def __init__(self, workers: int, max_in_flight: int, trim: bool = False) -> None:
+    def __init__(self, workers: int, max_in_flight: int, trim: bool = False, busy: _Busy | None = None,
+                 processes: Executor | None = None) -> None:
+        self.busy = busy if busy is not None else _Busy()
         self.trim = trim
-        self.pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="asdgaze-write")
+        self.own_pool = processes is None
+        self.pool = processes or ThreadPoolExecutor(max_workers=workers, thread_name_prefix="asdgaze-write")
         self.slots = threading.Semaphore(max_in_flight)
         self.futures: list[tuple[str, Future]] = []
         self.done: list[str] = []
 
-    def submit(self, stem: str, fn: Callable[[], None]) -> None:
+    def submit(self, stem: str, fn: Callable[..., None], *args) -> None:
+        """Run ``fn(*args)`` in the pool; in a process pool ``fn`` and ``args`` must pickle."""
+        t0 = time.perf_counter()
         self.slots.acquire()
+        self.busy.add("main: wait for a writer slot", time.perf_counter() - t0)
+        fut = self.pool.submit(write_timed, fn, args, self.trim)
+        fut.add_done_callback(self._finished)
+        self.futures.append((stem, fut))
 
-        def task() -> None:
-            try:
-                fn()
-            finally:
-                if self.trim:
-                    _return_freed_memory()
-                self.slots.release()
-
-        self.futures.append((stem, self.pool.submit(task)))
+    def _finished(self, fut: Future) -> None:
+        self.slots.release()
+        if not fut.cancelled() and fut.exception() is None:
+            self.busy.add("write (all workers)", fut.result())
 
     def collect(self, wait: bool = False) -> None:
         """Move finished writes to ``done``; the first write error is raised (the run stops)."""
@@ -348,7 +384,19 @@ class _Writers:
         self.futures = []
 
     def close(self) -> None:
-        self.pool.shutdown(wait=True, cancel_futures=True)
+        if self.own_pool:
+            self.pool.shutdown(wait=True, cancel_futures=True)
+
+
+def write_timed(fn: Callable[..., None], args: tuple, trim: bool = False) -> float:
+    """``fn(*args)`` and its seconds (a top-level function, so a process pool can run it)."""
+    t0 = time.perf_counter()
+    try:
+        fn(*args)
+    finally:
+        if trim:
+            _return_freed_memory()
+    return time.perf_counter() - t0
 
 
 def run_predict(out: str | os.PathLike, images=None, dataset=None, weights: str | os.PathLike | None = None,
@@ -357,7 +405,7 @@ def run_predict(out: str | os.PathLike, images=None, dataset=None, weights: str 
                 outputs: str | Sequence[str] | None = None, npy_dtype: str = "float32",
                 png_level: int = DEFAULT_PNG_LEVEL, shard: str | tuple[int, int] | None = None,
                 decode_workers: int | None = None, write_workers: int | None = None,
-                png_workers: int | None = None) -> PredictResult:
+                processes: int | None = None) -> PredictResult:
     """Predict DeepGaze IIE log densities for images and write the chosen outputs and a manifest.
 
     Args:
@@ -373,9 +421,10 @@ def run_predict(out: str | os.PathLike, images=None, dataset=None, weights: str 
         outputs: any of ``npy,png,overlay,hdf5`` (default ``npy,png,overlay``).
         npy_dtype: ``float32`` or ``float16`` for the ``.npy`` maps. png_level: zlib level 0-9.
         shard: ``"K/N"``: only shard K of N of the images (see :func:`select_shard`).
-        decode_workers / write_workers: thread counts (default: from the CPU count).
-        png_workers: processes that encode the PNGs (default: one per core on a GPU host with 4 or
-            more cores, else 0: encoded in the writer threads).
+        decode_workers / write_workers: thread counts where threads decode and write (default 1 each).
+        processes: worker processes that decode the images and write the outputs instead of threads
+            (default: on a GPU host with 4 or more cores, one per core but one; else 0 = threads).
+            The outputs are the same either way.
 
     Returns:
         :class:`PredictResult`; ``result.ok`` is False when any image failed.
@@ -457,27 +506,29 @@ def run_predict(out: str | os.PathLike, images=None, dataset=None, weights: str 
     # there: images go one at a time, which keeps memory to the model's own peak plus a few images,
     # and one decoder and one writer thread leave the cores to the model.
     step = batch_size if gpu else 1
-    # On a GPU host the host side is the limit: decoders and writers on every core. PIL's PNG
-    # encoder holds the GIL, so the PNGs are encoded in a process pool (one process per core).
-    n_decode = decode_workers or (max(1, min(16, cpus)) if gpu else 1)
-    n_write = write_workers or (max(1, min(16, cpus)) if gpu else 1)
-    n_png = png_workers if png_workers is not None else (min(16, cpus) if gpu and cpus >= 4 else 0)
+    # On a GPU host the host side is the limit, and threads would share one GIL with the thread that
+    # launches the model's kernels: measured on an H200 host, 16 busy decoder threads cut the model
+    # alone from 88 to 25 images/s. So there decoding and writing run in worker processes.
+    n_proc = processes if processes is not None else (cpus - 1 if gpu and cpus >= 4 else 0)
+    n_decode = n_proc or decode_workers or 1
+    n_write = n_proc or write_workers or 1
     # bounded memory: decoded images waiting, batches assembled ahead, images being written
     window = step + n_decode
     timings: dict[str, dict] = {}
     load_seconds = 0.0
     status = "complete"
-    decoder = ThreadPoolExecutor(max_workers=n_decode, thread_name_prefix="asdgaze-decode")
-    writers = _Writers(n_write, max_in_flight=step + n_write, trim=not gpu)
+    busy = _Busy()
+    procs = _start_process_pool(n_proc) if n_proc and pending else None  # started while the model loads
+    decoder = procs or ThreadPoolExecutor(max_workers=n_decode, thread_name_prefix="asdgaze-decode")
+    writers = _Writers(n_write, max_in_flight=step + n_write, trim=not gpu and procs is None, busy=busy,
+                       processes=procs)
     feeder = None
     bar = None
-    png_pool = None
     try:
         if pending:
-            if n_png and "png" in chosen:
-                png_pool = _start_png_pool(n_png)  # its processes start while the model loads
-            decoded = start_decoding(decoder, pending, window, trim=not gpu)  # decoding starts now, while the model loads
-            feeder = _BatchFeeder(equal_size_batches(decoded, step, max_buffered=window), dev, depth=2 if gpu else 1)
+            decoded = start_decoding(decoder, pending, window, trim=not gpu and procs is None, busy=busy)  # decoding starts now, while the model loads
+            feeder = _BatchFeeder(equal_size_batches(decoded, step, max_buffered=window), dev, depth=2 if gpu else 1,
+                                  busy=busy)
             if model is None:
                 t0 = time.perf_counter()
                 model = _load_model(wpath, dev)
@@ -489,16 +540,19 @@ def run_predict(out: str | os.PathLike, images=None, dataset=None, weights: str 
 
             bar = tqdm(total=len(pending), unit="img", desc="DeepGaze IIE", disable=not progress)
             priors: dict[tuple[int, int], torch.Tensor] = {}
+            t_wait = time.perf_counter()
             for batch, failed, x in feeder:
+                busy.add("main: wait for a batch", time.perf_counter() - t_wait)
                 for stem, path, err in failed:
                     result.failures.append((str(path), str(err)))
                 bar.update(len(failed))
                 if batch:
                     _run_batch(model, batch, x, priors, cb, dev, model_precision, writers, timings, result,
-                               out_dir, chosen, npy_dtype, int(png_level), png_pool)
+                               out_dir, chosen, npy_dtype, int(png_level))
                     bar.update(len(batch))
                     timeline.setdefault("first_batch", time.perf_counter() - t_start)
                 writers.collect()
+                t_wait = time.perf_counter()
             timeline["last_batch"] = time.perf_counter() - t_start
             writers.collect(wait=True)
             timeline["writes_done"] = time.perf_counter() - t_start
@@ -512,7 +566,7 @@ def run_predict(out: str | os.PathLike, images=None, dataset=None, weights: str 
         result.written = _in_order(writers.done, items)
         _write_manifest(result, out_dir, settings, wdesc, cb, dev, model_precision, precision, batch_size, chosen,
                         npy_dtype, png_level, shard_kn, started, load_seconds, t_start, timings, status, items,
-                        timeline)
+                        timeline, busy.rounded())
         raise PredictInterrupted(result) from None
     except BaseException:
         writers.drain()
@@ -520,8 +574,8 @@ def run_predict(out: str | os.PathLike, images=None, dataset=None, weights: str 
     finally:
         _stop_reading(feeder, decoder)
         writers.close()
-        if png_pool is not None:
-            png_pool.shutdown(wait=True, cancel_futures=True)
+        if procs is not None:
+            procs.shutdown(wait=True, cancel_futures=True)
         if bar is not None:
             bar.close()
     result.written = _in_order(writers.done, items)
@@ -532,7 +586,7 @@ def run_predict(out: str | os.PathLike, images=None, dataset=None, weights: str 
     timeline["pools_closed"] = time.perf_counter() - t_start
     _write_manifest(result, out_dir, settings, wdesc, cb, dev, model_precision, precision, batch_size, chosen,
                     npy_dtype, png_level, shard_kn, started, load_seconds, t_start, timings, status, items,
-                    timeline)
+                    timeline, busy.rounded())
     return result
 
 
@@ -570,10 +624,16 @@ _malloc_trim = _find_malloc_trim()
 
 
 def _init_cuda(dev: str) -> None:
+    """Create the CUDA context and load cuDNN and cuBLAS (a tiny convolution and matmul), in a
+    thread while the main thread imports the model code and reads the checkpoint."""
     import torch
+    import torch.nn.functional as F
 
     try:
-        torch.empty(1, device=dev)
+        x = torch.zeros(1, 3, 8, 8, device=dev)
+        F.conv2d(x, torch.zeros(4, 3, 3, 3, device=dev))
+        torch.zeros(8, 8, device=dev) @ torch.zeros(8, 8, device=dev)
+        torch.cuda.synchronize(dev)
     except Exception:  # noqa: BLE001 - the main thread meets (and reports) the same error
         pass
 
@@ -589,9 +649,10 @@ def _in_order(stems: list[str], items: Sequence[tuple[str, Path]]) -> list[str]:
     return sorted(stems, key=lambda s: rank.get(s, len(rank)))
 
 
-def _start_png_pool(workers: int) -> Executor:
-    """A pool of ``workers`` processes for PNG encoding, started now (spawned: no fork of a process
-    with threads and CUDA; a child imports only numpy, PIL and asdgaze.predict.outputs)."""
+def _start_process_pool(workers: int) -> Executor:
+    """A pool of ``workers`` processes that decode and write, started now (spawned: no fork of a
+    process with threads and CUDA; a child imports numpy, PIL and asdgaze's predict and data
+    modules, never torch)."""
     import multiprocessing
 
     pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
@@ -609,8 +670,7 @@ def _ignore_ctrl_c() -> None:
 
 
 def _run_batch(model, batch, x, priors, cb, dev: str, precision: str, writers: _Writers, timings: dict,
-               result: PredictResult, out_dir: Path, chosen, npy_dtype: str, png_level: int,
-               png_pool: Executor | None = None) -> None:
+               result: PredictResult, out_dir: Path, chosen, npy_dtype: str, png_level: int) -> None:
     """One forward pass; its outputs go to the writer pool. Unusable inputs (AsdgazeError) fail the batch's images."""
     import torch
 
@@ -622,23 +682,31 @@ def _run_batch(model, batch, x, priors, cb, dev: str, precision: str, writers: _
         priors[(h, w)] = torch.as_tensor(cb.log_density(h, w), dtype=torch.float32, device=dev)
     prior = priors[(h, w)].expand(len(batch), h, w)
     try:
-        maps = model.forward_parts(x, prior, precision=precision)["output"][:, 0].float().cpu().numpy()
+        out = model.forward_parts(x, prior, precision=precision)["output"][:, 0].float()
+        if out.device.type == "cuda":
+            # into page-locked memory: about 40x faster than a copy to ordinary memory (H200: 2 vs
+            # 80 ms for 32 maps of 768x1024), and the GPU waits on this copy
+            host = torch.empty(out.shape, dtype=out.dtype, pin_memory=True)
+            maps = host.copy_(out).numpy()
+        else:
+            maps = out.numpy()
     except AsdgazeError as e:
         for _, path, _ in batch:
             result.failures.append((str(path), str(e)))
         return
+    writers.busy.add("main: model (copy in, forward, copy out)", time.perf_counter() - t0)
     seconds = (time.perf_counter() - t0) / len(batch)
     for (stem, path, image), ld in zip(batch, maps):
         timings[stem] = {"source": str(path), "height": h, "width": w, "seconds": round(seconds, 4),
                          "batch": len(batch)}
-        writers.submit(stem, lambda s=stem, im=image, m=ld: write_outputs(out_dir, s, im, m, chosen, npy_dtype,
-                                                                          png_level, png_pool))
+        writers.submit(stem, write_outputs, out_dir, stem, image if "overlay" in chosen else None, ld, chosen,
+                       npy_dtype, png_level)
 
 
 def _write_manifest(result: PredictResult, out_dir: Path, settings: dict, wdesc: dict, cb, dev: str,
                     model_precision: str, precision: str, batch_size: int, chosen, npy_dtype: str, png_level,
                     shard, started: str, load_seconds: float, t_start: float, timings: dict, status: str,
-                    items, timeline: dict | None = None) -> None:
+                    items, timeline: dict | None = None, busy: dict | None = None) -> None:
     import json
 
     import torch
@@ -684,6 +752,9 @@ def _write_manifest(result: PredictResult, out_dir: Path, settings: dict, wdesc:
         "started": started,
         "model_load_seconds": round(load_seconds, 3),
         "timeline_seconds": {k: round(v, 3) for k, v in (timeline or {}).items()},
+        # seconds per step summed over threads: "main: wait for a batch" large = decoding is the limit,
+        # "main: wait for a writer slot" large = writing is
+        "busy_seconds": busy or {},
         "total_seconds": round(time.perf_counter() - t_start, 3),
         "finished": len(result.written) + len(result.skipped),
         "images": dict(sorted(per_image.items())),

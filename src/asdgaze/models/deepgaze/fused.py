@@ -75,6 +75,12 @@ class FusedHeads:
     fw2: torch.Tensor  # (K, 16, 1, 1) grouped
     cbw: torch.Tensor  # (K,)
     taps: torch.Tensor  # (K, L) float32 Gaussian taps, zero-padded to the longest, centred
+    # every centre-bias weight >= 0: read once here (on a GPU each read is a sync that stalls the launch queue)
+    cbw_nonneg: bool | None = None
+
+    def __post_init__(self) -> None:
+        if self.cbw_nonneg is None:
+            self.cbw_nonneg = bool((self.cbw >= 0).all())
 
     @classmethod
     def from_modules(cls, saliency, fixation, finalizers) -> "FusedHeads":
@@ -168,7 +174,7 @@ class FusedHeads:
         # the centre-bias weights are >= 0 (else shift by the true maximum).
         r_top = readout.amax(dim=(2, 3), keepdim=True)
         z = torch.matmul(mh, torch.matmul(readout - r_top, mw.transpose(1, 2)))  # (B, K, h2, w2)
-        if bool((self.cbw >= 0).all()):
+        if self.cbw_nonneg:
             cb_shift = cb_half - cb_half.amax(dim=(1, 2), keepdim=True)
             z.addcmul_(self.cbw[None, :, None, None], cb_shift[:, None])
             e = torch.exp(z)

@@ -50,9 +50,16 @@ _STD = torch.tensor([0.229, 0.224, 0.225], dtype=torch.float64)
 class Normalizer(nn.Module):
     """x / 255, minus the ImageNet mean, divided by the std; each step in float64, rounded to float32."""
 
+    def __init__(self) -> None:
+        super().__init__()
+        # (mean, std) per device, copied once: on a GPU each copy from ordinary memory would wait
+        # for the queued kernels (a stream sync per backbone and batch)
+        self._constants: dict[torch.device, tuple[torch.Tensor, torch.Tensor]] = {}
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        mean = _MEAN.to(x.device).view(1, 3, 1, 1)
-        std = _STD.to(x.device).view(1, 3, 1, 1)
+        if x.device not in self._constants:
+            self._constants[x.device] = (_MEAN.to(x.device).view(1, 3, 1, 1), _STD.to(x.device).view(1, 3, 1, 1))
+        mean, std = self._constants[x.device]
         x = x / 255.0
         x = (x.double() - mean).to(x.dtype)
         return (x.double() / std).to(x.dtype)
@@ -181,6 +188,7 @@ class DeepGazeIIE(nn.Module):
         self.reference = reference
         self.precision = precision
         self._fused: list[FusedHeads] | None = None
+        self._counts: dict[tuple, tuple[torch.Tensor, torch.Tensor]] = {}
         for p in self.parameters():
             p.requires_grad_(False)
         super().train(False)
@@ -318,7 +326,10 @@ class DeepGazeIIE(nn.Module):
                 out = log_mean_exp(torch.stack(per), 0)
             else:
                 cb_half = downscale_half(cb)
-                rows, cols = half_res_counts(height, width, image.device)
+                key = (height, width, image.device)
+                if key not in self._counts:  # bincount on a GPU syncs: once per size
+                    self._counts[key] = half_res_counts(height, width, image.device)
+                rows, cols = self._counts[key]
                 half = [h.log_density_half(h.readout(r), cb_half, rows, cols)
                         for h, r in zip(self.fused_heads(), readouts)]
                 out = upsample_full(log_mean_exp(torch.stack(half), 0), height, width)

@@ -87,7 +87,8 @@ class EvaluateOptions:
     """Every choice that changes a score; all of them are written to ``manifest.json``.
 
     groups: groups to score (None: all groups of the dataset).
-    maps_kind: what ``.npy`` maps hold: "saliency" or "log-density" (scored as exp(log p)).
+    maps_kind: what ``.npy`` maps hold: "saliency" or "log-density" (scored as exp(log p)). An HDF5
+        file of maps always holds log-densities: None becomes "log-density", "saliency" is refused.
     ig_baseline: baseline map of information gain: "gaussian" (centre Gaussian, σ = 1/4 of each
         side), "uniform", "mit1003" (the cached MIT1003 centre-bias template that ``predict
         --centerbias mit1003`` uses, rescaled to each image), or a path to a template map
@@ -524,7 +525,9 @@ def evaluate(
     Args:
         dataset: stimuli and fixations (see :mod:`asdgaze.data`).
         maps: a folder with ``<stem>.npy`` or ``<stem>.png`` per image (``.npy`` wins if both exist),
-            scored as the model "maps"; or {model name: folder}; or None (baselines only).
+            scored as the model "maps"; or an ``.hdf5``/``.h5`` file of log-densities, one dataset per
+            image named by its file name (:mod:`asdgaze.maps.hdf5`); or {model name: folder or file};
+            or None (baselines only).
         out_dir: where per_image.csv, per_fixation.csv, summary.csv, summary.json and manifest.json go.
         options: every scoring choice (recorded in the manifest): conventions, baselines, ...
         workers: processes scoring images in parallel (default: the number of CPU cores, at most 8).

@@ -94,7 +94,7 @@ def test_hdf5_scores_byte_identical_to_the_npy_folder_on_the_demo_data(tmp_path)
 # --- (2) predict --outputs npy,hdf5 then evaluate: the HDF5 file scores as the .npy folder --------------------
 
 
-def test_predict_round_trip_hdf5_equals_npy_folder(tmp_path, capsys):
+def test_predict_round_trip_hdf5_equals_npy_folder(tmp_path):
     from test_predict_pipeline import FakeModel
 
     from asdgaze.predict import run_predict
@@ -278,7 +278,7 @@ def test_a_log_density_off_one_is_noted_as_for_npy(tmp_path):
     assert res.ok
 
 
-def test_a_file_that_is_not_hdf5_is_refused_before_any_work(tmp_path, monkeypatch, capsys):
+def test_a_file_that_is_not_hdf5_is_refused_before_any_work(tmp_path):
     ds = _tiny(tmp_path)
     bad = tmp_path / "m.hdf5"
     bad.write_bytes(b"not an hdf5 file at all")

@@ -88,12 +88,12 @@ def _print_result(result, title: str) -> None:
 
 
 def _parse_maps(values: tuple[str, ...]) -> dict[str, str] | str | None:
-    """``--maps DIR`` (the model "maps") or repeated ``--maps NAME=DIR``."""
+    """``--maps DIR`` (the model "maps") or repeated ``--maps NAME=DIR``; DIR may be an HDF5 file too."""
     import os
 
     if not values:
         return None
-    if len(values) == 1 and ("=" not in values[0] or os.path.isdir(values[0])):
+    if len(values) == 1 and ("=" not in values[0] or os.path.exists(values[0])):
         return values[0]
     out: dict[str, str] = {}
     for v in values:
@@ -103,8 +103,8 @@ def _parse_maps(values: tuple[str, ...]) -> dict[str, str] | str | None:
                                      param_hint="--maps")
         if name in out:
             raise click.BadParameter(f"model name {name!r} given twice", param_hint="--maps")
-        if not os.path.isdir(folder):
-            raise click.BadParameter(f"{folder}: no such folder", param_hint="--maps")
+        if not os.path.exists(folder):
+            raise click.BadParameter(f"{folder}: no such folder or file", param_hint="--maps")
         out[name] = folder
     return out
 
@@ -161,11 +161,12 @@ def _parse_baselines(value: str, groups: list[str]) -> tuple[str, ...]:
 @click.option("--coords", type=click.Choice(["0-based", "1-based"]),
               help="Pixel coordinates of --table (required with --table).")
 @click.option("--maps", "maps_dir", multiple=True,
-              help="Folder of maps named by image stem (<stem>.npy or 8/16-bit <stem>.png), scored as model "
-                   "'maps'; or NAME=DIR, repeatable, one model each.")
+              help="Folder of maps named by image stem (<stem>.npy or 8/16-bit <stem>.png), or an HDF5 file of "
+                   "log-densities (one dataset per image, named by its file name: predict --outputs hdf5, "
+                   "pysaliency), scored as model 'maps'; or NAME=DIR|FILE, repeatable, one model each.")
 @click.option("--maps-kind", type=click.Choice(["saliency", "log-density"]),
               help="What .npy maps hold; log-densities are scored as exp(log p) in float64 (MIT) and as log p "
-                   "(probabilistic).")
+                   "(probabilistic). An HDF5 file is always log-density (implied; saliency is refused).")
 @click.option("--baselines", "baselines", default="default", show_default=True,
               help="Comma-separated baselines scored beside the maps: uniform, centerbias, gold-standard, "
                    "other-group, centerbias-mit1003; 'default' = the first four (other-group with two groups "

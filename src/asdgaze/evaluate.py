@@ -36,12 +36,13 @@ from threadpoolctl import threadpool_limits
 from asdgaze.data.fixmaps import continuous_map, other_fixation_map
 from asdgaze.data.types import Dataset, Fixations
 from asdgaze.evaluation.models import (_SHAPE_CACHE, DEFAULT_BASELINES, IGBaseline, Model, Shuffled, fit_baselines,
-                                       resolve_prob_baseline)
+                                       hdf5_model, resolve_prob_baseline)
 from asdgaze.evaluation.procs import start_method
 from asdgaze.evaluation.prob import score_model_prob
 from asdgaze.evaluation.summary import PER_FIXATION_COLUMNS, PER_IMAGE_COLUMNS, read_results, summarise  # noqa: F401 (read_results: the reader, re-exported)
 from asdgaze.io import sha256_file, write_json_atomic, write_text_atomic
 from asdgaze.errors import AsdgazeError, MapError, OptionsError
+from asdgaze.maps.hdf5 import is_hdf5_source, map_digest
 from asdgaze.maps.io import MapKind, MapKindError, MapScaleWarning, find_maps, load_map
 from asdgaze.metrics.prob_scoring import MODES, PROB_METRICS, Blur, map_descriptions
 from asdgaze.metrics.registry import CONVENTIONS
@@ -86,7 +87,8 @@ class EvaluateOptions:
     """Every choice that changes a score; all of them are written to ``manifest.json``.
 
     groups: groups to score (None: all groups of the dataset).
-    maps_kind: what ``.npy`` maps hold: "saliency" or "log-density" (scored as exp(log p)).
+    maps_kind: what ``.npy`` maps hold: "saliency" or "log-density" (scored as exp(log p)). An HDF5
+        file of maps always holds log-densities: None becomes "log-density", "saliency" is refused.
     ig_baseline: baseline map of information gain: "gaussian" (centre Gaussian, σ = 1/4 of each
         side), "uniform", "mit1003" (the cached MIT1003 centre-bias template that ``predict
         --centerbias mit1003`` uses, rescaled to each image), or a path to a template map
@@ -523,7 +525,9 @@ def evaluate(
     Args:
         dataset: stimuli and fixations (see :mod:`asdgaze.data`).
         maps: a folder with ``<stem>.npy`` or ``<stem>.png`` per image (``.npy`` wins if both exist),
-            scored as the model "maps"; or {model name: folder}; or None (baselines only).
+            scored as the model "maps"; or an ``.hdf5``/``.h5`` file of log-densities, one dataset per
+            image named by its file name (:mod:`asdgaze.maps.hdf5`); or {model name: folder or file};
+            or None (baselines only).
         out_dir: where per_image.csv, per_fixation.csv, summary.csv, summary.json and manifest.json go.
         options: every scoring choice (recorded in the manifest): conventions, baselines, ...
         workers: processes scoring images in parallel (default: the number of CPU cores, at most 8).
@@ -556,7 +560,18 @@ def evaluate(
     baseline, baseline_info = resolve_baseline(options)
     models: list[Model] = []
     missing: list[str] = []
+    maps_notes: list[str] = []  # datasets of an HDF5 file that match no image
     for name, folder in folders.items():
+        if is_hdf5_source(folder):  # a file of log-densities (predict --outputs hdf5, pysaliency)
+            try:
+                model, miss, h5_notes = hdf5_model(name, folder, dataset, options.maps_kind, options.allow_missing,
+                                                   options.allow_aspect_change)
+            except AsdgazeError as e:
+                raise EvaluateError(str(e)) from e
+            models.append(model)
+            missing += [s for s in miss if s not in missing]
+            maps_notes += h5_notes
+            continue
         try:
             found, miss = find_maps(folder, dataset.stimuli)
         except MapError as e:
@@ -580,6 +595,8 @@ def evaluate(
                                 "mit or both")
         models.append(Model(name, "maps", folder, {s: m.path for s, m in found.items()}, log_density_maps=log_dens,
                             allow_aspect_change=options.allow_aspect_change))
+    if options.maps_kind is None and any(m.hdf5_sha256 for m in models):
+        options = replace(options, maps_kind="log-density")  # implied: an HDF5 file holds log-densities
     settings = _settings(dataset, options, baseline_info, {n: str(f) for n, f in folders.items()} or None)
     try:
         parts_dir = prepare(out_dir, settings, overwrite, OUTPUT_FILES + ("per_fixation.csv",))
@@ -588,7 +605,7 @@ def evaluate(
     mit1003 = _match_mit1003(dataset, options.mit1003) if options.mit1003 else None
 
     # The plan: fit the baselines, the probabilistic IG baseline and the shuffled densities once.
-    run_notes: list[str] = []
+    run_notes: list[str] = list(maps_notes)
     fitted: dict[str, Any] = {}
     t_plan: dict[str, float] = {}
     t0 = time.perf_counter()
@@ -625,7 +642,7 @@ def evaluate(
         shuffled.build_all([m for m in prob_models if not (m.kind == "baseline" and m.name == "gold-standard")],
                            dataset, list(scored), groups, workers=max(1, min(plan_workers, len(scored))))
     t_plan["shuffled_densities"] = time.perf_counter() - t0
-    map_sha = {name: {stem: sha256_file(p) for stem, p in mp.items()} for name, mp in maps_by_model.items()}
+    map_sha = {name: {stem: map_digest(p) for stem, p in mp.items()} for name, mp in maps_by_model.items()}
     keys = {stem: {"map_sha256": {n: d.get(stem, "") for n, d in map_sha.items()},
                    "fixations_sha256": _fixation_digest(dataset, groups, [stem])} for stem in stems}
     results: dict[str, dict[str, Any]] = {}
@@ -926,7 +943,7 @@ def _write_outputs(out_dir: Path, dataset: Dataset, options: EvaluateOptions, pe
                                "rule": "<stem>.npy is used when both <stem>.npy and <stem>.png exist",
                                "files": {stem: str(p) for stem, p in m.maps.items()},
                                "sha256": run["map_sha256"][m.name],
-                               "probabilistic": m.log_density_maps} for m in maps_models}
+                               "probabilistic": m.log_density_maps, **_hdf5_record(m)} for m in maps_models}
     manifest = {
         "tool": "asdgaze evaluate",
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
@@ -964,6 +981,15 @@ def _write_outputs(out_dir: Path, dataset: Dataset, options: EvaluateOptions, pe
     }
     write_json_atomic(files["manifest.json"], _finite_json(manifest))
     return files
+
+
+def _hdf5_record(model: Model) -> dict[str, Any]:
+    """The manifest's extra facts about maps read from one HDF5 file (none for a folder)."""
+    if model.hdf5_sha256 is None:
+        return {}
+    return {"hdf5_sha256": model.hdf5_sha256,
+            "rule": "one dataset per image named by its file name (e.g. 12.png), else by its stem; log-densities; "
+                    "sha256 per image: of the dataset's shape, dtype and bytes"}
 
 
 def _finite_json(obj: Any) -> Any:

@@ -19,6 +19,7 @@ import numpy as np
 from asdgaze.data.types import Dataset, Stimulus
 from asdgaze.errors import AsdgazeError, MapError, OptionsError
 from asdgaze.evaluation.procs import start_method
+from asdgaze.maps.hdf5 import H5Map, describe_extra, find_h5_maps, stimulus_file_names
 from asdgaze.maps.io import load_prediction
 from asdgaze.metrics.prob_scoring import ShuffledBaseline, _resize_density
 from asdgaze.predictions import LogDensity
@@ -44,10 +45,11 @@ class Model:
     name: str
     kind: str  # "maps" or "baseline"
     folder: Path | None = None
-    maps: dict[str, Path] = field(default_factory=dict)
+    maps: dict[str, Path | H5Map] = field(default_factory=dict)  # files, or datasets of one HDF5 file
     predictor: Any = None
     log_density_maps: bool = False  # a maps folder of .npy log-densities: scored probabilistically too
     allow_aspect_change: bool = False  # --allow-aspect-change: a map of another aspect ratio is resized
+    hdf5_sha256: str | None = None  # maps from one HDF5 file (``folder``): that file's sha256
 
     @property
     def group_dependent(self) -> bool:
@@ -100,9 +102,36 @@ class Model:
 
     def describe(self) -> dict[str, Any]:
         if self.kind == "maps":
+            hdf5 = {} if self.hdf5_sha256 is None else {"hdf5_sha256": self.hdf5_sha256}
             return {"name": self.name, "kind": "maps", "folder": str(self.folder),
-                    "probabilistic": self.log_density_maps}
+                    "probabilistic": self.log_density_maps, **hdf5}
         return {"kind": "baseline", **self.predictor.describe(), "name": self.name}
+
+
+def hdf5_model(name: str, path: Path, dataset: Dataset, maps_kind: str | None, allow_missing: bool,
+               allow_aspect_change: bool) -> tuple[Model, list[str], list[str]]:
+    """A model whose maps are the log-densities of one HDF5 file: (model, stems without a map, notes).
+
+    Checked before any scoring: OptionsError for ``--maps-kind saliency``, missing stimuli (unless
+    ``allow_missing``) or no match at all; MapError for a file that is no readable HDF5 file."""
+    from asdgaze.io import sha256_file
+
+    if maps_kind not in (None, "log-density"):
+        raise OptionsError(f"--maps {path}: an HDF5 file holds log-densities; --maps-kind {maps_kind} does not "
+                           "apply to it (leave --maps-kind out or give log-density)")
+    names = stimulus_file_names(dataset.stimuli)
+    found, missing, extra = find_h5_maps(path, names)
+    if missing and not allow_missing:
+        raise OptionsError(f"no map in {path} for {len(missing)} of {len(dataset.stimuli)} images: "
+                           f"{', '.join(missing)} (expected a dataset named by the image's file name, e.g. "
+                           f"{names[missing[0]]}; --allow-missing scores the rest)")
+    if not found:
+        raise OptionsError(f"{path}: no dataset matches an image of the dataset (datasets are named by the "
+                           "image's file name, e.g. 12.png)")
+    note = describe_extra(path, extra)
+    model = Model(name, "maps", path, dict(found), log_density_maps=True, allow_aspect_change=allow_aspect_change,
+                  hdf5_sha256=sha256_file(path))
+    return model, missing, [note] if note else []
 
 
 def fit_baselines(dataset: Dataset, names: tuple[str, ...], groups: tuple[str, ...]) -> dict[str, Any]:

@@ -18,6 +18,7 @@ from scipy.special import logsumexp
 
 from asdgaze.errors import MapError
 from asdgaze.io import atomic_path, read_gray_png
+from asdgaze.maps.hdf5 import H5Map
 
 MapKind = Literal["saliency", "log-density"]
 MAP_KINDS: tuple[str, ...] = ("saliency", "log-density")
@@ -72,7 +73,7 @@ NOT_PLAIN_NPY = ("not a plain numeric .npy array (pickled, object or damaged con
                  "float array with numpy.save)")
 
 
-def load_map(path: str | Path, kind: MapKind | None, *, warn: bool = True) -> np.ndarray:
+def load_map(path: str | Path | H5Map, kind: MapKind | None, *, warn: bool = True) -> np.ndarray:
     """Load one map as the float64 saliency map that the MIT-convention metrics score.
 
     - ``.npy`` with kind ``"saliency"``: the array as float64.
@@ -83,44 +84,18 @@ def load_map(path: str | Path, kind: MapKind | None, *, warn: bool = True) -> np
       logsumexp is off 0 by more than 1e-3 gives a warning (``warn=False``: none, for a second
       reading of a file whose first reading reported it; cheaper and thread-safe than silencing it).
     - ``.png``: 8-bit / 255 or 16-bit / 65535 (kind is ignored; a PNG is always a saliency map).
+    - an :class:`~asdgaze.maps.hdf5.H5Map` (a dataset of an HDF5 file): a log-density, read and
+      checked as a ``.npy`` log-density (any other kind is refused).
 
     Raises:
         MapError: unreadable file, wrong dimensionality, non-finite values, or an ``.npy`` map
         with ``kind=None``.
     """
-    path = Path(path)
-    if path.suffix.lower() == ".png":
-        return _load_png(path)
-    if kind is None:
-        raise MapError(
-            f"{path}: .npy maps need --maps-kind saliency|log-density "
-            "(a log-density is scored as exp(log p); a saliency map as it is)"
-        )
-    if kind not in MAP_KINDS:
-        raise MapError(f"unknown map kind {kind!r}; expected one of {', '.join(MAP_KINDS)}")
-    try:
-        arr = np.load(path, allow_pickle=False)
-    except OSError as e:
-        if e.errno is None:  # numpy's own complaint about the content, not the file system's
-            raise MapError(f"{path}: {NOT_PLAIN_NPY}") from None
-        raise MapError(f"{path}: cannot read ({e.strerror or e})") from None
-    except Exception:  # noqa: BLE001 - pickled, object, truncated or not .npy: the same thing to the user
-        raise MapError(f"{path}: {NOT_PLAIN_NPY}") from None
-    arr = np.squeeze(np.asarray(arr))
-    if arr.ndim != 2 or arr.size == 0:
-        raise MapError(f"{path}: expected a 2-D map, got shape {arr.shape}")
-    if not np.issubdtype(arr.dtype, np.number) or np.iscomplexobj(arr):
-        raise MapError(f"{path}: expected numbers, got dtype {arr.dtype}")
-    arr = arr.astype(np.float64)
+    if not isinstance(path, H5Map) and Path(path).suffix.lower() == ".png":
+        return _load_png(Path(path))
+    arr = _load_array(path, kind)
     if kind == "log-density":
-        if np.any(np.isnan(arr)) or np.any(arr == np.inf):
-            raise MapError(f"{path}: log-density contains NaN or +inf")
-        if not np.isfinite(arr.max()):
-            raise MapError(f"{path}: log-density has no finite value (all -inf)")
-        lse = float(logsumexp(arr))
-        if abs(lse) > 1e-3 and warn:
-            warnings.warn(f"{path}: log-density does not sum to 1 (logsumexp = {lse:.4g}); scored as given",
-                          MapScaleWarning, stacklevel=2)
+        arr = _check_log_density(arr, path, warn)
         return np.exp(arr - arr.max())
     if not np.all(np.isfinite(arr)):
         raise MapError(f"{path}: saliency map contains NaN or inf")
@@ -137,9 +112,53 @@ def load_map(path: str | Path, kind: MapKind | None, *, warn: bool = True) -> np
     return arr
 
 
-def load_prediction(path: str | Path, kind: MapKind | None, *, warn: bool = True):
-    """Load one map as a typed prediction: a :class:`~asdgaze.predictions.LogDensity` (``.npy``,
-    kind ``"log-density"``, renormalised to logsumexp 0) or a
+def _load_array(path: str | Path | H5Map, kind: MapKind | None) -> np.ndarray:
+    """The map's values as a 2-D float64 array (an ``.npy`` file or an HDF5 dataset); MapError if not."""
+    if isinstance(path, H5Map):
+        if kind != "log-density":
+            raise MapError(f"{path}: an HDF5 file holds log-densities; it cannot be read as --maps-kind {kind}")
+        arr = path.read()
+    else:
+        path = Path(path)
+        if kind is None:
+            raise MapError(
+                f"{path}: .npy maps need --maps-kind saliency|log-density "
+                "(a log-density is scored as exp(log p); a saliency map as it is)"
+            )
+        if kind not in MAP_KINDS:
+            raise MapError(f"unknown map kind {kind!r}; expected one of {', '.join(MAP_KINDS)}")
+        try:
+            arr = np.load(path, allow_pickle=False)
+        except OSError as e:
+            if e.errno is None:  # numpy's own complaint about the content, not the file system's
+                raise MapError(f"{path}: {NOT_PLAIN_NPY}") from None
+            raise MapError(f"{path}: cannot read ({e.strerror or e})") from None
+        except Exception:  # noqa: BLE001 - pickled, object, truncated or not .npy: the same thing to the user
+            raise MapError(f"{path}: {NOT_PLAIN_NPY}") from None
+    arr = np.squeeze(np.asarray(arr))
+    if arr.ndim != 2 or arr.size == 0:
+        raise MapError(f"{path}: expected a 2-D map, got shape {arr.shape}")
+    if not np.issubdtype(arr.dtype, np.number) or np.iscomplexobj(arr):
+        raise MapError(f"{path}: expected numbers, got dtype {arr.dtype}")
+    return arr.astype(np.float64)
+
+
+def _check_log_density(arr: np.ndarray, path: object, warn: bool) -> np.ndarray:
+    """``arr`` (float64 log p) if usable: no NaN or +inf, some finite value; warns if it does not sum to 1."""
+    if np.any(np.isnan(arr)) or np.any(arr == np.inf):
+        raise MapError(f"{path}: log-density contains NaN or +inf")
+    if not np.isfinite(arr.max()):
+        raise MapError(f"{path}: log-density has no finite value (all -inf)")
+    lse = float(logsumexp(arr))
+    if abs(lse) > 1e-3 and warn:
+        warnings.warn(f"{path}: log-density does not sum to 1 (logsumexp = {lse:.4g}); scored as given",
+                      MapScaleWarning, stacklevel=3)
+    return arr
+
+
+def load_prediction(path: str | Path | H5Map, kind: MapKind | None, *, warn: bool = True):
+    """Load one map as a typed prediction: a :class:`~asdgaze.predictions.LogDensity` (``.npy`` or
+    HDF5 dataset, kind ``"log-density"``, renormalised to logsumexp 0) or a
     :class:`~asdgaze.predictions.SaliencyMap` (``.npy`` saliency, or any ``.png``).
 
     The type decides what a metric may do with it: the probabilistic LL and IG need log p itself;
@@ -148,12 +167,10 @@ def load_prediction(path: str | Path, kind: MapKind | None, *, warn: bool = True
     """
     from asdgaze.predictions import LogDensity, SaliencyMap
 
-    path = Path(path)
-    if path.suffix.lower() == ".png" or kind != "log-density":
+    if (not isinstance(path, H5Map) and Path(path).suffix.lower() == ".png") or kind != "log-density":
         return SaliencyMap(load_map(path, kind, warn=warn))
-    load_map(path, kind, warn=warn)  # the same checks and warnings
-    arr = np.squeeze(np.asarray(np.load(path, allow_pickle=False))).astype(np.float64)
-    return LogDensity.normalized(arr)
+    # read once, with the same checks and warnings as load_map
+    return LogDensity.normalized(_check_log_density(_load_array(path, kind), path, warn))
 
 
 def _load_png(path: Path) -> np.ndarray:

@@ -1,0 +1,316 @@
+"""`evaluate --maps FILE.hdf5`: the log-densities of one HDF5 file (predict --outputs hdf5, pysaliency's
+export_model_to_hdf5) are scored exactly as the same log-densities in a folder of .npy files."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import subprocess
+from pathlib import Path
+
+import h5py
+import numpy as np
+import pandas as pd
+import pytest
+from PIL import Image
+from scipy.special import logsumexp
+
+from asdgaze.cli import main
+from asdgaze.data import load_demo
+from asdgaze.data.types import Dataset, Fixations, Stimulus
+from asdgaze.evaluate import EvaluateError, EvaluateOptions, EvaluateWarning, evaluate
+from asdgaze.maps.io import save_npy
+
+H, W = 30, 40
+
+
+def _log_density(shape: tuple[int, int], rng) -> np.ndarray:
+    """A centred Gaussian with noise, normalised by scipy's logsumexp (independent of our code)."""
+    h, w = shape
+    yy, xx = np.mgrid[0:h, 0:w]
+    lp = -(((yy - h / 2) / (0.25 * h)) ** 2 + ((xx - w / 2) / (0.25 * w)) ** 2) / 2
+    lp = lp + 0.2 * rng.standard_normal(lp.shape)
+    return lp - logsumexp(lp)
+
+
+def _write_both(ds: Dataset, folder: Path, hdf5: Path, dtype=np.float32) -> dict[str, np.ndarray]:
+    """The same log-densities as <stem>.npy files and as datasets named by the image file name."""
+    rng = np.random.default_rng(4)
+    out = {}
+    with h5py.File(hdf5, "w") as f:
+        for stem, st in ds.stimuli.items():
+            lp = _log_density(st.shape, rng).astype(dtype)
+            save_npy(folder / f"{stem}.npy", lp)
+            f.create_dataset(Path(st.path).name, data=lp)
+            out[stem] = lp.astype(np.float64)
+    return out
+
+
+def _tiny(root: Path, n: int = 4) -> Dataset:
+    rng = np.random.default_rng(5)
+    stimuli, fix = {}, {"ASD": {}, "TD": {}}
+    for i in range(1, n + 1):
+        stem = str(i)
+        stimuli[stem] = Stimulus(stem, root / "imgs" / f"{stem}.png", H, W)
+        for g in fix:
+            x, y = rng.integers(0, W, 10) + 0.5, rng.integers(0, H, 10) + 0.5
+            fix[g][stem] = Fixations.from_arrays(x, y, np.full(10, 200.0), np.arange(10) // 3)
+    return Dataset("tiny", root, stimuli, fix)
+
+
+def _hand_ll(ds: Dataset, lp: np.ndarray, stem: str, group: str) -> float:
+    f = ds.fixations_for(group, stem)
+    lp = lp - logsumexp(lp)
+    return float(lp[np.floor(f.y).astype(int), np.floor(f.x).astype(int)].mean())
+
+
+# --- (1) the same maps as a folder of .npy files and as one HDF5 file: byte-identical results ---------------
+
+
+def test_hdf5_scores_byte_identical_to_the_npy_folder_on_the_demo_data(tmp_path):
+    ds = load_demo()
+    maps = _write_both(ds, tmp_path / "npy", tmp_path / "maps.hdf5")
+    common = dict(baselines=("uniform",), prob_ig_baseline="uniform")
+    evaluate(ds, {"m": tmp_path / "npy"}, tmp_path / "a", EvaluateOptions(maps_kind="log-density", **common),
+             workers=1, progress=False)
+    # no --maps-kind: implied log-density; two workers read the file after fork
+    res = evaluate(ds, {"m": tmp_path / "maps.hdf5"}, tmp_path / "b", EvaluateOptions(**common), workers=2,
+                   progress=False)
+    for name in ("per_image.csv", "per_fixation.csv", "summary.csv"):
+        assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes(), name
+    assert set(res.per_image[res.per_image.model == "m"].convention) == {"mit", "probabilistic"}
+    pi = res.per_image
+    for stem, lp in maps.items():  # LL by hand: mean log p at the fixated pixels
+        for g in ds.groups:
+            sel = pi[(pi.model == "m") & (pi.image == stem) & (pi.group == g) & (pi.metric == "ll")]
+            assert float(sel.value.iloc[0]) == pytest.approx(_hand_ll(ds, lp, stem, g), rel=1e-12)
+    m = json.loads((tmp_path / "b" / "manifest.json").read_text())
+    assert m["options"]["maps_kind"] == "log-density"
+    assert m["maps"]["hdf5_sha256"] == hashlib.sha256((tmp_path / "maps.hdf5").read_bytes()).hexdigest()
+    assert m["maps"]["files"]["1"] == f"{tmp_path / 'maps.hdf5'}:1.png"
+
+
+# --- (2) predict --outputs npy,hdf5 then evaluate: the HDF5 file scores as the .npy folder --------------------
+
+
+def test_predict_round_trip_hdf5_equals_npy_folder(tmp_path):
+    from test_predict_pipeline import FakeModel
+
+    from asdgaze.predict import run_predict
+
+    rng = np.random.default_rng(2)
+    imgs = tmp_path / "imgs"
+    imgs.mkdir()
+    h, w = 64, 80  # DeepGaze's smallest input
+    for name in ("a.png", "b.jpg", "c.png"):
+        Image.fromarray(rng.integers(0, 256, (h, w, 3), dtype=np.uint8)).save(imgs / name)
+    rows = ["image,x,y,group"] + [f"{s},{rng.uniform(0, w):.2f},{rng.uniform(0, h):.2f},{g}"
+                                  for s in "abc" for g in ("ASD", "TD") for _ in range(6)]
+    (tmp_path / "fix.csv").write_text("\n".join(rows) + "\n")
+    pred = tmp_path / "pred"
+    r = run_predict(pred, images=imgs, model=FakeModel(), centerbias="uniform", device="cpu", progress=False,
+                    outputs="npy,hdf5")
+    assert r.ok
+    base = ["evaluate", "--dataset", str(imgs), "--table", str(tmp_path / "fix.csv"), "--coords", "0-based",
+            "--baselines", "none", "--no-progress", "--workers", "1"]
+    assert main([*base, "--maps", f"m={pred / 'maps'}", "--maps-kind", "log-density", "--out", str(tmp_path / "o1")]) == 0
+    assert main([*base, "--maps", f"m={pred / 'maps.hdf5'}", "--out", str(tmp_path / "o2")]) == 0
+    for name in ("per_image.csv", "per_fixation.csv", "summary.csv"):
+        assert (tmp_path / "o1" / name).read_bytes() == (tmp_path / "o2" / name).read_bytes(), name
+    # plain --maps FILE is the model "maps"
+    assert main([*base, "--maps", str(pred / "maps.hdf5"), "--metrics", "nss", "--out", str(tmp_path / "o3")]) == 0
+    assert "maps" in (tmp_path / "o3" / "per_image.csv").read_text()
+
+
+# --- (3) a file written by pysaliency's own export_model_to_hdf5 -----------------------------------------------
+
+WRITER = """
+import json, sys, types
+import numpy as np
+_torch = types.ModuleType("torch"); _torch.Tensor = type("Tensor", (), {}); sys.modules.setdefault("torch", _torch)
+import pysaliency
+from scipy.special import logsumexp
+files, hdf5, out = json.loads(sys.argv[1]), sys.argv[2], sys.argv[3]
+
+class Ramp(pysaliency.Model):
+    # log p proportional to a horizontal and vertical ramp plus the grey level, normalised
+    def _log_density(self, stimulus):
+        img = np.asarray(stimulus, dtype=float)
+        grey = img.mean(2) if img.ndim == 3 else img
+        h, w = grey.shape
+        yy, xx = np.mgrid[0:h, 0:w]
+        a = xx / w + 0.5 * yy / h + grey / 128.0
+        return a - logsumexp(a)
+
+stimuli = pysaliency.FileStimuli(files)
+model = Ramp(caching=False)
+pysaliency.export_model_to_hdf5(model, stimuli, hdf5)
+np.savez(out, *[model.log_density(s) for s in stimuli])
+"""
+
+
+def _pysaliency_env(tmp_path: Path, pysaliency_python: Path) -> dict[str, str]:
+    env = dict(os.environ)
+    env.pop("PYTHONPATH", None)
+    if subprocess.run([str(pysaliency_python), "-c", "import h5py"], env=env, capture_output=True).returncode != 0:
+        # the oracle environment lacks h5py (pysaliency needs it to write): lend it this interpreter's
+        shim = tmp_path / "h5py-shim"
+        shim.mkdir()
+        root = Path(h5py.__file__).parent
+        for p in (root, root.with_name("h5py.libs")):
+            if p.exists():
+                (shim / p.name).symlink_to(p)
+        env["PYTHONPATH"] = str(shim)
+    return env
+
+
+def test_a_file_written_by_pysaliency_is_read_and_scored(tmp_path, pysaliency_python):
+    ds = _tiny(tmp_path, n=3)
+    (tmp_path / "imgs").mkdir()
+    rng = np.random.default_rng(8)
+    for st in ds.stimuli.values():
+        Image.fromarray(rng.integers(0, 256, (H, W, 3), dtype=np.uint8)).save(st.path)
+    files = [str(st.path) for st in ds.stimuli.values()]
+    done = subprocess.run([str(pysaliency_python), "-c", WRITER, json.dumps(files), str(tmp_path / "p.hdf5"),
+                           str(tmp_path / "lp.npz")], env=_pysaliency_env(tmp_path, pysaliency_python),
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    with h5py.File(tmp_path / "p.hdf5", "r") as f:
+        assert sorted(f.keys()) == ["1.png", "2.png", "3.png"]
+        assert f["1.png"].compression == "gzip"  # pysaliency compresses: read through the filter
+    back = np.load(tmp_path / "lp.npz")
+    for k, stem in enumerate(ds.stimuli):
+        save_npy(tmp_path / "npy" / f"{stem}.npy", back[f"arr_{k}"])
+    opts = dict(prob_ig_baseline="uniform", baselines=("uniform",))
+    res = evaluate(ds, {"p": tmp_path / "p.hdf5"}, tmp_path / "o", EvaluateOptions(**opts), workers=1, progress=False)
+    assert res.ok
+    evaluate(ds, {"p": tmp_path / "npy"}, tmp_path / "o2", EvaluateOptions(maps_kind="log-density", **opts),
+             workers=1, progress=False)
+    assert (tmp_path / "o" / "per_image.csv").read_bytes() == (tmp_path / "o2" / "per_image.csv").read_bytes()
+    pi = res.per_image
+    for k, stem in enumerate(ds.stimuli):
+        for g in ds.groups:
+            sel = pi[(pi.model == "p") & (pi.image == stem) & (pi.group == g) & (pi.metric == "ll")]
+            assert float(sel.value.iloc[0]) == pytest.approx(_hand_ll(ds, back[f"arr_{k}"], stem, g), rel=1e-12)
+
+
+# --- (4) keys, errors and notes -------------------------------------------------------------------------------
+
+
+def _h5(path: Path, arrays: dict[str, np.ndarray]) -> Path:
+    with h5py.File(path, "w") as f:
+        for name, a in arrays.items():
+            f.create_dataset(name, data=a)
+    return path
+
+
+def _good(ds: Dataset, seed: int = 1) -> dict[str, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    return {f"{s}.png": _log_density((H, W), rng) for s in ds.stimuli}
+
+
+def _run(ds, maps, out, **kw):
+    kw.setdefault("metrics", ("nss", "cc"))
+    kw.setdefault("prob_metrics", ("ll",))
+    return evaluate(ds, maps, out, EvaluateOptions(**kw), workers=1, progress=False)
+
+
+def test_missing_stimulus_is_an_error_listing_it_unless_allow_missing(tmp_path):
+    ds = _tiny(tmp_path)
+    arrays = _good(ds)
+    del arrays["3.png"]
+    path = _h5(tmp_path / "m.hdf5", arrays)
+    with pytest.raises(EvaluateError, match=r"no map in .*m\.hdf5 for 1 of 4 images: 3 .*3\.png"):
+        _run(ds, path, tmp_path / "o")
+    assert not (tmp_path / "o").exists()
+    res = _run(ds, path, tmp_path / "o", allow_missing=True)
+    assert res.missing == ["3"] and set(res.per_image.image) == {"1", "2", "4"}
+
+
+def test_extra_datasets_give_a_note_and_stems_are_accepted(tmp_path):
+    ds = _tiny(tmp_path)
+    arrays = _good(ds)
+    arrays["2"] = arrays.pop("2.png")  # named by the stem alone: accepted
+    arrays["99.png"] = arrays["1.png"]
+    path = _h5(tmp_path / "m.hdf5", arrays)
+    with pytest.warns(EvaluateWarning, match=r"m\.hdf5: 1 dataset\(s\) match no image .*99\.png"):
+        res = _run(ds, path, tmp_path / "o")
+    assert res.ok and set(res.per_image.image) == {"1", "2", "3", "4"}
+    assert any("99.png" in n for n in res.notes)
+    # both the file name and the stem: ambiguous, refused naming both
+    arrays["2.png"] = arrays["2"]
+    with pytest.raises(EvaluateError, match=r"datasets '2\.png' and '2' both name image 2"):
+        _run(ds, _h5(tmp_path / "m2.hdf5", arrays), tmp_path / "o2")
+
+
+def test_bad_datasets_fail_their_image_only_and_the_cli_exits_1(tmp_path, monkeypatch, capsys):
+    from asdgaze import cli
+
+    ds = _tiny(tmp_path)
+    arrays = _good(ds)
+    arrays["1.png"] = arrays["1.png"].copy()
+    arrays["1.png"][3, 4] = np.nan
+    arrays["2.png"] = np.stack([arrays["2.png"]] * 2)  # 3-D
+    arrays["3.png"] = np.zeros((H, W), dtype=np.int32)  # not float
+    path = _h5(tmp_path / "m.hdf5", arrays)
+    monkeypatch.setattr(cli, "_load_dataset", lambda *a: (ds, {}))
+    rc = cli.main(["evaluate", "--dataset", str(tmp_path), "--maps", str(path), "--baselines", "uniform",
+                   "--metrics", "nss,ll", "--out", str(tmp_path / "o"), "--workers", "1", "--no-progress"])
+    err = capsys.readouterr().err
+    assert rc == 1
+    assert f"{path}:1.png: log-density contains NaN or +inf" in err
+    assert f"{path}:2.png: expected a 2-D map, got shape (2, {H}, {W})" in err
+    assert f"{path}:3.png: expected floating-point log-density values, got dtype int32" in err
+    m = json.loads((tmp_path / "o" / "manifest.json").read_text())
+    assert {(f["image"], f["group"]) for f in m["failures"]} == {(s, g) for s in "123" for g in ("ASD", "TD")}
+    pi = pd.read_csv(tmp_path / "o" / "per_image.csv", dtype={"image": str})
+    assert set(pi[pi.model == "maps"].image) == {"4"}  # image 4 scored
+    assert len(pi[pi.model == "uniform"]) == 4 * 2 * 3  # the baseline on every image: 2 groups x (MIT nss, probabilistic nss and ll)
+
+
+def test_a_log_density_off_one_is_noted_as_for_npy(tmp_path):
+    ds = _tiny(tmp_path)
+    arrays = _good(ds)
+    arrays["2.png"] = arrays["2.png"] + 0.5
+    with pytest.warns(EvaluateWarning, match=r"1 map\(s\) read as log-densities do not sum to 1 \(first: .*m\.hdf5:2\.png"):
+        res = _run(ds, _h5(tmp_path / "m.hdf5", arrays), tmp_path / "o")
+    assert res.ok
+
+
+def test_a_file_that_is_not_hdf5_is_refused_before_any_work(tmp_path):
+    ds = _tiny(tmp_path)
+    bad = tmp_path / "m.hdf5"
+    bad.write_bytes(b"not an hdf5 file at all")
+    with pytest.raises(EvaluateError, match=f"{bad}: not an HDF5 file"):
+        _run(ds, bad, tmp_path / "o")
+    with pytest.raises(EvaluateError, match=f"{tmp_path / 'nope.h5'}: no such HDF5 file"):
+        _run(ds, {"x": tmp_path / "nope.h5"}, tmp_path / "o")
+    assert not (tmp_path / "o").exists()
+
+
+def test_maps_kind_saliency_with_an_hdf5_file_is_refused(tmp_path, monkeypatch, capsys):
+    from asdgaze import cli
+
+    ds = _tiny(tmp_path)
+    path = _h5(tmp_path / "m.hdf5", _good(ds))
+    monkeypatch.setattr(cli, "_load_dataset", lambda *a: (ds, {}))
+    rc = cli.main(["evaluate", "--dataset", str(tmp_path), "--maps", f"x={path}", "--maps-kind", "saliency",
+                   "--out", str(tmp_path / "o"), "--workers", "1", "--no-progress"])
+    err = capsys.readouterr().err
+    assert rc != 0 and "an HDF5 file holds log-densities; --maps-kind saliency does not apply" in err
+    assert "Traceback" not in err and not (tmp_path / "o").exists()
+
+
+def test_changing_one_dataset_rescores_only_that_image(tmp_path):
+    ds = _tiny(tmp_path)
+    arrays = _good(ds)
+    path = _h5(tmp_path / "m.hdf5", arrays)
+    first = _run(ds, path, tmp_path / "o")
+    assert first.resumed == []
+    arrays["3.png"] = _log_density((H, W), np.random.default_rng(99))
+    _h5(path, arrays)  # rewritten: every other dataset holds the same values
+    again = _run(ds, path, tmp_path / "o")
+    assert again.resumed == ["1", "2", "4"]
+    m = json.loads((tmp_path / "o" / "manifest.json").read_text())
+    assert m["maps"]["hdf5_sha256"] == hashlib.sha256(path.read_bytes()).hexdigest()

@@ -203,10 +203,12 @@ def _parse_baselines(value: str, groups: list[str]) -> tuple[str, ...]:
 @click.option("--workers", type=click.IntRange(min=1), default=None,
               help="Parallel processes (default: CPU cores, at most 8).")
 @click.option("--overwrite", is_flag=True, help="Replace results of another run (other settings) in --out.")
+@click.option("--shard", help="K/N: score only the K-th of N disjoint parts of the images (for job arrays); "
+                              "the same command without --shard then merges the shards and writes the tables.")
 @click.option("--no-progress", is_flag=True, help="No progress bar.")
 def evaluate(dataset, table, coords, maps_dir, maps_kind, baselines, convention, saliency_maps, groups, out_dir,
              ig_baseline, ig_baseline_kind, prob_ig_baseline, fixmap_sigma, mit1003, shuffled_others, seed,
-             allow_missing, allow_aspect_change, metrics, workers, overwrite, no_progress) -> int:
+             allow_missing, allow_aspect_change, metrics, workers, overwrite, shard, no_progress) -> int:
     """Score saliency maps and baselines against each group's fixations (MIT and pysaliency conventions).
 
     Finished images are saved as they complete: after Ctrl-C or a crash, the same command resumes.
@@ -219,6 +221,13 @@ def evaluate(dataset, table, coords, maps_dir, maps_kind, baselines, convention,
 
     if table and not coords:
         raise click.UsageError("--table needs --coords 0-based|1-based")
+    if shard is not None:  # checked before the dataset is read
+        from asdgaze.runfolder import parse_shard
+
+        try:
+            parse_shard(shard)
+        except AsdgazeError as e:
+            raise click.UsageError(str(e))
     maps = _parse_maps(maps_dir)
     mit_metrics, prob_metrics = _parse_metrics(metrics)
     ds, source = _load_dataset(dataset, table, coords, _parse_groups(groups))
@@ -240,7 +249,7 @@ def evaluate(dataset, table, coords, maps_dir, maps_kind, baselines, convention,
             warnings.simplefilter("always")
             try:
                 result = run_evaluate(ds, maps, out_dir, options, workers=workers, progress=not no_progress,
-                                      source=source, overwrite=overwrite)
+                                      source=source, overwrite=overwrite, shard=shard)
             finally:
                 for w in caught:  # once each, as `warning: ...`, without a Python source line
                     click.echo(f"warning: {w.message}", err=True)
@@ -249,8 +258,15 @@ def evaluate(dataset, table, coords, maps_dir, maps_kind, baselines, convention,
         return 130
     except AsdgazeError as e:
         raise click.ClickException(str(e))
+    if result.shard is not None:
+        click.echo(f"{result.shard_line} (in {result.out_dir})")
+        return _print_failures(result)
     _print_result(result, _evaluate_header(ds.name, result))
-    if result.resumed:
+    if result.shards:
+        names = ", ".join(f"{s['k']}/{s['n']}" for s in result.shards)
+        click.echo(f"  merged shard(s) {names}: {len(result.resumed)} image(s) taken from their parts, "
+                   f"{len(result.per_image.image.unique()) - len(result.resumed)} scored now")
+    elif result.resumed:
         click.echo(f"  {len(result.resumed)} image(s) taken from the interrupted earlier run in {result.out_dir}")
     if result.missing:
         click.echo(f"  not scored (no map): {', '.join(result.missing)}")
@@ -261,6 +277,11 @@ def evaluate(dataset, table, coords, maps_dir, maps_kind, baselines, convention,
         from asdgaze.evaluate import saliency4asd_caveat
 
         click.echo(f"\nNote: {saliency4asd_caveat(result.mit1003)}")
+    return _print_failures(result)
+
+
+def _print_failures(result) -> int:
+    """The pairs not scored (stderr), and evaluate's exit status: 1 if there are any."""
     if result.failures:
         click.echo(f"{len(result.failures)} (image, group) pair(s) not scored:", err=True)
         for f in result.failures:

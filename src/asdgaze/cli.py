@@ -264,8 +264,8 @@ def evaluate(dataset, table, coords, maps_dir, maps_kind, baselines, convention,
     _print_result(result, _evaluate_header(ds.name, result))
     if result.shards:
         names = ", ".join(f"{s['k']}/{s['n']}" for s in result.shards)
-        click.echo(f"  merged shard(s) {names}: {len(result.resumed)} image(s) taken from their parts, "
-                   f"{len(result.per_image.image.unique()) - len(result.resumed)} scored now")
+        click.echo(f"  merged shard(s) {names}: {len(result.resumed)} image(s) taken from their parts "
+                   f"in {result.out_dir}")
     elif result.resumed:
         click.echo(f"  {len(result.resumed)} image(s) taken from the interrupted earlier run in {result.out_dir}")
     if result.missing:

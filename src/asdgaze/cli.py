@@ -221,13 +221,7 @@ def evaluate(dataset, table, coords, maps_dir, maps_kind, baselines, convention,
 
     if table and not coords:
         raise click.UsageError("--table needs --coords 0-based|1-based")
-    if shard is not None:  # checked before the dataset is read
-        from asdgaze.runfolder import parse_shard
-
-        try:
-            parse_shard(shard)
-        except AsdgazeError as e:
-            raise click.UsageError(str(e))
+    _check_shard(shard)
     maps = _parse_maps(maps_dir)
     mit_metrics, prob_metrics = _parse_metrics(metrics)
     ds, source = _load_dataset(dataset, table, coords, _parse_groups(groups))
@@ -562,6 +556,10 @@ def _print_run(result) -> int:
     """The closing lines of `run` and `demo`: a summary table per model, failures, the report path."""
     from asdgaze.report.tables import summary_table
 
+    if result.shard is not None:  # no tables yet: the shard's line (echoed by run) and its failures
+        for f in result.failures:
+            click.echo(f"not scored: {f}", err=True)
+        return 0 if result.ok else 1
     if result.summary is not None:  # one block per model and convention
         click.echo("\n" + summary_table(result.summary))
     for note in result.notes:
@@ -625,10 +623,12 @@ def demo(out_dir, workers, weights, centerbias, no_download, overwrite, no_progr
 @click.option("--workers", type=click.IntRange(min=1), default=None,
               help="Parallel processes (default: CPU cores, at most 8).")
 @click.option("--overwrite", is_flag=True, help="Replace outputs made with other settings in --out.")
+@click.option("--shard", help="K/N: predict and evaluate only the K-th of N disjoint parts of the images, then "
+                              "stop (for job arrays); the same command without --shard merges and reports.")
 @click.option("--no-progress", is_flag=True, help="No progress bars.")
 @_with_compare_options
 def run_command(dataset, table, coords, out_dir, models, baselines, maps_kind, weights, centerbias, device,
-                precision, ig_baseline, metrics, mit1003, workers, overwrite, no_progress, groups, n_resamples,
+                precision, ig_baseline, metrics, mit1003, workers, overwrite, shard, no_progress, groups, n_resamples,
                 n_permutations, seed) -> int:
     """predict (DeepGaze IIE) -> evaluate -> compare -> report, resumable: rerun the same command to finish."""
     from asdgaze.evaluate import EvaluateOptions
@@ -636,6 +636,7 @@ def run_command(dataset, table, coords, out_dir, models, baselines, maps_kind, w
 
     if table and not coords:
         raise click.UsageError("--table needs --coords 0-based|1-based")
+    _check_shard(shard)
     mit_metrics, prob_metrics = _parse_metrics(metrics)
     options = EvaluateOptions(maps_kind=maps_kind, ig_baseline=ig_baseline, seed=seed, metrics=mit_metrics,
                               prob_metrics=prob_metrics, mit1003=mit1003)
@@ -647,10 +648,23 @@ def run_command(dataset, table, coords, out_dir, models, baselines, maps_kind, w
                          coords=coords, evaluate_options=options,
                          compare_options=_compare_options(groups, n_resamples, n_permutations, seed),
                          weights=weights, centerbias=centerbias, device=device, precision=precision,
-                         workers=workers, overwrite=overwrite, progress=not no_progress, echo=click.echo)
+                         workers=workers, overwrite=overwrite, progress=not no_progress, echo=click.echo,
+                         shard=shard)
         except _user_errors() as e:
             raise click.ClickException(str(e))
     return _print_run(result)
+
+
+def _check_shard(shard: str | None) -> None:
+    """A bad --shard is a usage error, found before any data is read."""
+    if shard is not None:
+        from asdgaze.errors import AsdgazeError
+        from asdgaze.runfolder import parse_shard
+
+        try:
+            parse_shard(shard)
+        except AsdgazeError as e:
+            raise click.UsageError(str(e))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -999,7 +999,7 @@ def _write_outputs(out_dir: Path, dataset: Dataset, options: EvaluateOptions, pe
         "versions": versions(),
         "dataset": {"name": dataset.name, "root": str(Path(dataset.root).resolve()), "n_images": len(dataset.stimuli),
                     "groups": list(groups), "source": run["source"],
-                    "fixations_sha256": _fixation_digest(dataset, groups),
+                    "fixations_sha256": run["fixations_sha256"],
                     "continuous_maps": _continuous_map_sources(dataset, groups),
                     "fixation_map_recipe": {
                         "sigma_px": dataset.fixmap_sigma,

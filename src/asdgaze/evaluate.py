@@ -7,7 +7,9 @@ and ``manifest.json`` into the output folder.
 
 Each finished image is saved at once (atomically) as ``parts/<stem>.json`` in the output folder, so
 an interrupted run resumes: a rerun with the same settings scores only the images without a part,
-and the final CSVs are byte-identical to an uninterrupted run.
+and the final CSVs are byte-identical to an uninterrupted run. The same parts let ``shard="K/N"``
+score one shard of the images per job; a plain call on the folder then merges (see
+:mod:`asdgaze.evaluation.shards`).
 """
 
 from __future__ import annotations

@@ -15,8 +15,12 @@ Layout (every path relative to the run folder)::
                                      overlays/<stem>.jpg, manifest.json
     results/                         evaluate (every model and baseline): per_image.csv, per_fixation.csv,
                                      summary.csv, summary.json, manifest.json, parts/
+                                     (manifest-shard-K-of-N.json after ``--shard K/N``)
     compare/                         compare: group_stats.csv, group_means.csv, ... compare.json
     report/report.html               the HTML report (and the CSV of each of its tables)
+
+**Shards** (``--shard K/N`` of predict, evaluate and run): :func:`select_shard` picks the same
+images for every command; a shard never marks a stage done.
 
 A stage is marked done in ``run.json`` only after all its outputs are written; a rerun skips a
 stage whose marker holds the same settings fingerprint. The fingerprint of each stage includes

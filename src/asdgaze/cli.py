@@ -204,10 +204,12 @@ def _parse_baselines(value: str, groups: list[str]) -> tuple[str, ...]:
 @click.option("--workers", type=click.IntRange(min=1), default=None,
               help="Parallel processes (default: CPU cores, at most 8).")
 @click.option("--overwrite", is_flag=True, help="Replace results of another run (other settings) in --out.")
+@click.option("--shard", help="K/N: score only the K-th of N disjoint parts of the images (for job arrays); "
+                              "the same command without --shard then merges the shards and writes the tables.")
 @click.option("--no-progress", is_flag=True, help="No progress bar.")
 def evaluate(dataset, table, coords, maps_dir, maps_kind, baselines, convention, saliency_maps, groups, out_dir,
              ig_baseline, ig_baseline_kind, prob_ig_baseline, fixmap_sigma, mit1003, shuffled_others, seed,
-             allow_missing, allow_aspect_change, metrics, workers, overwrite, no_progress) -> int:
+             allow_missing, allow_aspect_change, metrics, workers, overwrite, shard, no_progress) -> int:
     """Score saliency maps and baselines against each group's fixations (MIT and pysaliency conventions).
 
     Finished images are saved as they complete: after Ctrl-C or a crash, the same command resumes.
@@ -220,6 +222,7 @@ def evaluate(dataset, table, coords, maps_dir, maps_kind, baselines, convention,
 
     if table and not coords:
         raise click.UsageError("--table needs --coords 0-based|1-based")
+    _check_shard(shard)
     maps = _parse_maps(maps_dir)
     mit_metrics, prob_metrics = _parse_metrics(metrics)
     ds, source = _load_dataset(dataset, table, coords, _parse_groups(groups))
@@ -241,7 +244,7 @@ def evaluate(dataset, table, coords, maps_dir, maps_kind, baselines, convention,
             warnings.simplefilter("always")
             try:
                 result = run_evaluate(ds, maps, out_dir, options, workers=workers, progress=not no_progress,
-                                      source=source, overwrite=overwrite)
+                                      source=source, overwrite=overwrite, shard=shard)
             finally:
                 for w in caught:  # once each, as `warning: ...`, without a Python source line
                     click.echo(f"warning: {w.message}", err=True)
@@ -250,8 +253,15 @@ def evaluate(dataset, table, coords, maps_dir, maps_kind, baselines, convention,
         return 130
     except AsdgazeError as e:
         raise click.ClickException(str(e))
+    if result.shard is not None:
+        click.echo(f"{result.shard_line} (in {result.out_dir})")
+        return _print_failures(result)
     _print_result(result, _evaluate_header(ds.name, result))
-    if result.resumed:
+    if result.shards:
+        names = ", ".join(f"{s['k']}/{s['n']}" for s in result.shards)
+        click.echo(f"  merged shard(s) {names}: {len(result.resumed)} image(s) taken from their parts "
+                   f"in {result.out_dir}")
+    elif result.resumed:
         click.echo(f"  {len(result.resumed)} image(s) taken from the interrupted earlier run in {result.out_dir}")
     if result.missing:
         click.echo(f"  not scored (no map): {', '.join(result.missing)}")
@@ -262,6 +272,11 @@ def evaluate(dataset, table, coords, maps_dir, maps_kind, baselines, convention,
         from asdgaze.evaluate import saliency4asd_caveat
 
         click.echo(f"\nNote: {saliency4asd_caveat(result.mit1003)}")
+    return _print_failures(result)
+
+
+def _print_failures(result) -> int:
+    """The pairs not scored (stderr), and evaluate's exit status: 1 if there are any."""
     if result.failures:
         click.echo(f"{len(result.failures)} (image, group) pair(s) not scored:", err=True)
         for f in result.failures:
@@ -542,6 +557,10 @@ def _print_run(result) -> int:
     """The closing lines of `run` and `demo`: a summary table per model, failures, the report path."""
     from asdgaze.report.tables import summary_table
 
+    if result.shard is not None:  # no tables yet: the shard's line (echoed by run) and its failures
+        for f in result.failures:
+            click.echo(f"not scored: {f}", err=True)
+        return 0 if result.ok else 1
     if result.summary is not None:  # one block per model and convention
         click.echo("\n" + summary_table(result.summary))
     for note in result.notes:
@@ -605,10 +624,12 @@ def demo(out_dir, workers, weights, centerbias, no_download, overwrite, no_progr
 @click.option("--workers", type=click.IntRange(min=1), default=None,
               help="Parallel processes (default: CPU cores, at most 8).")
 @click.option("--overwrite", is_flag=True, help="Replace outputs made with other settings in --out.")
+@click.option("--shard", help="K/N: predict and evaluate only the K-th of N disjoint parts of the images, then "
+                              "stop (for job arrays); the same command without --shard merges and reports.")
 @click.option("--no-progress", is_flag=True, help="No progress bars.")
 @_with_compare_options
 def run_command(dataset, table, coords, out_dir, models, baselines, maps_kind, weights, centerbias, device,
-                precision, ig_baseline, metrics, mit1003, workers, overwrite, no_progress, groups, n_resamples,
+                precision, ig_baseline, metrics, mit1003, workers, overwrite, shard, no_progress, groups, n_resamples,
                 n_permutations, seed) -> int:
     """predict (DeepGaze IIE) -> evaluate -> compare -> report, resumable: rerun the same command to finish."""
     from asdgaze.evaluate import EvaluateOptions
@@ -616,6 +637,7 @@ def run_command(dataset, table, coords, out_dir, models, baselines, maps_kind, w
 
     if table and not coords:
         raise click.UsageError("--table needs --coords 0-based|1-based")
+    _check_shard(shard)
     mit_metrics, prob_metrics = _parse_metrics(metrics)
     options = EvaluateOptions(maps_kind=maps_kind, ig_baseline=ig_baseline, seed=seed, metrics=mit_metrics,
                               prob_metrics=prob_metrics, mit1003=mit1003)
@@ -627,10 +649,23 @@ def run_command(dataset, table, coords, out_dir, models, baselines, maps_kind, w
                          coords=coords, evaluate_options=options,
                          compare_options=_compare_options(groups, n_resamples, n_permutations, seed),
                          weights=weights, centerbias=centerbias, device=device, precision=precision,
-                         workers=workers, overwrite=overwrite, progress=not no_progress, echo=click.echo)
+                         workers=workers, overwrite=overwrite, progress=not no_progress, echo=click.echo,
+                         shard=shard)
         except _user_errors() as e:
             raise click.ClickException(str(e))
     return _print_run(result)
+
+
+def _check_shard(shard: str | None) -> None:
+    """A bad --shard is a usage error, found before any data is read."""
+    if shard is not None:
+        from asdgaze.errors import AsdgazeError
+        from asdgaze.runfolder import parse_shard
+
+        try:
+            parse_shard(shard)
+        except AsdgazeError as e:
+            raise click.UsageError(str(e))
 
 
 def main(argv: list[str] | None = None) -> int:

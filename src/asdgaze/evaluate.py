@@ -7,7 +7,9 @@ and ``manifest.json`` into the output folder.
 
 Each finished image is saved at once (atomically) as ``parts/<stem>.json`` in the output folder, so
 an interrupted run resumes: a rerun with the same settings scores only the images without a part,
-and the final CSVs are byte-identical to an uninterrupted run.
+and the final CSVs are byte-identical to an uninterrupted run. The same parts let ``shard="K/N"``
+score one shard of the images per job; a plain call on the folder then merges (see
+:mod:`asdgaze.evaluation.shards`).
 """
 
 from __future__ import annotations
@@ -49,7 +51,8 @@ from asdgaze.metrics.registry import CONVENTIONS
 from asdgaze.metrics.streams import metric_rng
 from asdgaze.metrics.suite import MIT_METRICS, Target, score_mit
 from asdgaze.models.fitted import BASELINES
-from asdgaze.runfolder import prepare, versions
+from asdgaze.evaluation.shards import DescribedBaseline, found_shards, reusable_plan, shard_files
+from asdgaze.runfolder import parse_shard, prepare, select_shard, shard_name, versions
 from asdgaze.models.baselines import CENTER_SIGMA_FRACTION, gaussian_center_log_density, uniform_log_density
 
 CONVENTION = "mit"
@@ -145,10 +148,21 @@ class EvaluateResult:
     resumed: list[str] = field(default_factory=list)  # images taken from an earlier, interrupted run
     per_fixation: pd.DataFrame | None = None  # PER_FIXATION_COLUMNS, probabilistic per-fixation metrics
     mit1003: dict[str, Any] | None = None  # the --mit1003 match: n_images, n_matched, matches
+    shard: tuple[int, int] | None = None  # (K, N) of a shard: only its images, no tables written
+    shard_images: list[str] = field(default_factory=list)
+    shards: list[dict[str, Any]] = field(default_factory=list)  # a merge: the shards found (manifest "shards")
 
     @property
     def ok(self) -> bool:
         return not self.failures
+
+    @property
+    def shard_line(self) -> str | None:
+        """What a shard did and what comes next (None for a whole run)."""
+        if self.shard is None:
+            return None
+        n = self.per_image["image"].nunique()
+        return f"shard {self.shard[0]}/{self.shard[1]}: {n} images scored; run without --shard to merge"
 
 
 @dataclass
@@ -519,6 +533,7 @@ def evaluate(
     progress: bool = True,
     source: dict[str, Any] | None = None,
     overwrite: bool = False,
+    shard: str | tuple[int, int] | None = None,
 ) -> EvaluateResult:
     """Score folders of maps and baselines against every group's fixations and write the outputs.
 
@@ -534,6 +549,11 @@ def evaluate(
         progress: show a progress bar over images.
         source: how the dataset was loaded (path, table, coords, loader warnings), for the manifest.
         overwrite: discard results of another run with other settings in ``out_dir``.
+        shard: ``"K/N"``: score only shard K of N of the images (the rule of ``predict --shard``)
+            into ``out_dir/parts`` and write ``manifest-shard-K-of-N.json``, not the tables. The
+            baselines are still fitted on every image, so the shards' parts are those of a single run;
+            a call without ``shard`` on the same folder and settings (the merge) resumes every part and
+            writes the tables. Shards may run at the same time into one folder.
 
     Returns:
         The tables and written files. An (image, group) pair that cannot be scored (unusable map,
@@ -549,6 +569,10 @@ def evaluate(
     """
     t_start = time.perf_counter()
     out_dir = Path(out_dir).expanduser().resolve()
+    try:
+        shard_kn = parse_shard(shard)
+    except OptionsError as e:
+        raise EvaluateError(str(e)) from None
     options = _check_options(dataset, options, workers)
     if options.fixmap_sigma is not None and options.fixmap_sigma != dataset.fixmap_sigma:
         dataset = replace(dataset, fixmap_sigma=float(options.fixmap_sigma))
@@ -599,35 +623,11 @@ def evaluate(
         options = replace(options, maps_kind="log-density")  # implied: an HDF5 file holds log-densities
     settings = _settings(dataset, options, baseline_info, {n: str(f) for n, f in folders.items()} or None)
     try:
-        parts_dir = prepare(out_dir, settings, overwrite, OUTPUT_FILES + ("per_fixation.csv",))
+        parts_dir = prepare(out_dir, settings, overwrite, OUTPUT_FILES + ("per_fixation.csv",)
+                            + tuple(p.name for p in shard_files(out_dir)))
     except OptionsError as e:
         raise EvaluateError(str(e)) from None
-    mit1003 = _match_mit1003(dataset, options.mit1003) if options.mit1003 else None
-
-    # The plan: fit the baselines, the probabilistic IG baseline and the shuffled densities once.
-    run_notes: list[str] = list(maps_notes)
-    fitted: dict[str, Any] = {}
-    t_plan: dict[str, float] = {}
-    t0 = time.perf_counter()
-    try:
-        fitted = fit_baselines(dataset, options.baselines, groups)
-    except AsdgazeError as e:
-        raise EvaluateError(str(e)) from e
-    models += [Model(name, "baseline", predictor=p) for name, p in fitted.items()]
-    t_plan["fit_baselines"] = time.perf_counter() - t0
-    prob_models = [m for m in models if m.kind == "baseline" or m.log_density_maps]
-    if "probabilistic" in options.conventions:
-        for m in models:
-            if m not in prob_models:
-                run_notes.append(f"model {m.name}: the probabilistic convention needs .npy log-densities "
-                                 "(--maps-kind log-density); only the MIT convention was scored")
-    ig_base, prob_base_info, shuffled = None, {}, Shuffled()
-    use_prob = "probabilistic" in options.conventions and bool(prob_models)
-    if use_prob:
-        try:
-            ig_base, prob_base_info = resolve_prob_baseline(options.prob_ig_baseline, dataset, groups, fitted)
-        except AsdgazeError as e:
-            raise EvaluateError(str(e)) from e
+    mit1003 = _match_mit1003(dataset, options.mit1003) if options.mit1003 and shard_kn is None else None
 
     maps_by_model = {m.name: m.maps for m in models if m.kind == "maps"}
     all_maps = set().union(*maps_by_model.values()) if maps_by_model else set()
@@ -636,22 +636,57 @@ def evaluate(
     extra = sorted({s for g in groups for s in dataset.problems.get(g, {})} - set(dataset.stimuli) - all_maps,
                    key=_natural)
     stems = scored + extra
-    t0 = time.perf_counter()
-    if use_prob and options.saliency_maps == "metric-specific" and "sauc" in options.prob_metrics:
-        plan_workers = workers if workers is not None else min(os.cpu_count() or 1, 8)
-        shuffled.build_all([m for m in prob_models if not (m.kind == "baseline" and m.name == "gold-standard")],
-                           dataset, list(scored), groups, workers=max(1, min(plan_workers, len(scored))))
-    t_plan["shuffled_densities"] = time.perf_counter() - t0
+    # A shard scores its own images; everything fitted below still uses every image.
+    mine = stems if shard_kn is None else [s for s, _ in select_shard([(s, None) for s in stems], shard_kn)]
     map_sha = {name: {stem: map_digest(p) for stem, p in mp.items()} for name, mp in maps_by_model.items()}
     keys = {stem: {"map_sha256": {n: d.get(stem, "") for n, d in map_sha.items()},
-                   "fixations_sha256": _fixation_digest(dataset, groups, [stem])} for stem in stems}
+                   "fixations_sha256": _fixation_digest(dataset, groups, [stem])} for stem in mine}
     results: dict[str, dict[str, Any]] = {}
-    for stem in stems:
+    for stem in mine:
         part = _read_part(parts_dir / f"{stem}.json", keys[stem])
         if part is not None:
             results[stem] = part
-    resumed = [s for s in stems if s in results]
-    todo = [s for s in stems if s not in results]
+    resumed = [s for s in mine if s in results]
+    todo = [s for s in mine if s not in results]
+
+    # The plan: fit the baselines, the probabilistic IG baseline and the shuffled densities once, on
+    # every image. With nothing left to score, an earlier run's or shard's description of it will do.
+    fixations_sha = _fixation_digest(dataset, groups)
+    reused = None if todo else reusable_plan(out_dir, settings, fixations_sha)
+    run_notes: list[str] = list(maps_notes)
+    fitted: dict[str, Any] = {}
+    t_plan: dict[str, float] = {}
+    t0 = time.perf_counter()
+    if reused is None:
+        try:
+            fitted = fit_baselines(dataset, options.baselines, groups)
+        except AsdgazeError as e:
+            raise EvaluateError(str(e)) from e
+        models += [Model(name, "baseline", predictor=p) for name, p in fitted.items()]
+        t_plan["fit_baselines"] = time.perf_counter() - t0
+    else:
+        models += [Model(d["name"], "baseline", predictor=DescribedBaseline(d)) for d in reused[0]]
+    prob_models = [m for m in models if m.kind == "baseline" or m.log_density_maps]
+    if "probabilistic" in options.conventions:
+        for m in models:
+            if m not in prob_models:
+                run_notes.append(f"model {m.name}: the probabilistic convention needs .npy log-densities "
+                                 "(--maps-kind log-density); only the MIT convention was scored")
+    ig_base, prob_base_info, shuffled = None, {}, Shuffled()
+    use_prob = "probabilistic" in options.conventions and bool(prob_models)
+    if reused is not None:
+        prob_base_info = reused[1]
+    elif use_prob:
+        try:
+            ig_base, prob_base_info = resolve_prob_baseline(options.prob_ig_baseline, dataset, groups, fitted)
+        except AsdgazeError as e:
+            raise EvaluateError(str(e)) from e
+        t0 = time.perf_counter()
+        if options.saliency_maps == "metric-specific" and "sauc" in options.prob_metrics:
+            plan_workers = workers if workers is not None else min(os.cpu_count() or 1, 8)
+            shuffled.build_all([m for m in prob_models if not (m.kind == "baseline" and m.name == "gold-standard")],
+                               dataset, list(scored), groups, workers=max(1, min(plan_workers, len(scored))))
+        t_plan["shuffled_densities"] = time.perf_counter() - t0
 
     def finish(res: dict[str, Any]) -> None:
         res["key"] = keys[res["image"]]
@@ -666,7 +701,7 @@ def evaluate(
                       "ones would re-run an unguarded script): scoring in one process; run evaluate in a process "
                       "without CUDA for parallel scoring", EvaluateWarning, stacklevel=2)
         n_workers = 1
-    bar = _progress(len(stems), progress, initial=len(resumed))
+    bar = _progress(len(mine), progress, initial=len(resumed))
     ctx = Context(dataset, options, models, baseline, ig_base, shuffled, Blur(dataset.fixmap_sigma))
     try:
         if n_workers == 1:
@@ -681,15 +716,15 @@ def evaluate(
         else:
             _run_pool(n_workers, (ctx,), todo, finish)
     except KeyboardInterrupt:
-        raise EvaluateInterrupted(len(results), len(stems), parts_dir) from None
+        raise EvaluateInterrupted(len(results), len(mine), parts_dir) from None
     finally:
         bar.close()
 
-    failures = [Failure(*f) for stem in stems for f in results[stem]["failures"]]
-    rows = [r for stem in stems for r in results[stem]["rows"]]
-    detail = [n for stem in stems for n in results[stem]["notes"] if n[0] != "timing"]
+    failures = [Failure(*f) for stem in mine for f in results[stem]["failures"]]
+    rows = [r for stem in mine for r in results[stem]["rows"]]
+    detail = [n for stem in mine for n in results[stem]["notes"] if n[0] != "timing"]
     split: dict[str, float] = {}  # seconds per model/convention, summed over images (all workers)
-    for stem in stems:
+    for stem in mine:
         for n in results[stem]["notes"]:
             if n[0] == "timing":
                 split[n[1]] = split.get(n[1], 0.0) + float(n[2])
@@ -699,19 +734,52 @@ def evaluate(
     for n in notes:
         warnings.warn(n, EvaluateWarning, stacklevel=2)
     per_image = pd.DataFrame(rows, columns=list(PER_IMAGE_COLUMNS))
-    per_fixation = _per_fixation_frame(stems, results)
+    per_fixation = _per_fixation_frame(mine, results)
     summary = summarise(per_image)
     run = {
         "models": models, "map_sha256": map_sha, "missing": missing, "failures": failures,
         "notes": notes, "note_detail": [t for _, t in detail], "baseline": baseline_info,
         "prob_baseline": prob_base_info, "mit1003": mit1003,
         "source": source or {}, "workers": n_workers, "settings": settings, "resumed": resumed,
-        "seconds": {stem: results[stem]["seconds"] for stem in stems}, "total_s": time.perf_counter() - t_start,
-        "plan_s": t_plan, "split_s": split,
+        "seconds": {stem: results[stem]["seconds"] for stem in mine}, "total_s": time.perf_counter() - t_start,
+        "plan_s": t_plan, "split_s": split, "fixations_sha256": fixations_sha,
+        "plan_from": None if reused is None else reused[2],
     }
+    if shard_kn is not None:  # the tables are the merge's: a shard only records what it did
+        path = write_shard_manifest(out_dir, shard_kn, mine, dataset, run)
+        return EvaluateResult(per_image, summary, out_dir, {path.name: path}, missing, notes, failures, resumed,
+                              per_fixation, mit1003, shard=shard_kn, shard_images=mine)
+    run["shards"] = found_shards(out_dir, settings)
     files = _write_outputs(out_dir, dataset, options, per_image, per_fixation, summary, run)
     return EvaluateResult(per_image, summary, out_dir, files, missing, notes, failures, resumed, per_fixation,
-                          mit1003)
+                          mit1003, shards=run["shards"])
+
+
+def write_shard_manifest(out_dir: Path, shard: tuple[int, int], images: list[str], dataset: Dataset,
+                         run: dict[str, Any]) -> Path:
+    """``manifest-shard-K-of-N.json``: the shard's images, failures and timings, the settings shared with
+    the other shards and the merge, and the plan's description (a merge with every part reuses it)."""
+    path = out_dir / shard_name(shard)
+    write_json_atomic(path, _finite_json({
+        "tool": "asdgaze evaluate --shard",
+        "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "versions": versions(),
+        "shard": {"k": shard[0], "n": shard[1], "images": images},
+        "settings": run["settings"],
+        "dataset": {"name": dataset.name, "root": str(Path(dataset.root).resolve()),
+                    "n_images": len(dataset.stimuli), "fixations_sha256": run["fixations_sha256"]},
+        "models": [m.describe() for m in run["models"]],
+        "prob_ig_baseline": run["prob_baseline"],
+        "failures": [f._asdict() for f in run["failures"]],
+        "missing": run["missing"],
+        "notes": run["notes"],
+        "resumed": run["resumed"],
+        "plan_from": run["plan_from"],
+        "timings": {"total_s": round(run["total_s"], 3), "workers": run["workers"],
+                    "plan_s": {k: round(v, 3) for k, v in run["plan_s"].items()},
+                    "per_image_s": {k: round(v, 4) for k, v in run["seconds"].items()}},
+    }))
+    return path
 
 
 def _per_fixation_frame(stems: list[str], results: dict[str, dict[str, Any]]) -> pd.DataFrame:
@@ -950,7 +1018,7 @@ def _write_outputs(out_dir: Path, dataset: Dataset, options: EvaluateOptions, pe
         "versions": versions(),
         "dataset": {"name": dataset.name, "root": str(Path(dataset.root).resolve()), "n_images": len(dataset.stimuli),
                     "groups": list(groups), "source": run["source"],
-                    "fixations_sha256": _fixation_digest(dataset, groups),
+                    "fixations_sha256": run["fixations_sha256"],
                     "continuous_maps": _continuous_map_sources(dataset, groups),
                     "fixation_map_recipe": {
                         "sigma_px": dataset.fixmap_sigma,
@@ -974,6 +1042,8 @@ def _write_outputs(out_dir: Path, dataset: Dataset, options: EvaluateOptions, pe
         "note_detail": run["note_detail"],
         "settings": run["settings"],
         "resumed": run["resumed"],
+        "shards": run["shards"],  # the shard manifests found (same settings): what each scored
+        "plan_from": run["plan_from"],  # None: fitted here; else the manifest whose fitted plan was reused
         "timings": {"total_s": round(run["total_s"], 3), "workers": run["workers"],
                     "plan_s": {k: round(v, 3) for k, v in run["plan_s"].items()},
                     "model_convention_s": {k: round(v, 3) for k, v in run["split_s"].items()},

@@ -65,6 +65,8 @@ class RunResult:
     stages: dict[str, str] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     failures: list[str] = field(default_factory=list)
+    shard: tuple[int, int] | None = None  # (K, N): a shard ran predict/evaluate for its images and stopped
+    shard_line: str = ""  # what the shard did and what comes next
 
     @property
     def ok(self) -> bool:
@@ -186,7 +188,7 @@ def run(dataset: str | Path | Dataset, out: str | Path, *, models: str | Sequenc
         weights: str | Path | None = None, centerbias: str = "mit1003", device: str = "auto",
         batch_size: int = 8, precision: str = "fp32", workers: int | None = None, overwrite: bool = False,
         progress: bool = True, echo: Callable[[str], None] = print, source: dict | None = None,
-        notes: Sequence[str] = ()) -> RunResult:
+        notes: Sequence[str] = (), shard: str | tuple[int, int] | None = None) -> RunResult:
     """Run predict (when DeepGaze IIE is among ``models``), evaluate, compare and report into ``out``.
 
     Args:
@@ -201,12 +203,17 @@ def run(dataset: str | Path | Dataset, out: str | Path, *, models: str | Sequenc
         overwrite: replace outputs made with other settings (otherwise predict/evaluate refuse them).
         notes: said at the top of the report and kept in ``run.json["notes"]`` (e.g. the demo's
             "DeepGaze IIE was not run: ...").
+        shard: ``"K/N"``: predict and evaluate only shard K of N of the images (``predict --shard``,
+            ``evaluate --shard``) and stop before compare and report, marking no stage done in
+            ``run.json``; evaluate waits until the maps of every image are there (a later call scores the
+            shard). A run without ``shard`` on the same folder then merges, compares and reports.
 
     Raises:
         AsdgazeError (WeightsError, RunError, ...) before any work for a missing file or a bad option.
     """
     t_all = time.perf_counter()
     root = Path(out)
+    shard_kn = rf.parse_shard(shard)
     specs = parse_models(models)
     if baselines is not None:
         baselines = check_baselines(baselines)
@@ -239,6 +246,10 @@ def run(dataset: str | Path | Dataset, out: str | Path, *, models: str | Sequenc
         if manifest.is_done(name, fp):
             echo(f"{label}: done earlier with the same settings, skipped")
             result.stages[name] = "skipped (done earlier)"
+        elif shard_kn is not None:  # a shard's work is never a finished stage: run.json is left alone
+            echo(f"{label} (shard {shard_kn[0]}/{shard_kn[1]}) ...")
+            work()
+            result.stages[name] = f"ran (shard {shard_kn[0]}/{shard_kn[1]})"
         else:
             echo(f"{label} ...")
             manifest.forget(name)
@@ -256,7 +267,7 @@ def run(dataset: str | Path | Dataset, out: str | Path, *, models: str | Sequenc
 
             pred = run_predict(rf.predict_dir(root, DEEPGAZE), images=[ds.stimuli[s].path for s in ds.stimuli],
                                weights=checkpoint, centerbias=centerbias, device=device, batch_size=batch_size,
-                               precision=precision, overwrite=overwrite, progress=progress)
+                               precision=precision, overwrite=overwrite, progress=progress, shard=shard_kn)
             if not pred.ok:  # not marked done: a rerun retries them
                 raise RunError("DeepGaze IIE failed on: " + "; ".join(f"{n}: {r}" for n, r in pred.failures))
             return {"written": len(pred.written), "kept": len(pred.skipped)}
@@ -269,14 +280,20 @@ def run(dataset: str | Path | Dataset, out: str | Path, *, models: str | Sequenc
 
         # One call for every model and baseline; finished images are kept in results/parts/ across kills.
         done = evaluate(ds, model_maps or None, result.results_dir, options, workers=workers, progress=progress,
-                        source=source, overwrite=overwrite)
-        return {"failures": [f"{f.image} ({f.group}): {f.error}" for f in done.failures],
+                        source=source, overwrite=overwrite, shard=shard_kn)
+        failures = [f"{f.image} ({f.group}): {f.error}" for f in done.failures]
+        if shard_kn is not None:
+            result.failures, result.shard_line = failures, done.shard_line or ""
+        return {"failures": failures,
                 "mit1003": None if done.mit1003 is None else
                 {k: done.mit1003.get(k) for k in ("n_matched", "n_images", "folder")}}
 
     maps_ids = {n: [str(f), _folder_id(f)] for n, f in model_maps.items() if n != DEEPGAZE}
-    stage("evaluate", {"models": maps_ids, "deepgaze": checkpoint is not None, "options": asdict(options)},
-          do_evaluate)
+    evaluate_settings = {"models": maps_ids, "deepgaze": checkpoint is not None, "options": asdict(options)}
+    if shard_kn is not None:
+        return _finish_shard(result, shard_kn, ds, model_maps, lambda: stage("evaluate", evaluate_settings,
+                                                                               do_evaluate), echo)
+    stage("evaluate", evaluate_settings, do_evaluate)
     result.failures = list(manifest.data["stages"]["evaluate"].get("failures", []))
 
     cmp: list[CompareResult] = []
@@ -304,6 +321,31 @@ def run(dataset: str | Path | Dataset, out: str | Path, *, models: str | Sequenc
     result.summary = load_results(result.results_dir).summary
     result.notes = run_notes + list(manifest.data["stages"]["report"].get("notes", []))
     echo(f"run finished in {time.perf_counter() - t_all:.1f} s; report: {result.report_html}")
+    return result
+
+
+def _finish_shard(result: RunResult, shard: tuple[int, int], ds: Dataset, model_maps: dict[str, Path],
+                  evaluate_stage: Callable[[], None], echo: Callable[[str], None]) -> RunResult:
+    """A shard's evaluate (once every model has the maps of every image), then a stop before compare."""
+    from asdgaze.maps.io import find_maps
+
+    k, n = shard
+    result.shard = shard
+    lacking = 0
+    if DEEPGAZE in model_maps:  # predict's shards write them; a maps folder of the user's is checked by evaluate
+        folder = Path(model_maps[DEEPGAZE])
+        lacking = len(find_maps(folder, ds.stimuli)[1]) if folder.is_dir() else len(ds.stimuli)
+    if lacking:
+        # evaluate fits and averages over every image's maps (sAUC's shuffled density), so it must wait
+        result.shard_line = (f"shard {k}/{n}: predict done for this shard; evaluate needs the {DEEPGAZE} maps of every "
+                             f"image and {lacking} of {len(ds.stimuli)} are not there yet: once every shard's "
+                             f"predict has finished, run this command again to score shard {k}/{n}, or run "
+                             "without --shard")
+    else:
+        evaluate_stage()
+        if result.stages.get("evaluate") == "skipped (done earlier)":
+            result.shard_line = f"shard {k}/{n}: evaluate was done earlier for every image; run without --shard"
+    echo(result.shard_line)
     return result
 
 

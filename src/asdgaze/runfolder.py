@@ -15,8 +15,12 @@ Layout (every path relative to the run folder)::
                                      overlays/<stem>.jpg, manifest.json
     results/                         evaluate (every model and baseline): per_image.csv, per_fixation.csv,
                                      summary.csv, summary.json, manifest.json, parts/
+                                     (manifest-shard-K-of-N.json after ``--shard K/N``)
     compare/                         compare: group_stats.csv, group_means.csv, ... compare.json
     report/report.html               the HTML report (and the CSV of each of its tables)
+
+**Shards** (``--shard K/N`` of predict, evaluate and run): :func:`select_shard` picks the same
+images for every command; a shard never marks a stage done.
 
 A stage is marked done in ``run.json`` only after all its outputs are written; a rerun skips a
 stage whose marker holds the same settings fingerprint. The fingerprint of each stage includes
@@ -31,7 +35,7 @@ import shutil
 import tempfile
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 from asdgaze.errors import OptionsError
 from asdgaze.io import package_versions, write_json_atomic
@@ -105,6 +109,44 @@ def prepare(out_dir: Path, settings: dict[str, Any], overwrite: bool, output_fil
         raise OptionsError(f"{out_dir}: output folder not usable ({e.strerror or e})") from e
     write_json_atomic(parts / SETTINGS, {"settings": settings})
     return parts
+
+
+def parse_shard(value: str | tuple[int, int] | None) -> tuple[int, int] | None:
+    """``"K/N"`` (1 <= K <= N) -> (K, N).
+
+    >>> parse_shard("2/3")
+    (2, 3)
+    """
+    if value is None:
+        return None
+    try:
+        k, n = (int(v) for v in (value.split("/") if isinstance(value, str) else value))
+    except (TypeError, ValueError):
+        raise OptionsError(f"--shard: expected K/N with whole numbers, e.g. 1/4, got {value!r}") from None
+    if not 1 <= k <= n:
+        raise OptionsError(f"--shard: expected K/N with 1 <= K <= N, got {value!r}")
+    return k, n
+
+
+def select_shard(items: Sequence[tuple[str, Any]], shard: tuple[int, int] | None) -> list[tuple[str, Any]]:
+    """Shard K of N of (stem, anything) pairs: those at positions K-1, K-1+N, ... of the stems in sorted order.
+
+    Depends only on the set of stems, so every machine that sees the same images picks the same
+    disjoint shards, and the N shards together are every image once.
+
+    >>> [s for s, _ in select_shard([("b", 0), ("a", 0), ("c", 0)], (1, 2))]
+    ['a', 'c']
+    """
+    if shard is None:
+        return list(items)
+    k, n = shard
+    ordered = sorted(items, key=lambda it: it[0])
+    return [it for i, it in enumerate(ordered) if i % n == k - 1]
+
+
+def shard_name(shard: tuple[int, int]) -> str:
+    """The manifest file of one shard (predict and evaluate name it alike)."""
+    return f"manifest-shard-{shard[0]}-of-{shard[1]}.json"
 
 
 def versions() -> dict[str, str | None]:

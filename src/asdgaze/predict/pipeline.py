@@ -42,6 +42,7 @@ from asdgaze.predict.outputs import (
     write_outputs,
 )
 from asdgaze.predict.settings import cached_sha256, check_and_record, read_settings
+from asdgaze.runfolder import parse_shard, select_shard  # noqa: F401 (re-exported; evaluate shards the same way)
 
 # --precision names: "fast" is the named fast mode (see README, "Precision"); the others are the model's.
 FAST_PRECISION = "fp16"
@@ -70,39 +71,6 @@ class PredictInterrupted(KeyboardInterrupt):
     def __init__(self, result: PredictResult) -> None:
         super().__init__("interrupted")
         self.result = result
-
-
-def parse_shard(value: str | tuple[int, int] | None) -> tuple[int, int] | None:
-    """``"K/N"`` (1 <= K <= N) -> (K, N).
-
-    >>> parse_shard("2/3")
-    (2, 3)
-    """
-    if value is None:
-        return None
-    try:
-        k, n = (int(v) for v in (value.split("/") if isinstance(value, str) else value))
-    except (TypeError, ValueError):
-        raise OptionsError(f"--shard: expected K/N with whole numbers, e.g. 1/4, got {value!r}") from None
-    if not 1 <= k <= n:
-        raise OptionsError(f"--shard: expected K/N with 1 <= K <= N, got {value!r}")
-    return k, n
-
-
-def select_shard(items: Sequence[tuple[str, Path]], shard: tuple[int, int] | None) -> list[tuple[str, Path]]:
-    """Shard K of N: the images at positions K-1, K-1+N, ... of the stems in sorted order.
-
-    Depends only on the set of stems, so every machine that sees the same images picks the same
-    disjoint shards, and the N shards together are every image once.
-
-    >>> [s for s, _ in select_shard([("b", 0), ("a", 0), ("c", 0)], (1, 2))]
-    ['a', 'c']
-    """
-    if shard is None:
-        return list(items)
-    k, n = shard
-    ordered = sorted(items, key=lambda it: it[0])
-    return [it for i, it in enumerate(ordered) if i % n == k - 1]
 
 
 def collect_images(images: str | os.PathLike | Sequence[str | os.PathLike] | None = None,

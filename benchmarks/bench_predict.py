@@ -113,7 +113,6 @@ from asdgaze.models.deepgaze.checkpoint import load_state_dict_file
 import torchvision, efficientnet_pytorch
 t["import model code (torchvision, efficientnet_pytorch)"] = time.perf_counter() - t0
 dev, weights, h, w, batch, prec = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5]), sys.argv[6]
-warm_threads = len(sys.argv) > 7 and sys.argv[7] == "threads"
 gpu = dev.startswith("cuda")
 def sync():
     if gpu:
@@ -133,20 +132,6 @@ t["build + assign weights on the device"] = time.perf_counter() - t0
 x = (torch.rand(batch, 3, h, w, generator=torch.Generator().manual_seed(0)) * 255).to(torch.uint8)
 cb = torch.full((batch, h, w), -float(torch.log(torch.tensor(float(h * w)))), device=dev)
 p = "fp16" if prec == "fast" else prec
-if warm_threads:  # experiment: the four backbones' first pass (kernel / cuDNN plan set-up) in four threads
-    import math, threading
-    from asdgaze.models.deepgaze.model import check_image_tensor
-    from asdgaze.models.deepgaze.readout import downscale_half
-    with torch.inference_mode():
-        x_half = downscale_half(check_image_tensor(x.to(dev)))
-    def one(m):
-        with torch.inference_mode():
-            m.readout_input(x_half, (math.ceil(h / 32), math.ceil(w / 32)), p)
-    ths = [threading.Thread(target=one, args=(m,)) for m in model.models]
-    [th.start() for th in ths]
-    [th.join() for th in ths]
-    sync()
-    t["backbones' first pass in four threads"] = time.perf_counter() - t0
 model.forward_parts(x, cb, precision=p)["output"].cpu()
 t["first batch"] = time.perf_counter() - t0
 model.forward_parts(x, cb, precision=p)["output"].cpu()
@@ -155,13 +140,12 @@ print("STARTUP " + json.dumps(t))
 """
 
 
-def startup_breakdown(weights: Path, device: str, h: int, w: int, batch: int, precision: str,
-                      warm_threads: bool = False) -> dict:
+def startup_breakdown(weights: Path, device: str, h: int, w: int, batch: int, precision: str) -> dict:
     """Cumulative seconds of each start-up step in a fresh interpreter (import, CUDA init, load, build, batches)."""
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(REPO / "src"), os.environ.get("PYTHONPATH", "")]))
     t0 = time.perf_counter()
     out = subprocess.run([sys.executable, "-c", STARTUP_CHILD, device, str(weights), str(h), str(w), str(batch),
-                          precision] + (["threads"] if warm_threads else []), env=env, capture_output=True, text=True)
+                          precision], env=env, capture_output=True, text=True)
     wall = time.perf_counter() - t0
     line = [ln for ln in out.stdout.splitlines() if ln.startswith("STARTUP ")]
     if out.returncode != 0 or not line:
@@ -233,11 +217,9 @@ def main() -> None:
         run_predict_child(tmp / "one", tmp / "warm", weights, home, dev, batch, "fp32")  # hash cached, files warm
         if args.startup:
             for prec in args.precision:
-                for threads in (False, True) if gpu else (False,):
-                    steps = startup_breakdown(weights, dev, h, w, batch, prec, threads)
-                    figures.setdefault("startup", {})[prec + (" warm-up in threads" if threads else "")] = steps
-                    print_steps(f"[{prec}] start-up steps, cumulative seconds in a fresh process (batch {batch})"
-                                + (", the backbones' first pass in threads:" if threads else ":"), steps)
+                steps = startup_breakdown(weights, dev, h, w, batch, prec)
+                figures.setdefault("startup", {})[prec] = steps
+                print_steps(f"[{prec}] start-up steps, cumulative seconds in a fresh process (batch {batch}):", steps)
         for prec in args.precision:
             rate = model_only(weights, dev, h, w, batch, prec, min(n, 4 * batch) if gpu else n_small)
             wall, rss = run_predict_child(tmp / "images", tmp / f"out-{prec}", weights, home, dev, batch, prec,

@@ -68,3 +68,20 @@ def test_worker_processes_report_unreadable_images_and_write_errors(folder, tmp_
     (tmp_path / "b" / "overlays").write_text("a file where the overlays folder must go")
     with pytest.raises(OutputError, match=r"overlays/\d\.jpg: cannot write"):
         run(tmp_path / "b", folder, batch_size=2, processes=2)
+
+
+def test_worker_processes_do_not_import_torch(folder, tmp_path):  # noqa: F811
+    """A decoder / writer process that imported torch would spend seconds on it (measured: 5 s per
+    process on a GPU host, 15 processes at once) before its first image."""
+    from asdgaze.predict import pipeline as pl
+
+    procs = pl._start_process_pool(1)
+    try:
+        image, _ = procs.submit(pl.decode_timed, folder / "0.png").result()
+        ld = np.log(np.full(image.shape[:2], 1.0 / image[..., 0].size, np.float32))
+        procs.submit(pl.write_timed, write_outputs, (tmp_path, "0", image, ld)).result()
+        # eval of a string: a probe function from this module would import the test modules (and torch)
+        probe = "[n for n in ('torch', 'torchvision', 'scipy') if n in __import__('sys').modules]"
+        assert procs.submit(eval, probe).result() == []
+    finally:
+        procs.shutdown()

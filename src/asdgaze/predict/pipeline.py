@@ -137,7 +137,7 @@ def _versions() -> dict:
 def _decode(path: Path) -> np.ndarray:
     """Decoded RGB image; too small for the model is an ImageError naming the file."""
     from asdgaze.data.images import ImageError, load_image
-    from asdgaze.models.deepgaze.model import MIN_SIZE
+    from asdgaze.models.deepgaze.limits import MIN_SIZE  # not .model: a decoder process must not import torch
 
     image = load_image(path)
     h, w = image.shape[:2]

@@ -28,6 +28,7 @@ from asdgaze.models.deepgaze.backbones import BUILDERS, FEATURE_FUNCS, READOUT_C
 from asdgaze.models.deepgaze.cache import resolve_weights
 from asdgaze.models.deepgaze.checkpoint import check_state_dict, load_state_dict_file
 from asdgaze.models.deepgaze.fused import FusedHeads, half_res_counts, upsample_full
+from asdgaze.models.deepgaze.limits import MIN_SIZE  # noqa: F401 - re-exported
 from asdgaze.models.deepgaze.readout import (
     FixationSelectionNetwork,
     Finalizer,
@@ -37,10 +38,6 @@ from asdgaze.models.deepgaze.readout import (
 )
 
 N_COMPONENTS = 30
-# Smallest image side that all four backbones accept: the model sees the image at half size, and
-# EfficientNet-B5's fixed (456 px layout) pads leave its 5x5 stride-2 convs too little input below
-# 64 px (found by trying every size from 2 to 139 px). Checked in tests/models/test_deepgaze_inputs.py.
-MIN_SIZE = 64
 PRECISIONS = ("fp32", "tf32", "fp16", "bf16")
 
 _MEAN = torch.tensor([0.485, 0.456, 0.406], dtype=torch.float64)

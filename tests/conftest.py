@@ -94,6 +94,29 @@ def pysaliency_python(repo_root: Path) -> Path:
     return path
 
 
+@pytest.fixture
+def pysaliency_env(tmp_path: Path, pysaliency_python: Path) -> dict[str, str]:
+    """Environment for running `pysaliency_python` with h5py importable: pysaliency's HDF5 code needs
+    h5py, which the oracle environment's requirements lack, so this interpreter's h5py is lent to it
+    (same Python version; h5py only, nothing else)."""
+    import os
+    import subprocess
+
+    import h5py
+
+    env = dict(os.environ)
+    env.pop("PYTHONPATH", None)
+    if subprocess.run([str(pysaliency_python), "-c", "import h5py"], env=env, capture_output=True).returncode != 0:
+        shim = tmp_path / "h5py-shim"
+        shim.mkdir()
+        root = Path(h5py.__file__).parent
+        for p in (root, root.with_name("h5py.libs")):
+            if p.exists():
+                (shim / p.name).symlink_to(p)
+        env["PYTHONPATH"] = str(shim)
+    return env
+
+
 #: Prelude of a `python -c` script that hides torch as on a machine where it is not installed (an import
 #: hook refusing it; `sys.modules['torch'] = None` would make scipy mistake the None for an imported torch).
 NO_TORCH_PRELUDE = r'''

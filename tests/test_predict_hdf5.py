@@ -4,9 +4,7 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-from pathlib import Path
 
 import h5py
 import numpy as np
@@ -30,7 +28,7 @@ np.savez(out, *[model.log_density(s) for s in stimuli])
 
 
 
-def test_hdf5_layout_and_pysaliency_round_trip(tmp_path, pysaliency_python):
+def test_hdf5_layout_and_pysaliency_round_trip(tmp_path, pysaliency_python, pysaliency_env):
     rng = np.random.default_rng(1)
     folder = tmp_path / "images"
     folder.mkdir()
@@ -46,18 +44,7 @@ def test_hdf5_layout_and_pysaliency_round_trip(tmp_path, pysaliency_python):
             np.testing.assert_array_equal(f[name][:], np.load(out / "maps" / f"{stem}.npy").astype(np.float64))
     files = [str(folder / n) for n in ("a.png", "b.jpg", "c.png")]
     python = str(pysaliency_python)
-    env = dict(os.environ)
-    env.pop("PYTHONPATH", None)
-    if subprocess.run([python, "-c", "import h5py"], env=env, capture_output=True).returncode != 0:
-        # pysaliency's HDF5Model needs h5py, which the oracle environment's requirements lack:
-        # lend it this interpreter's h5py (same Python version; h5py only, nothing else).
-        shim = tmp_path / "h5py-shim"
-        shim.mkdir()
-        root = Path(h5py.__file__).parent
-        for p in (root, root.with_name("h5py.libs")):
-            if p.exists():
-                (shim / p.name).symlink_to(p)
-        env["PYTHONPATH"] = str(shim)
+    env = pysaliency_env
     done = subprocess.run([python, "-c", READER, json.dumps(files), str(out / "maps.hdf5"),
                            str(tmp_path / "back.npz")], env=env, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr

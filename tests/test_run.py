@@ -186,3 +186,36 @@ def test_run_states_the_measured_mit1003_overlap_in_the_report(tmp_path, monkeyp
     assert rc == 0
     html = (tmp_path / "out" / "report" / "report.html").read_text()
     assert "measured with --mit1003" in html and "8 of 8 images match an MIT1003 image" in html
+
+
+def test_run_scores_an_hdf5_file_as_its_npy_folder(tmp_path, monkeypatch):
+    """``--models NAME=FILE.hdf5`` scores as the same log-densities in a folder of .npy files, and an
+    edited file is scored again."""
+    import h5py
+
+    from asdgaze.data import load_demo
+    from asdgaze.maps.io import save_npy
+
+    monkeypatch.setenv("ASDGAZE_HOME", str(tmp_path / "cache"))
+    ds = load_demo()
+    rng = np.random.default_rng(1)
+    with h5py.File(tmp_path / "m.hdf5", "w") as f:
+        for stem, st in ds.stimuli.items():
+            x = rng.normal(0.0, 1.0, st.shape)
+            ld = x - np.log(np.exp(x).sum())  # a log-density: logsumexp 0
+            save_npy(tmp_path / "maps" / f"{stem}.npy", ld)
+            f.create_dataset(Path(st.path).name, data=ld)
+    kw = dict(baselines=(), compare_options=SMALL, workers=1, progress=False, echo=lambda s: None,
+              evaluate_options=EvaluateOptions(maps_kind="log-density", metrics=("nss",), prob_metrics=("ll",)))
+    run(demo_dataset_path(), tmp_path / "a", models=[f"mine={tmp_path / 'maps'}"], **kw)
+    r = run(demo_dataset_path(), tmp_path / "b", models=[f"mine={tmp_path / 'm.hdf5'}"], **kw)
+    a = (tmp_path / "a" / "results" / "per_image.csv").read_bytes()
+    assert (tmp_path / "b" / "results" / "per_image.csv").read_bytes() == a and r.stages["evaluate"] == "ran"
+    with h5py.File(tmp_path / "m.hdf5", "r+") as f:
+        name = sorted(f)[0]
+        f[name][...] = np.roll(f[name][...], 5, axis=1)  # still a log-density, another one
+    again = run(demo_dataset_path(), tmp_path / "b", models=[f"mine={tmp_path / 'm.hdf5'}"], overwrite=True, **kw)
+    assert again.stages["evaluate"] == "ran"
+    assert (tmp_path / "b" / "results" / "per_image.csv").read_bytes() != a
+    with pytest.raises(RunError, match="no such folder of maps"):
+        parse_models([f"x={tmp_path / 'missing.hdf5'}"])

@@ -604,7 +604,8 @@ def demo(out_dir, workers, weights, centerbias, no_download, overwrite, no_progr
 @click.option("--coords", type=click.Choice(["0-based", "1-based"]), help="Pixel coordinates of --table.")
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), help="Run folder.")
 @click.option("--models", default="deepgaze2e", show_default=True,
-              help="Comma-separated: deepgaze2e and/or NAME=DIR (a folder of maps); '' for baselines only.")
+              help="Comma-separated: deepgaze2e and/or NAME=DIR (a folder of maps, or an .hdf5 file of "
+                   "log-densities); '' for baselines only.")
 @click.option("--baselines", default="default", show_default=True,
               help="Comma-separated: uniform, centerbias, centerbias-mit1003, gold-standard, other-group; 'default' "
                    "(all but centerbias-mit1003; other-group only with two groups) or '' / 'none'.")

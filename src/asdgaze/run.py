@@ -31,6 +31,7 @@ from asdgaze.data.types import Dataset
 from asdgaze.errors import AsdgazeError, OptionsError
 from asdgaze.evaluate import EvaluateOptions
 from asdgaze.evaluation.models import DEFAULT_BASELINES as EVALUATE_DEFAULT_BASELINES
+from asdgaze.maps.hdf5 import HDF5_SUFFIXES
 from asdgaze.models.fitted import BASELINES
 
 DEEPGAZE = "deepgaze2e"
@@ -74,7 +75,8 @@ class RunResult:
 
 
 def parse_models(spec: str | Sequence[str] | None) -> tuple[ModelSpec, ...]:
-    """``deepgaze2e,NAME=DIR,...`` (or a list of such items) -> model specs; DIR must be a folder.
+    """``deepgaze2e,NAME=DIR,...`` (or a list of such items) -> model specs; DIR is a folder of maps
+    or an HDF5 file of log-densities (``.hdf5``/``.h5``, pysaliency's layout).
 
     >>> [m.name for m in parse_models("deepgaze2e")]
     ['deepgaze2e']
@@ -88,11 +90,12 @@ def parse_models(spec: str | Sequence[str] | None) -> tuple[ModelSpec, ...]:
         name, sep, folder = item.partition("=")
         name, folder = name.strip(), folder.strip()
         if not sep or not name or not folder:
-            raise RunError(f"--models: {item!r} is neither {DEEPGAZE} nor NAME=DIR (a folder of maps)")
+            raise RunError(f"--models: {item!r} is neither {DEEPGAZE} nor NAME=DIR (a folder of maps) "
+                           "nor NAME=FILE.hdf5")
         if "/" in name or "\\" in name or name.startswith("."):
             raise RunError(f"--models: {name!r} cannot be a model name (it names an output folder)")
-        if not Path(folder).is_dir():
-            raise RunError(f"--models {item}: {folder}: no such folder of maps")
+        if not (Path(folder).is_dir() or (Path(folder).is_file() and Path(folder).suffix.lower() in HDF5_SUFFIXES)):
+            raise RunError(f"--models {item}: {folder}: no such folder of maps (or .hdf5 file of log-densities)")
         out.append(ModelSpec(name, Path(folder)))
     names = [m.name for m in out]
     dup = sorted({n for n in names if names.count(n) > 1} | (set(names) & set(RUN_BASELINES)))
@@ -194,7 +197,7 @@ def run(dataset: str | Path | Dataset, out: str | Path, *, models: str | Sequenc
     Args:
         dataset: a dataset folder (as ``asdgaze evaluate --dataset``) or a loaded :class:`Dataset`
             (then ``source`` describes it, e.g. ``{"path": ...}``).
-        models: ``deepgaze2e`` and/or ``NAME=DIR`` folders of maps (``evaluate_options.maps_kind``
+        models: ``deepgaze2e`` and/or ``NAME=DIR`` folders of maps (or HDF5 files) (``evaluate_options.maps_kind``
             says what their .npy hold); may be empty when only baselines are scored.
         baselines: names from :data:`RUN_BASELINES`; None: :data:`DEFAULT_BASELINES` (other-group
             only with two groups). They replace ``evaluate_options.baselines``.
@@ -288,7 +291,8 @@ def run(dataset: str | Path | Dataset, out: str | Path, *, models: str | Sequenc
                 "mit1003": None if done.mit1003 is None else
                 {k: done.mit1003.get(k) for k in ("n_matched", "n_images", "folder")}}
 
-    maps_ids = {n: [str(f), _folder_id(f)] for n, f in model_maps.items() if n != DEEPGAZE}
+    maps_ids = {n: [str(f), _folder_id(f) if Path(f).is_dir() else _file_id(Path(f))]
+                for n, f in model_maps.items() if n != DEEPGAZE}
     evaluate_settings = {"models": maps_ids, "deepgaze": checkpoint is not None, "options": asdict(options)}
     if shard_kn is not None:
         return _finish_shard(result, shard_kn, ds, model_maps, lambda: stage("evaluate", evaluate_settings,

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from asdgaze.errors import AsdgazeError, OptionsError
 from asdgaze.predict.outputs import OutputError, density_png, overlay_image, png_bytes, write_outputs
 from test_predict_pipeline import FakeModel, files, folder, run  # noqa: F401 - fixture reused
 
@@ -71,11 +72,11 @@ def test_worker_processes_report_unreadable_images_and_write_errors(folder, tmp_
 
 
 def test_worker_processes_do_not_import_torch(folder, tmp_path):  # noqa: F811
-    """A decoder / writer process that imported torch would spend seconds on it (measured: 5 s per
-    process on a GPU host, 15 processes at once) before its first image."""
+    """A spawned decoder / writer process (where forking is not possible) that imported torch would
+    spend seconds on it (measured: 5 s per process on a GPU host, 15 processes at once)."""
     from asdgaze.predict import pipeline as pl
 
-    procs = pl._start_process_pool(1)
+    procs = pl._start_process_pool(1, "spawn")
     try:
         image, _ = procs.submit(pl.decode_timed, folder / "0.png").result()
         ld = np.log(np.full(image.shape[:2], 1.0 / image[..., 0].size, np.float32))
@@ -85,3 +86,106 @@ def test_worker_processes_do_not_import_torch(folder, tmp_path):  # noqa: F811
         assert procs.submit(eval, probe).result() == []
     finally:
         procs.shutdown()
+
+
+def test_worker_processes_by_default_only_where_they_can_be_forked(monkeypatch):
+    from asdgaze.evaluation import procs
+    from asdgaze.predict import pipeline as pl
+
+    monkeypatch.setattr(pl, "_usable_cpus", lambda: 64)
+    monkeypatch.setattr(procs, "start_method", lambda: "fork")
+    assert pl._worker_processes(None, gpu=False)[0] == 0  # CPU: threads
+    assert pl._worker_processes(None, gpu=True)[0] == 16  # capped
+    monkeypatch.setattr(pl, "_usable_cpus", lambda: 6)  # e.g. a Slurm allocation of 6 CPUs on a big node
+    assert pl._worker_processes(None, gpu=True)[0] == 5
+    monkeypatch.setattr(pl, "_usable_cpus", lambda: 3)
+    assert pl._worker_processes(None, gpu=True)[0] == 0
+    monkeypatch.setattr(pl, "_usable_cpus", lambda: 8)
+    monkeypatch.setattr(procs, "start_method", lambda: None)  # CUDA already started here: no fork
+    n, why = pl._worker_processes(None, gpu=True)
+    assert n == 0 and "CUDA was already started" in why
+    assert pl._worker_processes(3, gpu=False)[0] == 3
+    with pytest.raises(OptionsError, match="--workers"):
+        pl._worker_processes(-1, gpu=True)
+
+
+UNGUARDED = """
+import sys
+import numpy as np
+sys.path.insert(0, sys.argv[3])
+from asdgaze.predict import run_predict
+print("top level ran")
+
+class Model:  # log density = log_softmax of the grey values (a stand-in for DeepGaze IIE)
+    def to(self, device):
+        return self
+    def forward_parts(self, x, prior, precision="fp32"):
+        import torch
+        g = x.float().mean(1).flatten(1)
+        return {"output": torch.log_softmax(g, 1).view(x.shape[0], 1, *x.shape[2:])}
+
+r = run_predict(sys.argv[2], images=sys.argv[1], model=Model(), centerbias="uniform", device="cpu",
+                progress=False, processes=2)
+print("written", len(r.written))
+"""
+
+
+def test_an_unguarded_script_with_worker_processes_runs_once(folder, tmp_path):  # noqa: F811
+    """Worker processes are forked (Linux): they do not re-run the caller's script, which need not be
+    guarded by `if __name__ == "__main__":` (as the README's examples are not)."""
+    import subprocess
+    import sys
+
+    script = tmp_path / "script.py"
+    script.write_text(UNGUARDED)
+    src = str(Path(__file__).resolve().parent.parent / "src")
+    done = subprocess.run([sys.executable, str(script), str(folder), str(tmp_path / "out"), src],
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.count("top level ran") == 1 and "written 7" in done.stdout
+
+
+class KillsAWorker(FakeModel):  # noqa: F811
+    """Kills one of predict's worker processes during the second batch, as an out-of-memory kill would."""
+
+    def __init__(self) -> None:
+        import multiprocessing
+
+        super().__init__()
+        self.before = {p.pid for p in multiprocessing.active_children()}  # e.g. another test's pool
+
+    def forward_parts(self, x, prior, precision="fp32"):
+        import multiprocessing
+        import os
+        import signal
+        import time
+
+        if len(self.calls) == 1:
+            os.kill(next(p.pid for p in multiprocessing.active_children() if p.pid not in self.before),
+                    signal.SIGKILL)
+            time.sleep(0.5)
+        return super().forward_parts(x, prior, precision)
+
+
+def test_a_dead_worker_process_is_a_clear_error(folder, tmp_path):  # noqa: F811
+    from asdgaze.predict import WorkerDied
+
+    with pytest.raises(WorkerDied, match="a worker process .* died.*rerun resumes"):
+        run(tmp_path / "o", folder, model=KillsAWorker(), processes=2)
+    assert issubclass(WorkerDied, AsdgazeError)
+
+
+def test_partial_files_of_other_shards_are_left_alone(tmp_path):
+    import os
+    import time
+
+    from asdgaze.predict.outputs import remove_partial_files
+
+    (tmp_path / "maps").mkdir()
+    old, new = tmp_path / "maps" / ".1.npy.abc.part", tmp_path / "maps" / ".2.npy.def.part"
+    old.write_bytes(b"x")
+    new.write_bytes(b"y")
+    os.utime(old, (time.time() - 7200, time.time() - 7200))
+    assert remove_partial_files(tmp_path, older_than_s=3600) == 1
+    assert not old.exists() and new.exists()
+    assert remove_partial_files(tmp_path) == 1 and not new.exists()

@@ -212,10 +212,14 @@ def test_run_scores_an_hdf5_file_as_its_npy_folder(tmp_path, monkeypatch):
     a = (tmp_path / "a" / "results" / "per_image.csv").read_bytes()
     assert (tmp_path / "b" / "results" / "per_image.csv").read_bytes() == a and r.stages["evaluate"] == "ran"
     with h5py.File(tmp_path / "m.hdf5", "r+") as f:
-        name = sorted(f)[0]
-        f[name][...] = np.roll(f[name][...], 5, axis=1)  # still a log-density, another one
-    again = run(demo_dataset_path(), tmp_path / "b", models=[f"mine={tmp_path / 'm.hdf5'}"], overwrite=True, **kw)
+        f["1.png"][...] = np.roll(f["1.png"][...], 5, axis=1)  # still a log-density, another one
+    again = run(demo_dataset_path(), tmp_path / "b", models=[f"mine={tmp_path / 'm.hdf5'}"], **kw)
     assert again.stages["evaluate"] == "ran"
-    assert (tmp_path / "b" / "results" / "per_image.csv").read_bytes() != a
+    resumed = json.loads((tmp_path / "b" / "results" / "manifest.json").read_text())["resumed"]
+    assert sorted(resumed) == sorted(s for s in ds.stimuli if s != "1")  # only the edited image is scored again
+    new = pd.read_csv(tmp_path / "b" / "results" / "per_image.csv", dtype={"image": str})
+    old = pd.read_csv(tmp_path / "a" / "results" / "per_image.csv", dtype={"image": str})
+    assert (new.image == "1").any() and not np.allclose(new[new.image == "1"].value, old[old.image == "1"].value)
+    pd.testing.assert_frame_equal(new[new.image != "1"], old[old.image != "1"])
     with pytest.raises(RunError, match="no such folder of maps"):
         parse_models([f"x={tmp_path / 'missing.hdf5'}"])

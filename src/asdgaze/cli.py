@@ -378,10 +378,13 @@ def _model_errors():
 @click.option("--png-level", type=click.IntRange(0, 9), default=1, show_default=True,
               help="PNG zlib level (same pixels at every level; 1 is fast).")
 @click.option("--shard", help="K/N: only the K-th of N disjoint parts of the images (for job arrays).")
+@click.option("--workers", type=click.IntRange(min=0), default=None,
+              help="Worker processes that decode images and write outputs (default: on a GPU host, one per usable "
+              "CPU but one, at most 16; on CPU 0 = one decoder and one writer thread).")
 @click.option("--overwrite", is_flag=True, help="Recompute every output, even if made with other settings.")
 @click.option("--no-progress", is_flag=True, help="No progress bar.")
 def predict(images_dir, dataset, out_dir, weights, centerbias, device, batch_size, precision, outputs, npy_dtype,
-            png_level, shard, overwrite, no_progress) -> int:
+            png_level, shard, workers, overwrite, no_progress) -> int:
     """DeepGaze IIE log-density maps (.npy), density PNGs and overlays for every image."""
     from asdgaze.errors import AsdgazeError
     from asdgaze.models.deepgaze.weights import require_torch
@@ -397,7 +400,7 @@ def predict(images_dir, dataset, out_dir, weights, centerbias, device, batch_siz
         result = run_predict(out_dir, images=images_dir, dataset=dataset, weights=weights, centerbias=centerbias,
                              device=device, batch_size=batch_size, precision=precision, overwrite=overwrite,
                              progress=not no_progress, outputs=outputs, npy_dtype=npy_dtype, png_level=png_level,
-                             shard=shard)
+                             shard=shard, processes=workers)
     except PredictInterrupted as e:
         r = e.result
         click.echo(f"\ninterrupted: {len(r.written) + len(r.skipped)} of {r.total} images finished "

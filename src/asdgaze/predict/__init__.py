@@ -15,6 +15,7 @@ from asdgaze.predict.outputs import (
 )
 from asdgaze.predict.pipeline import (
     PredictInterrupted,
+    WorkerDied,
     PredictResult,
     collect_images,
     resolve_device,
@@ -22,6 +23,6 @@ from asdgaze.predict.pipeline import (
     select_shard,
 )
 
-__all__ = ["PNG_NORMALISATION", "OutputError", "PredictInterrupted", "PredictResult", "collect_images",
+__all__ = ["PNG_NORMALISATION", "OutputError", "PredictInterrupted", "PredictResult", "WorkerDied", "collect_images",
            "density_png", "output_paths", "overlay_image", "resolve_device", "run_predict", "select_shard",
            "write_outputs"]

@@ -162,13 +162,23 @@ def finished(out_dir: Path, stem: str, outputs: Sequence[str]) -> bool:
     return all(p.is_file() for p in output_paths(out_dir, stem, outputs).values())
 
 
-def remove_partial_files(out_dir: Path) -> int:
-    """Delete temp files (``.<name>.<random>.part``) a killed run left; returns how many."""
+def remove_partial_files(out_dir: Path, older_than_s: float | None = None) -> int:
+    """Delete temp files (``.<name>.<random>.part``) a killed run left; returns how many.
+
+    ``older_than_s``: only those not modified for that long (another run may be writing the others)."""
+    import time
+
     n = 0
+    now = time.time()
     for sub in ("maps", "overlays", "."):
         folder = Path(out_dir) / sub
         if folder.is_dir():
             for p in folder.glob(".*.part"):
-                p.unlink(missing_ok=True)
-                n += 1
+                try:
+                    if older_than_s is not None and now - p.stat().st_mtime < older_than_s:
+                        continue
+                    p.unlink()
+                    n += 1
+                except FileNotFoundError:  # finished (renamed) or removed meanwhile
+                    continue
     return n

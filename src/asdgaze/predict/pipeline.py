@@ -1,10 +1,12 @@
 """``asdgaze predict`` as a library function: a streaming DeepGaze IIE pipeline.
 
-Images are decoded in worker threads ahead of the model (the model is built while the first
-ones decode), grouped on the fly into batches of equal size, run through the model, and the
-outputs are written by a pool of writer threads while the next batch runs. Every output file
-appears by an atomic rename, so the order of completion does not matter and a killed run leaves
-only finished files (plus ``.part`` temp files, removed by the next run).
+Images are decoded ahead of the model (the model is built while the first ones decode), grouped
+on the fly into batches of equal size, run through the model, and the outputs are written while
+the next batch runs: by worker processes on a GPU host (forked before CUDA starts; threads would
+share the GIL with the thread that launches the model's kernels), by one decoder and one writer
+thread on CPU. Every output file appears by an atomic rename, so the order of completion does not
+matter and a killed run leaves only finished files (plus ``.part`` temp files, removed by the next
+run).
 
 Before the first output is written the run's settings are recorded in ``run-settings.json``
 (:mod:`asdgaze.predict.settings`); a rerun with other settings is refused unless ``overwrite``,
@@ -20,6 +22,7 @@ import threading
 import time
 from collections import deque
 from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -63,6 +66,14 @@ class PredictResult:
     @property
     def ok(self) -> bool:
         return not self.failures
+
+
+class WorkerDied(AsdgazeError, RuntimeError):
+    """A decoder / writer process died (killed, out of memory, or a spawned one re-ran an unguarded script)."""
+
+
+#: A ``.part`` temp file older than this is a killed run's (a shard removes only those: see run_predict).
+STALE_PART_SECONDS = 3600.0
 
 
 class PredictInterrupted(KeyboardInterrupt):
@@ -389,10 +400,11 @@ def run_predict(out: str | os.PathLike, images=None, dataset=None, weights: str 
         outputs: any of ``npy,png,overlay,hdf5`` (default ``npy,png,overlay``).
         npy_dtype: ``float32`` or ``float16`` for the ``.npy`` maps. png_level: zlib level 0-9.
         shard: ``"K/N"``: only shard K of N of the images (see :func:`select_shard`).
-        decode_workers / write_workers: thread counts where threads decode and write (default 1 each).
+        decode_workers / write_workers: thread counts where threads decode and write (default 1 each;
+            not used with worker processes).
         processes: worker processes that decode the images and write the outputs instead of threads
-            (default: on a GPU host with 4 or more cores, one per core but one; else 0 = threads).
-            The outputs are the same either way.
+            (``--workers``; default: on a GPU host with 4 or more usable CPUs, one per CPU but one, at
+            most 16, forked before CUDA starts; 0 = threads). The outputs are the same either way.
 
     Returns:
         :class:`PredictResult`; ``result.ok`` is False when any image failed.
@@ -425,8 +437,6 @@ def run_predict(out: str | os.PathLike, images=None, dataset=None, weights: str 
     all_items = collect_images(images, dataset)
     items = select_shard(all_items, shard_kn)
     dev = resolve_device(device)
-    if dev.startswith("cuda"):  # the CUDA context is created while the checkpoint is read
-        threading.Thread(target=_init_cuda, args=(dev,), name="asdgaze-cuda-init", daemon=True).start()
     wpath = None
     if model is None:
         from asdgaze.models.deepgaze.weights import resolve_weights
@@ -446,7 +456,8 @@ def run_predict(out: str | os.PathLike, images=None, dataset=None, weights: str 
         wdesc = {"path": None, "sha256": None, "note": "model object passed in"}
     settings = {"weights_sha256": wdesc["sha256"], "centerbias": cb.describe(), "precision": model_precision,
                 "outputs": list(chosen), "npy_dtype": npy_dtype}
-    remove_partial_files(out_dir)
+    # Temp files of a killed run go; with --shard only old ones: other shards may be writing here now.
+    remove_partial_files(out_dir, older_than_s=STALE_PART_SECONDS if shard_kn is not None else None)
     per_image_kinds = [o for o in chosen if o in PER_IMAGE]
     has_outputs = any((out_dir / sub).is_dir() and any((out_dir / sub).iterdir()) for sub in ("maps", "overlays"))
     if overwrite and read_settings(out_dir) != settings:
@@ -468,7 +479,6 @@ def run_predict(out: str | os.PathLike, images=None, dataset=None, weights: str 
         else:
             pending.append((stem, path))
 
-    cpus = os.cpu_count() or 1
     gpu = dev.startswith("cuda")
     # On CPU the model computes each image alone (model.forward_parts), so batching gains nothing
     # there: images go one at a time, which keeps memory to the model's own peak plus a few images,
@@ -477,7 +487,7 @@ def run_predict(out: str | os.PathLike, images=None, dataset=None, weights: str 
     # On a GPU host the host side is the limit, and threads would share one GIL with the thread that
     # launches the model's kernels: measured on an H200 host, 16 busy decoder threads cut the model
     # alone from 88 to 25 images/s. So there decoding and writing run in worker processes.
-    n_proc = processes if processes is not None else (cpus - 1 if gpu and cpus >= 4 else 0)
+    n_proc, workers_note = _worker_processes(processes, gpu)
     n_decode = n_proc or decode_workers or 1
     n_write = n_proc or write_workers or 1
     # bounded memory: decoded images waiting, batches assembled ahead, images being written
@@ -486,7 +496,11 @@ def run_predict(out: str | os.PathLike, images=None, dataset=None, weights: str 
     load_seconds = 0.0
     status = "complete"
     busy = _Busy()
-    procs = _start_process_pool(n_proc) if n_proc and pending else None  # started while the model loads
+    # forked now, before this process starts CUDA (then the CUDA context is created in a thread
+    # while the model code is imported and the checkpoint read)
+    procs = _start_process_pool(n_proc) if n_proc and pending else None
+    if gpu:
+        threading.Thread(target=_init_cuda, args=(dev,), name="asdgaze-cuda-init", daemon=True).start()
     decoder = procs or ThreadPoolExecutor(max_workers=n_decode, thread_name_prefix="asdgaze-decode")
     writers = _Writers(n_write, max_in_flight=step + n_write, trim=not gpu and procs is None, busy=busy,
                        processes=procs)
@@ -534,8 +548,13 @@ def run_predict(out: str | os.PathLike, images=None, dataset=None, weights: str 
         result.written = _in_order(writers.done, items)
         _write_manifest(result, out_dir, settings, wdesc, cb, dev, model_precision, precision, batch_size, chosen,
                         npy_dtype, png_level, shard_kn, started, load_seconds, t_start, timings, status, items,
-                        timeline, busy.rounded())
+                        timeline, busy.rounded(), workers_note)
         raise PredictInterrupted(result) from None
+    except BrokenProcessPool as e:
+        writers.drain()
+        raise WorkerDied(f"a worker process (decoding or writing) died: {e}. Finished images are kept and a rerun "
+                         "resumes. If predict was called from a script, put the call under `if __name__ == "
+                         "\"__main__\":`; if memory ran out, use fewer --workers (0: threads)") from None
     except BaseException:
         writers.drain()
         raise
@@ -554,7 +573,7 @@ def run_predict(out: str | os.PathLike, images=None, dataset=None, weights: str 
     timeline["pools_closed"] = time.perf_counter() - t_start
     _write_manifest(result, out_dir, settings, wdesc, cb, dev, model_precision, precision, batch_size, chosen,
                     npy_dtype, png_level, shard_kn, started, load_seconds, t_start, timings, status, items,
-                    timeline, busy.rounded())
+                    timeline, busy.rounded(), workers_note)
     return result
 
 
@@ -617,21 +636,52 @@ def _in_order(stems: list[str], items: Sequence[tuple[str, Path]]) -> list[str]:
     return sorted(stems, key=lambda s: rank.get(s, len(rank)))
 
 
-def _start_process_pool(workers: int) -> Executor:
-    """A pool of ``workers`` processes that decode and write, started now (spawned: no fork of a
-    process with threads and CUDA; a child imports numpy, PIL and asdgaze's predict and data
-    modules, never torch)."""
+def _start_process_pool(workers: int, method: str | None = None) -> Executor:
+    """A pool of ``workers`` processes that decode and write, all started now. Forked where that is
+    safe (Linux, no CUDA context in this process yet: see :func:`_worker_processes`), else spawned
+    (a spawned child imports numpy, PIL and asdgaze's predict and data modules, never torch)."""
     import multiprocessing
 
-    pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
-                               initializer=_ignore_ctrl_c)
+    from asdgaze.evaluation.procs import start_method
+
+    ctx = multiprocessing.get_context(method or start_method() or "spawn")
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_ignore_ctrl_c)
     for _ in range(workers):
-        pool.submit(int)  # starts the processes
+        pool.submit(int)  # starts the processes (with fork, all at the first submit)
     return pool
 
 
+def _usable_cpus() -> int:
+    """CPUs this process may run on (a Slurm or cgroup CPU set), not all of the machine's."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
+def _worker_processes(processes: int | None, gpu: bool) -> tuple[int, str]:
+    """How many worker processes decode and write (0: threads), and why, for the manifest.
+
+    Default: on a GPU host with 4 or more usable CPUs, one per CPU but one, at most 16; only where
+    they can be forked (a spawned worker would re-run a caller's unguarded script), so not once this
+    process has started CUDA (then threads, as on CPU)."""
+    from asdgaze.evaluation.procs import start_method
+
+    if processes is not None:
+        if processes < 0:
+            raise OptionsError(f"--workers: expected a whole number >= 0, got {processes}")
+        return processes, "as asked" if processes else "threads, as asked (--workers 0)"
+    cpus = _usable_cpus()
+    if not gpu or cpus < 4:
+        return 0, "threads (CPU run)" if not gpu else f"threads ({cpus} usable CPUs)"
+    if start_method() != "fork":
+        return 0, ("threads: CUDA was already started in this process, so worker processes cannot be forked "
+                   "(run predict in a fresh process for worker processes)")
+    return min(16, cpus - 1), f"{min(16, cpus - 1)} forked worker processes ({cpus} usable CPUs)"
+
+
 def _ignore_ctrl_c() -> None:
-    """In a PNG process: Ctrl-C reaches the whole process group; the main process handles it."""
+    """In a worker process: Ctrl-C reaches the whole process group; the main process handles it."""
     import signal
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -674,7 +724,7 @@ def _run_batch(model, batch, x, priors, cb, dev: str, precision: str, writers: _
 def _write_manifest(result: PredictResult, out_dir: Path, settings: dict, wdesc: dict, cb, dev: str,
                     model_precision: str, precision: str, batch_size: int, chosen, npy_dtype: str, png_level,
                     shard, started: str, load_seconds: float, t_start: float, timings: dict, status: str,
-                    items, timeline: dict | None = None, busy: dict | None = None) -> None:
+                    items, timeline: dict | None = None, busy: dict | None = None, workers: str = "") -> None:
     import json
 
     import torch
@@ -712,6 +762,7 @@ def _write_manifest(result: PredictResult, out_dir: Path, settings: dict, wdesc:
         "tf32": ("on" if model_precision == "tf32" else "off") if dev.startswith("cuda") else "not applicable (CPU)",
         "autocast": f"{model_precision} on the backbones only" if model_precision in ("fp16", "bf16") else None,
         "batch_size": batch_size,
+        "workers": workers,
         "outputs": list(chosen),
         "npy_dtype": npy_dtype,
         "png_level": int(png_level),

@@ -134,8 +134,8 @@ def refuse_shard_overwrite(shard: tuple[int, int] | None, overwrite: bool, out_d
     if shard is not None and overwrite:
         raise OptionsError(f"--overwrite with --shard {shard[0]}/{shard[1]}: --overwrite deletes the results of "
                            f"every image in {out_dir}, the other shards' included (they may still be running); "
-                           "to start over, run once without --shard with --overwrite, or give every shard a new "
-                           "--out folder")
+                           "to start over, run once without --shard with --overwrite, or give the shards a new "
+                           "--out folder (the same for every shard)")
 
 
 def select_shard(items: Sequence[tuple[str, Any]], shard: tuple[int, int] | None) -> list[tuple[str, Any]]:

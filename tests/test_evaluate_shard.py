@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -164,3 +165,67 @@ def test_shards_running_at_the_same_time_into_one_folder(tmp_path):
     assert merge.returncode == 0, merge.stderr
     assert "merged shard(s) 1/2, 2/2: 8 image(s) taken from their parts" in merge.stdout
     assert _tables(tmp_path / "out") == _tables(tmp_path / "ref")
+
+
+def _png_map(path: Path, shape=(H, W)) -> None:
+    """A saliency PNG, as predict writes before the .npy of the same image."""
+    from PIL import Image
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(np.random.default_rng(5).integers(1, 256, shape, dtype=np.uint8)).save(path)
+
+
+def _prob_images(per_image) -> set[str]:
+    """Images with probabilistic rows of the maps model (the baselines always have them)."""
+    return set(per_image[(per_image.convention == "probabilistic") & (per_image.model == "maps")].image)
+
+
+def test_a_part_scored_while_a_map_was_only_a_png_is_rescored_by_the_merge(tmp_path):
+    # Shard 1/2 runs while image 2 (shard 2/2) has only its PNG: the folder is not all .npy, so the
+    # shard scores its images with the MIT convention only. Once 2.npy is there, the merge must not
+    # reuse those parts: every image gets its probabilistic rows, as in a single run.
+    ds = _dataset(tmp_path)
+    stems = sorted(ds.stimuli)
+    maps = tmp_path / "maps"
+    _log_density_maps(maps, stems)
+    ref = evaluate(ds, maps, tmp_path / "ref", OPTIONS, workers=1, progress=False)
+    assert _prob_images(ref.per_image) == set(stems)
+    npy2 = (maps / "2.npy").read_bytes()
+    (maps / "2.npy").unlink()
+    _png_map(maps / "2.png")
+    out = tmp_path / "out"
+    with pytest.warns(ev.EvaluateWarning, match="only the MIT convention"):
+        first = evaluate(ds, maps, out, OPTIONS, workers=1, progress=False, shard="1/2")
+    assert first.shard_images == ["1", "3", "5", "7"] and _prob_images(first.per_image) == set()
+    (maps / "2.npy").write_bytes(npy2)  # predict's shard 2/2 finished (the .npy wins over the PNG)
+    merged = evaluate(ds, maps, out, OPTIONS, workers=1, progress=False)
+    assert merged.ok and _prob_images(merged.per_image) == set(stems)
+    assert merged.resumed == []  # the MIT-only parts were scored again
+    assert _tables(out) == _tables(tmp_path / "ref")
+
+
+def test_the_merge_takes_no_plan_from_a_shard_that_scored_other_models_probabilistically(tmp_path):
+    # Without baselines, a shard whose maps model was MIT-only fitted no probabilistic IG baseline; a
+    # merge whose parts all come from later shards must not take its plan from that stale manifest.
+    options = replace(OPTIONS, baselines=())
+    ds = _dataset(tmp_path)
+    stems = sorted(ds.stimuli)
+    maps = tmp_path / "maps"
+    _log_density_maps(maps, stems)
+    evaluate(ds, maps, tmp_path / "ref", options, workers=1, progress=False)
+    npy2 = (maps / "2.npy").read_bytes()
+    (maps / "2.npy").unlink()
+    _png_map(maps / "2.png")
+    out = tmp_path / "out"
+    with pytest.warns(ev.EvaluateWarning, match="only the MIT convention"):
+        evaluate(ds, maps, out, options, workers=1, progress=False, shard="1/2")
+    (maps / "2.npy").write_bytes(npy2)
+    for k in (1, 2, 3):
+        evaluate(ds, maps, out, options, workers=1, progress=False, shard=f"{k}/3")
+    merged = evaluate(ds, maps, out, options, workers=1, progress=False)
+    assert sorted(merged.resumed) == stems  # every part is there: the plan is taken from a manifest
+    manifest = json.loads((out / "manifest.json").read_text())
+    ref_manifest = json.loads((tmp_path / "ref" / "manifest.json").read_text())
+    assert ref_manifest["prob_ig_baseline"] and manifest["prob_ig_baseline"] == ref_manifest["prob_ig_baseline"]
+    assert manifest["plan_from"].endswith("manifest-shard-1-of-3.json")
+    assert _tables(out) == _tables(tmp_path / "ref")

@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 import numpy as np
+from PIL import Image
 
 import asdgaze.evaluate as ev
 import asdgaze.predict
@@ -14,10 +15,11 @@ import asdgaze.run as run_module
 from asdgaze.analysis.compare import CompareOptions
 from asdgaze.cli import main
 from asdgaze.data import demo_dataset_path
+from asdgaze.data.types import Dataset, Stimulus
 from asdgaze.evaluate import EvaluateOptions
 from asdgaze.maps.io import save_npy
 from asdgaze.predict import PredictResult
-from asdgaze.run import run
+from asdgaze.run import RunResult, run
 
 SMALL = CompareOptions(n_resamples=200, n_permutations=10)
 FEW = EvaluateOptions(metrics=("nss", "cc"), prob_metrics=("ll",))
@@ -113,3 +115,51 @@ def test_a_deepgaze_shard_evaluates_once_every_map_is_there(tmp_path, monkeypatc
     manifest = json.loads((out / "results" / "manifest.json").read_text())
     assert [(s["k"], s["n"]) for s in manifest["shards"]] == [(1, 2), (2, 2)]
     assert sorted(manifest["resumed"], key=int) == [str(i) for i in range(1, 9)]
+
+
+def test_a_deepgaze_shard_waits_for_the_npy_not_the_png_and_names_the_missing_maps(tmp_path, monkeypatch):
+    # predict writes <stem>.png before <stem>.npy: a shard that counted the PNGs would score a folder
+    # that is not all .npy, i.e. DeepGaze IIE with the MIT convention only.
+    monkeypatch.setenv("ASDGAZE_HOME", str(tmp_path / "cache"))
+    checkpoint = tmp_path / "deepgaze2e.pth"
+    checkpoint.write_bytes(b"stand-in")
+    monkeypatch.setattr(run_module, "check_deepgaze", lambda weights, centerbias: checkpoint)
+    out = tmp_path / "out"
+    maps = out / "predict" / "deepgaze2e" / "maps"
+
+    def fake_predict(out, images=None, shard=None, **kwargs):  # writes the .npy of this shard's images
+        from asdgaze.runfolder import select_shard
+
+        items = select_shard([(Path(p).stem, p) for p in images], shard)
+        for stem, _ in items:
+            d = np.random.default_rng(int(stem)).random((60, 80)) + 0.2
+            save_npy(Path(out) / "maps" / f"{stem}.npy", np.log(d / d.sum()))
+        return PredictResult(Path(out), written=[s for s, _ in items], total=len(items))
+
+    monkeypatch.setattr(asdgaze.predict, "run_predict", fake_predict)
+    maps.mkdir(parents=True)
+    for stem in ("2", "4", "6", "8"):  # shard 2/2's predict is under way: PNGs written, no .npy yet
+        Image.fromarray(np.full((60, 80), 128, dtype=np.uint8)).save(maps / f"{stem}.png")
+    kw = dict(models=("deepgaze2e",), baselines=("centerbias",), evaluate_options=FEW, compare_options=SMALL,
+              workers=1, progress=False, echo=lambda s: None)
+    r1 = run(demo_dataset_path(), out, shard="1/2", **kw)
+    assert r1.stages == {"predict": "ran (shard 1/2)"} and not (out / "results" / "parts").exists()
+    assert "4 of 8 are not there yet (2, 4, 6, 8)" in r1.shard_line
+    assert f"manifest-shard-K-of-2.json in {out / 'predict' / 'deepgaze2e'}" in r1.shard_line
+
+
+def test_a_waiting_shard_names_the_first_ten_missing_maps(tmp_path):
+    stimuli = {str(i): Stimulus(str(i), tmp_path / f"{i}.png", 24, 32) for i in range(1, 14)}
+    ds = Dataset("tiny", tmp_path, stimuli, {})
+    maps = tmp_path / "predict" / "deepgaze2e" / "maps"
+    maps.mkdir(parents=True)
+    save_npy(maps / "3.npy", np.zeros((24, 32)))  # one image is done
+    result = RunResult(tmp_path, tmp_path / "report.html", tmp_path / "results", tmp_path / "compare", None)
+    lines: list[str] = []
+
+    def evaluate_stage() -> None:
+        raise AssertionError("evaluated with maps missing")
+
+    run_module._finish_shard(result, (3, 4), ds, {"deepgaze2e": maps}, evaluate_stage, lines.append)
+    assert lines == [result.shard_line]
+    assert "12 of 13 are not there yet (1, 2, 4, 5, 6, 7, 8, 9, 10, 11 and 2 more)" in result.shard_line

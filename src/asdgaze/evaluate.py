@@ -52,7 +52,7 @@ from asdgaze.metrics.streams import metric_rng
 from asdgaze.metrics.suite import MIT_METRICS, Target, score_mit
 from asdgaze.models.fitted import BASELINES
 from asdgaze.evaluation.shards import DescribedBaseline, found_shards, reusable_plan, shard_files
-from asdgaze.runfolder import parse_shard, prepare, select_shard, shard_name, versions
+from asdgaze.runfolder import parse_shard, prepare, refuse_shard_overwrite, select_shard, shard_name, versions
 from asdgaze.models.baselines import CENTER_SIGMA_FRACTION, gaussian_center_log_density, uniform_log_density
 
 CONVENTION = "mit"
@@ -571,6 +571,7 @@ def evaluate(
     out_dir = Path(out_dir).expanduser().resolve()
     try:
         shard_kn = parse_shard(shard)
+        refuse_shard_overwrite(shard_kn, overwrite, out_dir)
     except OptionsError as e:
         raise EvaluateError(str(e)) from None
     options = _check_options(dataset, options, workers)
@@ -639,8 +640,12 @@ def evaluate(
     # A shard scores its own images; everything fitted below still uses every image.
     mine = stems if shard_kn is None else [s for s, _ in select_shard([(s, None) for s in stems], shard_kn)]
     map_sha = {name: {stem: map_digest(p) for stem, p in mp.items()} for name, mp in maps_by_model.items()}
+    # A model is scored probabilistically only when every map of its folder is a .npy log-density: a
+    # part made while a map was still a PNG (another shard's predict unfinished) lacks those rows.
+    prob_maps = sorted(m.name for m in models if m.log_density_maps)
     keys = {stem: {"map_sha256": {n: d.get(stem, "") for n, d in map_sha.items()},
-                   "fixations_sha256": _fixation_digest(dataset, groups, [stem])} for stem in mine}
+                   "fixations_sha256": _fixation_digest(dataset, groups, [stem]),
+                   "probabilistic_models": prob_maps} for stem in mine}
     results: dict[str, dict[str, Any]] = {}
     for stem in mine:
         part = _read_part(parts_dir / f"{stem}.json", keys[stem])
@@ -652,7 +657,7 @@ def evaluate(
     # The plan: fit the baselines, the probabilistic IG baseline and the shuffled densities once, on
     # every image. With nothing left to score, an earlier run's or shard's description of it will do.
     fixations_sha = _fixation_digest(dataset, groups)
-    reused = None if todo else reusable_plan(out_dir, settings, fixations_sha)
+    reused = None if todo else reusable_plan(out_dir, settings, fixations_sha, prob_maps)
     run_notes: list[str] = list(maps_notes)
     fitted: dict[str, Any] = {}
     t_plan: dict[str, float] = {}

@@ -217,6 +217,10 @@ def run(dataset: str | Path | Dataset, out: str | Path, *, models: str | Sequenc
     t_all = time.perf_counter()
     root = Path(out)
     shard_kn = rf.parse_shard(shard)
+    try:
+        rf.refuse_shard_overwrite(shard_kn, overwrite, root)
+    except OptionsError as e:
+        raise RunError(str(e)) from None
     specs = parse_models(models)
     if baselines is not None:
         baselines = check_baselines(baselines)
@@ -328,23 +332,32 @@ def run(dataset: str | Path | Dataset, out: str | Path, *, models: str | Sequenc
     return result
 
 
+#: Missing maps named in a waiting shard's message (then "and K more").
+MAX_NAMED = 10
+
+
 def _finish_shard(result: RunResult, shard: tuple[int, int], ds: Dataset, model_maps: dict[str, Path],
                   evaluate_stage: Callable[[], None], echo: Callable[[str], None]) -> RunResult:
     """A shard's evaluate (once every model has the maps of every image), then a stop before compare."""
-    from asdgaze.maps.io import find_maps
+    from asdgaze.predict.outputs import finished
 
     k, n = shard
     result.shard = shard
-    lacking = 0
+    lacking: list[str] = []
     if DEEPGAZE in model_maps:  # predict's shards write them; a maps folder of the user's is checked by evaluate
-        folder = Path(model_maps[DEEPGAZE])
-        lacking = len(find_maps(folder, ds.stimuli)[1]) if folder.is_dir() else len(ds.stimuli)
+        # The .npy (log-density), not the PNG: predict writes the PNG first, and a folder with a PNG
+        # in it is scored with the MIT convention only.
+        pred_dir = Path(model_maps[DEEPGAZE]).parent
+        lacking = [s for s in ds.stimuli if not finished(pred_dir, s, ["npy"])]
     if lacking:
         # evaluate fits and averages over every image's maps (sAUC's shuffled density), so it must wait
-        result.shard_line = (f"shard {k}/{n}: predict done for this shard; evaluate needs the {DEEPGAZE} maps of every "
-                             f"image and {lacking} of {len(ds.stimuli)} are not there yet: once every shard's "
-                             f"predict has finished, run this command again to score shard {k}/{n}, or run "
-                             "without --shard")
+        named = ", ".join(lacking[:MAX_NAMED]) + (f" and {len(lacking) - MAX_NAMED} more"
+                                                  if len(lacking) > MAX_NAMED else "")
+        result.shard_line = (f"shard {k}/{n}: predict done for this shard; evaluate needs the {DEEPGAZE} maps (.npy) "
+                             f"of every image and {len(lacking)} of {len(ds.stimuli)} are not there yet ({named}): "
+                             f"once every shard's predict has finished, run this command again to score shard "
+                             f"{k}/{n}, or run without --shard; an image that predict could not read is listed "
+                             f"under failures in its shard's manifest-shard-K-of-{n}.json in {pred_dir}")
     else:
         evaluate_stage()
         if result.stages.get("evaluate") == "skipped (done earlier)":

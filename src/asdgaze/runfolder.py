@@ -128,6 +128,16 @@ def parse_shard(value: str | tuple[int, int] | None) -> tuple[int, int] | None:
     return k, n
 
 
+def refuse_shard_overwrite(shard: tuple[int, int] | None, overwrite: bool, out_dir: str | Path) -> None:
+    """Refuse ``--overwrite`` with ``--shard``: it deletes the outputs of every image in the folder,
+    so the work of the other shards (finished, or still running) would go too."""
+    if shard is not None and overwrite:
+        raise OptionsError(f"--overwrite with --shard {shard[0]}/{shard[1]}: --overwrite deletes the results of "
+                           f"every image in {out_dir}, the other shards' included (they may still be running); "
+                           "to start over, run once without --shard with --overwrite, or give the shards a new "
+                           "--out folder (the same for every shard)")
+
+
 def select_shard(items: Sequence[tuple[str, Any]], shard: tuple[int, int] | None) -> list[tuple[str, Any]]:
     """Shard K of N of (stem, anything) pairs: those at positions K-1, K-1+N, ... of the stems in sorted order.
 

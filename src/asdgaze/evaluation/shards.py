@@ -60,15 +60,23 @@ def found_shards(out_dir: Path, settings: dict[str, Any]) -> list[dict[str, Any]
     return out
 
 
-def reusable_plan(out_dir: Path, settings: dict[str, Any], fixations_sha256: str
+def reusable_plan(out_dir: Path, settings: dict[str, Any], fixations_sha256: str,
+                  probabilistic_models: list[str] | None = None
                   ) -> tuple[list[dict[str, Any]], dict[str, Any], str] | None:
     """(baseline model descriptions, probabilistic IG baseline, source file) of a finished run or
-    shard with the same settings and fixations, or None."""
+    shard with the same settings and fixations, or None.
+
+    ``probabilistic_models``: the maps models scored probabilistically now (sorted names); a run or
+    shard that scored other ones (a map was still a PNG then) planned otherwise and is passed over."""
     for path in [out_dir / "manifest.json", *shard_files(out_dir)]:
         m = _read(path) if path.is_file() else None
         if (m is None or m.get("settings") != settings
                 or (m.get("dataset") or {}).get("fixations_sha256") != fixations_sha256
                 or not isinstance(m.get("models"), list) or "prob_ig_baseline" not in m):
+            continue
+        prob = sorted(str(d.get("name")) for d in m["models"]
+                      if isinstance(d, dict) and d.get("kind") == "maps" and d.get("probabilistic"))
+        if probabilistic_models is not None and prob != sorted(probabilistic_models):
             continue
         return [d for d in m["models"] if d.get("kind") == "baseline"], m["prob_ig_baseline"], str(path)
     return None

@@ -434,6 +434,9 @@ def run_predict(out: str | os.PathLike, images=None, dataset=None, weights: str 
         raise OptionsError(f"--png-level: expected 0..9, got {png_level}")
     shard_kn = parse_shard(shard)
     out_dir = Path(out)
+    from asdgaze.runfolder import refuse_shard_overwrite
+
+    refuse_shard_overwrite(shard_kn, overwrite, out_dir)  # --overwrite would delete the other shards' maps
     all_items = collect_images(images, dataset)
     items = select_shard(all_items, shard_kn)
     dev = resolve_device(device)

@@ -84,13 +84,16 @@ def model_only(weights: Path, device: str, h: int, w: int, batch: int, precision
 
 
 def run_predict_child(images: Path, out: Path, weights: Path, home: Path, device: str, batch: int,
-                      precision: str, outputs: str = "npy,png,overlay") -> tuple[float, float]:
+                      precision: str, outputs: str = "npy,png,overlay", workers: int | None = None
+                      ) -> tuple[float, float]:
     """Wall seconds and peak RSS (GiB) of one `asdgaze predict` child."""
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(REPO / "src"), os.environ.get("PYTHONPATH", "")]),
                ASDGAZE_HOME=str(home))
     cmd = [sys.executable, "-m", "asdgaze.cli", "predict", "--images", str(images), "--out", str(out),
            "--weights", str(weights), "--centerbias", "uniform", "--device", device, "--batch-size", str(batch),
            "--precision", precision, "--outputs", outputs, "--no-progress"]
+    if workers is not None:
+        cmd += ["--workers", str(workers)]
     log = out.with_name(out.name + ".log")
     t0 = time.perf_counter()
     with open(log, "wb") as f:  # a file, not a pipe: a chatty child cannot block on a full pipe
@@ -183,6 +186,7 @@ def main() -> None:
     ap.add_argument("--precision", nargs="+", default=["fp32"])
     ap.add_argument("--weights", type=Path)
     ap.add_argument("--outputs", default="npy,png,overlay", help="predict's --outputs")
+    ap.add_argument("--workers", type=int, help="predict's --workers (default: predict's own)")
     ap.add_argument("--json", type=Path, help="also write the figures here")
     ap.add_argument("--startup", action="store_true",
                     help="also time the start-up steps (import / CUDA init / load / build / first batch)")
@@ -223,9 +227,9 @@ def main() -> None:
         for prec in args.precision:
             rate = model_only(weights, dev, h, w, batch, prec, min(n, 4 * batch) if gpu else n_small)
             wall, rss = run_predict_child(tmp / "images", tmp / f"out-{prec}", weights, home, dev, batch, prec,
-                                          args.outputs)
+                                          args.outputs, args.workers)
             wall_s, _ = run_predict_child(tmp / "small", tmp / f"small-{prec}", weights, home, dev, batch, prec,
-                                          args.outputs)
+                                          args.outputs, args.workers)
             marginal = (wall - wall_s) / (n - n_small)
             startup = wall_s - n_small * marginal
             e2e = n / wall

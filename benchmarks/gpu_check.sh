@@ -5,7 +5,8 @@
 #      with the start-up steps (import / CUDA init / load / build / first batch) in a fresh process.
 # Each predict run also prints its own timeline (model loaded, first batch, last batch, writes done).
 # Figures go to stdout and, if $OUT is set, to $OUT/*.json and $OUT/*.txt.
-# PROFILE=0 skips step 0 (benchmarks/host_profile.py), NPY_ONLY=0 skips step 2, STARTUP=0 its start-up steps.
+# PROFILE=0 skips step 0 (benchmarks/host_profile.py), NPY_ONLY=0 skips step 2, STARTUP=0 its start-up steps;
+# WORKERS_SWEEP="4 8" adds fp32 runs at those predict --workers (is the model's thread short of CPU?).
 # Smaller on CPU:  PY=.venv/bin/python DEVICE=cpu N=4 N_SMALL=1 SIZE=128x160 BATCH=2 bash benchmarks/gpu_check.sh
 if ls .whl/*.whl >/dev/null 2>&1; then
   python3 -m pip install -q --no-index --no-deps --target /tmp/site .whl/*.whl && export PYTHONPATH=/tmp/site:src
@@ -39,5 +40,12 @@ if [ "${NPY_ONLY:-1}" = 1 ]; then
   timeout 150 "$PY" benchmarks/bench_predict.py "${COMMON[@]}" --precision fp32 --outputs npy $([ "${STARTUP:-1}" = 1 ] && echo --startup) \
     --json "$OUTDIR/bench_predict_npy.json" 2>&1 | tee "$OUTDIR/bench_predict_npy.txt"
   echo "bench_predict (npy only) exit status ${PIPESTATUS[0]} (124: timed out)"
+fi
+if [ -n "${WORKERS_SWEEP:-}" ]; then  # e.g. WORKERS_SWEEP="4 8": fp32, all outputs, at each --workers
+  for wk in $WORKERS_SWEEP; do
+    echo "== 3. bench_predict fp32, outputs npy,png,overlay, --workers $wk"
+    timeout 120 "$PY" benchmarks/bench_predict.py "${COMMON[@]}" --precision fp32 --outputs npy,png,overlay \
+      --workers "$wk" --json "$OUTDIR/bench_predict_workers_$wk.json" 2>&1 | tee "$OUTDIR/bench_predict_workers_$wk.txt"
+  done
 fi
 echo "figures in $OUTDIR"

@@ -189,3 +189,54 @@ def test_partial_files_of_other_shards_are_left_alone(tmp_path):
     assert remove_partial_files(tmp_path, older_than_s=3600) == 1
     assert not old.exists() and new.exists()
     assert remove_partial_files(tmp_path) == 1 and not new.exists()
+
+
+def test_predict_in_a_child_process_returns_what_predict_here_returns(folder, tmp_path):  # noqa: F811
+    """`asdgaze run` predicts in a forked child on a GPU host (its own process then never starts CUDA
+    and evaluate can fork): same files, same result; errors, bugs and Ctrl-C come back as here."""
+    from asdgaze.predict import PredictInterrupted
+    from asdgaze.predict.isolated import run_predict_in_child
+
+    here = run(tmp_path / "a", folder, batch_size=2)
+    kw = dict(centerbias="uniform", images=folder, progress=False, device="cpu", batch_size=2)
+    child = run_predict_in_child(tmp_path / "b", model=FakeModel(), **kw)
+    assert child.written == here.written and child.ok and files(tmp_path / "b") == files(tmp_path / "a")
+    with pytest.raises(OptionsError, match="--png-level"):
+        run_predict_in_child(tmp_path / "c", model=FakeModel(), png_level=12, **kw)
+    with pytest.raises(ZeroDivisionError) as bug:
+        run_predict_in_child(tmp_path / "d", model=FakeModel(fail=ZeroDivisionError("bug")), **kw)
+    assert "in the DeepGaze IIE process" in "".join(getattr(bug.value, "__notes__", []))
+    with pytest.raises(PredictInterrupted) as stop:
+        run_predict_in_child(tmp_path / "e", model=FakeModel(interrupt_after=3), **kw)
+    assert stop.value.result.written == ["0", "1", "2"]
+
+
+def test_run_predicts_in_a_child_only_where_it_would_start_cuda(monkeypatch):
+    from asdgaze.evaluation import procs
+    from asdgaze.predict import isolated
+
+    monkeypatch.setattr(procs, "start_method", lambda: "fork")
+    monkeypatch.setattr(isolated, "resolve_device", lambda d: "cpu")
+    assert not isolated.predict_in_child_wanted("auto")
+    monkeypatch.setattr(isolated, "resolve_device", lambda d: "cuda")
+    assert isolated.predict_in_child_wanted("auto")
+    monkeypatch.setattr(procs, "start_method", lambda: None)  # CUDA already started here: nothing to keep clean
+    assert not isolated.predict_in_child_wanted("cuda")
+
+
+class DiesHard(FakeModel):  # noqa: F811
+    def forward_parts(self, x, prior, precision="fp32"):
+        import os
+
+        if len(self.calls) == 2:
+            os._exit(3)  # as a kill by the out-of-memory killer: no exception, no message
+        return super().forward_parts(x, prior, precision)
+
+
+def test_a_predict_child_that_dies_is_a_clear_error(folder, tmp_path):  # noqa: F811
+    from asdgaze.predict import WorkerDied
+    from asdgaze.predict.isolated import run_predict_in_child
+
+    with pytest.raises(WorkerDied, match=r"DeepGaze IIE process died \(exit status 3\).*rerun resumes"):
+        run_predict_in_child(tmp_path / "o", images=folder, model=DiesHard(), centerbias="uniform", device="cpu",
+                             progress=False)

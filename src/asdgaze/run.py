@@ -271,10 +271,13 @@ def run(dataset: str | Path | Dataset, out: str | Path, *, models: str | Sequenc
     if checkpoint is not None:
         def do_predict() -> dict:
             from asdgaze.predict import run_predict
+            from asdgaze.predict.isolated import predict_in_child_wanted, run_predict_in_child
 
-            pred = run_predict(rf.predict_dir(root, DEEPGAZE), images=[ds.stimuli[s].path for s in ds.stimuli],
-                               weights=checkpoint, centerbias=centerbias, device=device, batch_size=batch_size,
-                               precision=precision, overwrite=overwrite, progress=progress, shard=shard_kn)
+            # On a GPU, in a child process: a process with CUDA cannot fork, and evaluate forks its workers next.
+            predict = run_predict_in_child if predict_in_child_wanted(device) else run_predict
+            pred = predict(rf.predict_dir(root, DEEPGAZE), images=[ds.stimuli[s].path for s in ds.stimuli],
+                           weights=checkpoint, centerbias=centerbias, device=device, batch_size=batch_size,
+                           precision=precision, overwrite=overwrite, progress=progress, shard=shard_kn)
             if not pred.ok:  # not marked done: a rerun retries them
                 raise RunError("DeepGaze IIE failed on: " + "; ".join(f"{n}: {r}" for n, r in pred.failures))
             return {"written": len(pred.written), "kept": len(pred.skipped)}

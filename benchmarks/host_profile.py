@@ -27,7 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_predict import make_images  # noqa: E402
 
 from asdgaze.data.images import load_image  # noqa: E402
-from asdgaze.predict import pipeline as pl  # noqa: E402
+from asdgaze.predict import stages as pl  # noqa: E402
 from asdgaze.predict.outputs import write_outputs  # noqa: E402
 
 
@@ -77,7 +77,7 @@ def main() -> None:
         with ThreadPoolExecutor(n_dec) as dec:
             t0 = time.perf_counter()
             decoded = pl.start_decoding(dec, [(p.stem, p) for p in paths], args.batch + n_dec)
-            feeder = pl._BatchFeeder(pl.equal_size_batches(decoded, args.batch, args.batch + n_dec), dev, depth=2)
+            feeder = pl.BatchFeeder(pl.equal_size_batches(decoded, args.batch, args.batch + n_dec), dev, depth=2)
             k = sum(len(b) for b, _, _ in feeder)
             dt = time.perf_counter() - t0
             feeder.close()
@@ -93,7 +93,7 @@ def main() -> None:
         fig["write_threads"] = args.n / dt
         print(f"write npy,png,overlay, {min(16, cpus)} threads:    {rate(args.n, dt)}", flush=True)
         n_proc = max(2, cpus - 1)
-        procs = pl._start_process_pool(n_proc)
+        procs = pl.start_process_pool(n_proc)
         list(procs.map(abs, range(4 * n_proc)))  # started
         t0 = time.perf_counter()
         list(procs.map(pl.decode_timed, paths))

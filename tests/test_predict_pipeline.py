@@ -269,7 +269,7 @@ def test_overwrite_with_new_settings_killed_early_never_keeps_old_files(folder, 
 
 
 def test_equal_size_batches_on_the_fly():
-    from asdgaze.predict.pipeline import equal_size_batches
+    from asdgaze.predict.stages import equal_size_batches
 
     def decoded(shapes):
         for i, shape in enumerate(shapes):

@@ -74,9 +74,9 @@ def test_worker_processes_report_unreadable_images_and_write_errors(folder, tmp_
 def test_worker_processes_do_not_import_torch(folder, tmp_path):  # noqa: F811
     """A spawned decoder / writer process (where forking is not possible) that imported torch would
     spend seconds on it (measured: 5 s per process on a GPU host, 15 processes at once)."""
-    from asdgaze.predict import pipeline as pl
+    from asdgaze.predict import stages as pl
 
-    procs = pl._start_process_pool(1, "spawn")
+    procs = pl.start_process_pool(1, "spawn")
     try:
         image, _ = procs.submit(pl.decode_timed, folder / "0.png").result()
         ld = np.log(np.full(image.shape[:2], 1.0 / image[..., 0].size, np.float32))
@@ -90,23 +90,23 @@ def test_worker_processes_do_not_import_torch(folder, tmp_path):  # noqa: F811
 
 def test_worker_processes_by_default_only_where_they_can_be_forked(monkeypatch):
     from asdgaze.evaluation import procs
-    from asdgaze.predict import pipeline as pl
+    from asdgaze.predict import stages as pl
 
-    monkeypatch.setattr(pl, "_usable_cpus", lambda: 64)
+    monkeypatch.setattr(pl, "usable_cpus", lambda: 64)
     monkeypatch.setattr(procs, "start_method", lambda: "fork")
-    assert pl._worker_processes(None, gpu=False)[0] == 0  # CPU: threads
-    assert pl._worker_processes(None, gpu=True)[0] == 16  # capped
-    monkeypatch.setattr(pl, "_usable_cpus", lambda: 6)  # e.g. a Slurm allocation of 6 CPUs on a big node
-    assert pl._worker_processes(None, gpu=True)[0] == 5
-    monkeypatch.setattr(pl, "_usable_cpus", lambda: 3)
-    assert pl._worker_processes(None, gpu=True)[0] == 0
-    monkeypatch.setattr(pl, "_usable_cpus", lambda: 8)
+    assert pl.worker_processes(None, gpu=False)[0] == 0  # CPU: threads
+    assert pl.worker_processes(None, gpu=True)[0] == 16  # capped
+    monkeypatch.setattr(pl, "usable_cpus", lambda: 6)  # e.g. a Slurm allocation of 6 CPUs on a big node
+    assert pl.worker_processes(None, gpu=True)[0] == 5
+    monkeypatch.setattr(pl, "usable_cpus", lambda: 3)
+    assert pl.worker_processes(None, gpu=True)[0] == 0
+    monkeypatch.setattr(pl, "usable_cpus", lambda: 8)
     monkeypatch.setattr(procs, "start_method", lambda: None)  # CUDA already started here: no fork
-    n, why = pl._worker_processes(None, gpu=True)
+    n, why = pl.worker_processes(None, gpu=True)
     assert n == 0 and "CUDA was already started" in why
-    assert pl._worker_processes(3, gpu=False)[0] == 3
+    assert pl.worker_processes(3, gpu=False)[0] == 3
     with pytest.raises(OptionsError, match="--workers"):
-        pl._worker_processes(-1, gpu=True)
+        pl.worker_processes(-1, gpu=True)
 
 
 UNGUARDED = """

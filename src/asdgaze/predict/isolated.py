@@ -3,7 +3,7 @@
 Once a process has a CUDA context it cannot safely fork, so ``evaluate`` (which forks its scoring
 workers) would then score in one process: ``asdgaze run`` on a GPU host predicts in a child and
 evaluates in parallel afterwards. Results, errors and Ctrl-C come back as if ``run_predict`` had
-run here; a child that dies without a word is a :class:`~asdgaze.predict.pipeline.WorkerDied`.
+run here; a child that dies without a word is a :class:`~asdgaze.predict.stages.WorkerDied`.
 """
 
 from __future__ import annotations

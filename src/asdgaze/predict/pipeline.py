@@ -17,18 +17,14 @@ from __future__ import annotations
 
 import os
 import platform
-import queue
 import threading
 import time
-from collections import deque
-from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Callable, Iterator, Sequence
-
-import numpy as np
+from typing import Sequence
 
 from asdgaze.errors import AsdgazeError, DataError, MapError, OptionsError
 from asdgaze.io import package_versions, write_json_atomic
@@ -37,7 +33,6 @@ from asdgaze.predict.outputs import (
     NPY_DTYPES,
     PER_IMAGE,
     PNG_NORMALISATION,
-    OutputError,
     finished,
     output_paths,
     parse_outputs,
@@ -45,6 +40,16 @@ from asdgaze.predict.outputs import (
     write_outputs,
 )
 from asdgaze.predict.settings import cached_sha256, check_and_record, read_settings
+from asdgaze.predict.stages import (
+    BatchFeeder,
+    Busy,
+    WorkerDied,
+    Writers,
+    equal_size_batches,
+    start_decoding,
+    start_process_pool,
+    worker_processes,
+)
 from asdgaze.runfolder import parse_shard, select_shard  # noqa: F401 (re-exported; evaluate shards the same way)
 
 # --precision names: "fast" is the named fast mode (see README, "Precision"); the others are the model's.
@@ -66,10 +71,6 @@ class PredictResult:
     @property
     def ok(self) -> bool:
         return not self.failures
-
-
-class WorkerDied(AsdgazeError, RuntimeError):
-    """A decoder / writer process died (killed, out of memory, or a spawned one re-ran an unguarded script)."""
 
 
 #: A ``.part`` temp file older than this is a killed run's (a shard removes only those: see run_predict).
@@ -143,239 +144,6 @@ def _versions() -> dict:
     out = package_versions("torch", "torchvision", "efficientnet-pytorch", "numpy", "scipy", "pillow")
     out["torch_threads"] = torch.get_num_threads()
     return out
-
-
-def _decode(path: Path) -> np.ndarray:
-    """Decoded RGB image; too small for the model is an ImageError naming the file."""
-    from asdgaze.data.images import ImageError, load_image
-    from asdgaze.models.deepgaze.limits import MIN_SIZE  # not .model: a decoder process must not import torch
-
-    image = load_image(path)
-    h, w = image.shape[:2]
-    if min(h, w) < MIN_SIZE:
-        raise ImageError(f"{path}: image of {h}x{w} px is too small; DeepGaze IIE needs at least "
-                         f"{MIN_SIZE} px per side")
-    return image
-
-
-def decode_timed(path: Path, trim: bool = False) -> tuple[np.ndarray, float]:
-    """:func:`_decode` and its seconds; a top-level function, so a process pool can run it.
-    ``trim``: return freed memory to the system afterwards (see :func:`_return_freed_memory`)."""
-    t0 = time.perf_counter()
-    try:
-        return _decode(path), time.perf_counter() - t0
-    finally:
-        if trim:
-            _return_freed_memory()
-
-
-def start_decoding(pool: Executor, pending: Sequence[tuple[str, Path]], window: int,
-                   trim: bool = False, busy: _Busy | None = None) -> Iterator[tuple[str, Path, np.ndarray | None, AsdgazeError | None]]:
-    """Start decoding ``pending`` in ``pool`` (threads or processes) now, at most ``window`` images
-    in flight; iterate for the results in input order, each (stem, path, image or None,
-    AsdgazeError or None). ``trim``: return freed memory to the system after each image."""
-    queue: deque[tuple[str, Path, Future]] = deque()
-    it = iter(pending)
-    busy = busy if busy is not None else _Busy()
-
-    def fill() -> None:
-        while len(queue) < window:
-            nxt = next(it, None)
-            if nxt is None:
-                return
-            queue.append((nxt[0], nxt[1], pool.submit(decode_timed, nxt[1], trim)))
-
-    def results() -> Iterator[tuple[str, Path, np.ndarray | None, AsdgazeError | None]]:
-        while queue:
-            stem, path, fut = queue.popleft()
-            try:
-                (image, seconds), err = fut.result(), None
-                busy.add("decode (all workers)", seconds)
-            except AsdgazeError as e:  # anything else is a bug and surfaces
-                image, err = None, e
-            fill()
-            yield stem, path, image, err
-
-    fill()  # before returning: the first images decode while the caller loads the model
-    return results()
-
-
-_END = object()
-
-
-class _Busy:
-    """Seconds spent per pipeline step, summed over threads (manifest ``busy_seconds``): where a run's time goes."""
-
-    def __init__(self) -> None:
-        self.lock = threading.Lock()
-        self.seconds: dict[str, float] = {}
-
-    def add(self, step: str, seconds: float) -> None:
-        with self.lock:
-            self.seconds[step] = self.seconds.get(step, 0.0) + seconds
-
-    def rounded(self) -> dict[str, float]:
-        with self.lock:
-            return {k: round(v, 3) for k, v in self.seconds.items()}
-
-
-
-class _BatchFeeder:
-    """Assembles the next batches (equal sizes, stacked, pinned for a GPU) in a thread while the model runs."""
-
-    def __init__(self, batches: Iterator, dev: str, depth: int, busy: _Busy | None = None) -> None:
-        self.busy = busy if busy is not None else _Busy()
-        self.queue: queue.Queue = queue.Queue(maxsize=depth)
-        self.stop = threading.Event()
-        self.thread = threading.Thread(target=self._run, args=(batches, dev), name="asdgaze-batches", daemon=True)
-        self.thread.start()
-
-    def _run(self, batches: Iterator, dev: str) -> None:
-        import torch
-
-        try:
-            t0 = time.perf_counter()
-            for batch, failed in batches:
-                t1 = time.perf_counter()
-                self.busy.add("feeder: wait for decoded images", t1 - t0)
-                x = None
-                if batch:
-                    # stacked straight into pinned memory on a GPU (one copy, and the copy to the
-                    # GPU can be asynchronous)
-                    x = torch.empty((len(batch),) + batch[0][2].shape, dtype=torch.uint8,
-                                    pin_memory=dev.startswith("cuda"))
-                    np.stack([b[2] for b in batch], out=x.numpy())
-                    x = x.permute(0, 3, 1, 2)
-                t2 = time.perf_counter()
-                self.busy.add("feeder: stack batch", t2 - t1)
-                if not self._put((batch, failed, x)):
-                    return
-                t0 = time.perf_counter()
-                self.busy.add("feeder: wait for the model", t0 - t2)
-            self._put(_END)
-        except BaseException as e:  # noqa: BLE001 - handed to the main thread, which raises it
-            self._put(e)
-
-    def _put(self, item) -> bool:
-        while not self.stop.is_set():
-            try:
-                self.queue.put(item, timeout=0.1)
-                return True
-            except queue.Full:
-                continue
-        return False
-
-    def __iter__(self):
-        while True:
-            item = self.queue.get()
-            if item is _END:
-                return
-            if isinstance(item, BaseException):
-                raise item
-            yield item
-
-    def close(self) -> None:
-        self.stop.set()
-        self.thread.join()
-
-
-def equal_size_batches(decoded: Iterator, batch_size: int, max_buffered: int
-                       ) -> Iterator[tuple[list[tuple[str, Path, np.ndarray]], list[tuple[str, Path, AsdgazeError]]]]:
-    """Group decoded images into batches of equal (H, W) as they arrive.
-
-    A size's batch is released when full; when more than ``max_buffered`` images wait, the
-    fullest partial batch is released early, so memory stays bounded whatever the mix of sizes.
-    Yields (batch, failures seen since the last batch).
-    """
-    buckets: dict[tuple[int, int], list] = {}
-    failed: list = []
-    waiting = 0
-    for stem, path, image, err in decoded:
-        if err is not None:
-            failed.append((stem, path, err))
-            continue
-        key = image.shape[:2]
-        bucket = buckets.setdefault(key, [])
-        bucket.append((stem, path, image))
-        waiting += 1
-        if len(bucket) >= batch_size:
-            yield buckets.pop(key), failed
-            failed, waiting = [], waiting - len(bucket)
-        elif waiting > max_buffered:
-            key = max(buckets, key=lambda k: len(buckets[k]))
-            batch = buckets.pop(key)
-            yield batch, failed
-            failed, waiting = [], waiting - len(batch)
-    for batch in buckets.values():
-        yield batch, failed
-        failed = []
-    if failed:
-        yield [], failed
-
-
-class _Writers:
-    """Writes in a pool (threads, or the given process pool), with a bound on images in flight
-    (each holds its image and map until written)."""
-
-    def __init__(self, workers: int, max_in_flight: int, trim: bool = False, busy: _Busy | None = None,
-                 processes: Executor | None = None) -> None:
-        self.busy = busy if busy is not None else _Busy()
-        self.trim = trim
-        self.own_pool = processes is None
-        self.pool = processes or ThreadPoolExecutor(max_workers=workers, thread_name_prefix="asdgaze-write")
-        self.slots = threading.Semaphore(max_in_flight)
-        self.futures: list[tuple[str, Future]] = []
-        self.done: list[str] = []
-
-    def submit(self, stem: str, fn: Callable[..., None], *args) -> None:
-        """Run ``fn(*args)`` in the pool; in a process pool ``fn`` and ``args`` must pickle."""
-        t0 = time.perf_counter()
-        self.slots.acquire()
-        self.busy.add("main: wait for a writer slot", time.perf_counter() - t0)
-        fut = self.pool.submit(write_timed, fn, args, self.trim)
-        fut.add_done_callback(self._finished)
-        self.futures.append((stem, fut))
-
-    def _finished(self, fut: Future) -> None:
-        self.slots.release()
-        if not fut.cancelled() and fut.exception() is None:
-            self.busy.add("write (all workers)", fut.result())
-
-    def collect(self, wait: bool = False) -> None:
-        """Move finished writes to ``done``; the first write error is raised (the run stops)."""
-        keep = []
-        for stem, fut in self.futures:
-            if wait or fut.done():
-                fut.result()  # raises OutputError, or a bug
-                self.done.append(stem)
-            else:
-                keep.append((stem, fut))
-        self.futures = keep
-
-    def drain(self) -> None:
-        """Wait for every submitted write; record those that finished, ignore errors (run is ending)."""
-        for stem, fut in self.futures:
-            try:
-                fut.result()
-                self.done.append(stem)
-            except Exception:  # noqa: BLE001 - reported by collect() on the normal path
-                pass
-        self.futures = []
-
-    def close(self) -> None:
-        if self.own_pool:
-            self.pool.shutdown(wait=True, cancel_futures=True)
-
-
-def write_timed(fn: Callable[..., None], args: tuple, trim: bool = False) -> float:
-    """``fn(*args)`` and its seconds (a top-level function, so a process pool can run it)."""
-    t0 = time.perf_counter()
-    try:
-        fn(*args)
-    finally:
-        if trim:
-            _return_freed_memory()
-    return time.perf_counter() - t0
 
 
 def run_predict(out: str | os.PathLike, images=None, dataset=None, weights: str | os.PathLike | None = None,
@@ -490,7 +258,7 @@ def run_predict(out: str | os.PathLike, images=None, dataset=None, weights: str 
     # On a GPU host the host side is the limit, and threads would share one GIL with the thread that
     # launches the model's kernels: measured on an H200 host, 16 busy decoder threads cut the model
     # alone from 88 to 25 images/s. So there decoding and writing run in worker processes.
-    n_proc, workers_note = _worker_processes(processes, gpu)
+    n_proc, workers_note = worker_processes(processes, gpu)
     n_decode = n_proc or decode_workers or 1
     n_write = n_proc or write_workers or 1
     # bounded memory: decoded images waiting, batches assembled ahead, images being written
@@ -498,21 +266,21 @@ def run_predict(out: str | os.PathLike, images=None, dataset=None, weights: str 
     timings: dict[str, dict] = {}
     load_seconds = 0.0
     status = "complete"
-    busy = _Busy()
+    busy = Busy()
     # forked now, before this process starts CUDA (then the CUDA context is created in a thread
     # while the model code is imported and the checkpoint read)
-    procs = _start_process_pool(n_proc) if n_proc and pending else None
+    procs = start_process_pool(n_proc) if n_proc and pending else None
     if gpu:
         threading.Thread(target=_init_cuda, args=(dev,), name="asdgaze-cuda-init", daemon=True).start()
     decoder = procs or ThreadPoolExecutor(max_workers=n_decode, thread_name_prefix="asdgaze-decode")
-    writers = _Writers(n_write, max_in_flight=step + n_write, trim=not gpu and procs is None, busy=busy,
+    writers = Writers(n_write, max_in_flight=step + n_write, trim=not gpu and procs is None, busy=busy,
                        processes=procs)
     feeder = None
     bar = None
     try:
         if pending:
             decoded = start_decoding(decoder, pending, window, trim=not gpu and procs is None, busy=busy)  # decoding starts now, while the model loads
-            feeder = _BatchFeeder(equal_size_batches(decoded, step, max_buffered=window), dev, depth=2 if gpu else 1,
+            feeder = BatchFeeder(equal_size_batches(decoded, step, max_buffered=window), dev, depth=2 if gpu else 1,
                                   busy=busy)
             if model is None:
                 t0 = time.perf_counter()
@@ -580,7 +348,7 @@ def run_predict(out: str | os.PathLike, images=None, dataset=None, weights: str 
     return result
 
 
-def _stop_reading(feeder: _BatchFeeder | None, decoder: ThreadPoolExecutor) -> None:
+def _stop_reading(feeder: BatchFeeder | None, decoder: ThreadPoolExecutor) -> None:
     """Stop the batch thread and the decoders (queued decodes are cancelled, running ones finish)."""
     if feeder is not None:
         feeder.stop.set()
@@ -588,29 +356,6 @@ def _stop_reading(feeder: _BatchFeeder | None, decoder: ThreadPoolExecutor) -> N
     if feeder is not None:
         feeder.close()
     decoder.shutdown(wait=True)
-
-
-def _return_freed_memory() -> None:
-    """glibc: hand the memory freed in this thread's heap back to the system (``malloc_trim``).
-
-    Decoded images and written maps are freed into per-thread heaps that glibc keeps; on CPU,
-    where the decoder and writer work beside the model, that memory would add to the model's
-    peak. Changes only where memory comes from, never a value; elsewhere (not glibc) nothing happens.
-    """
-    if _malloc_trim is not None:
-        _malloc_trim(0)
-
-
-def _find_malloc_trim():
-    import ctypes
-
-    try:
-        return ctypes.CDLL(None).malloc_trim
-    except (OSError, AttributeError):
-        return None
-
-
-_malloc_trim = _find_malloc_trim()
 
 
 def _init_cuda(dev: str) -> None:
@@ -639,58 +384,7 @@ def _in_order(stems: list[str], items: Sequence[tuple[str, Path]]) -> list[str]:
     return sorted(stems, key=lambda s: rank.get(s, len(rank)))
 
 
-def _start_process_pool(workers: int, method: str | None = None) -> Executor:
-    """A pool of ``workers`` processes that decode and write, all started now. Forked where that is
-    safe (Linux, no CUDA context in this process yet: see :func:`_worker_processes`), else spawned
-    (a spawned child imports numpy, PIL and asdgaze's predict and data modules, never torch)."""
-    import multiprocessing
-
-    from asdgaze.evaluation.procs import start_method
-
-    ctx = multiprocessing.get_context(method or start_method() or "spawn")
-    pool = ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_ignore_ctrl_c)
-    for _ in range(workers):
-        pool.submit(int)  # starts the processes (with fork, all at the first submit)
-    return pool
-
-
-def _usable_cpus() -> int:
-    """CPUs this process may run on (a Slurm or cgroup CPU set), not all of the machine's."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except (AttributeError, OSError):
-        return os.cpu_count() or 1
-
-
-def _worker_processes(processes: int | None, gpu: bool) -> tuple[int, str]:
-    """How many worker processes decode and write (0: threads), and why, for the manifest.
-
-    Default: on a GPU host with 4 or more usable CPUs, one per CPU but one, at most 16; only where
-    they can be forked (a spawned worker would re-run a caller's unguarded script), so not once this
-    process has started CUDA (then threads, as on CPU)."""
-    from asdgaze.evaluation.procs import start_method
-
-    if processes is not None:
-        if processes < 0:
-            raise OptionsError(f"--workers: expected a whole number >= 0, got {processes}")
-        return processes, "as asked" if processes else "threads, as asked (--workers 0)"
-    cpus = _usable_cpus()
-    if not gpu or cpus < 4:
-        return 0, "threads (CPU run)" if not gpu else f"threads ({cpus} usable CPUs)"
-    if start_method() != "fork":
-        return 0, ("threads: CUDA was already started in this process, so worker processes cannot be forked "
-                   "(run predict in a fresh process for worker processes)")
-    return min(16, cpus - 1), f"{min(16, cpus - 1)} forked worker processes ({cpus} usable CPUs)"
-
-
-def _ignore_ctrl_c() -> None:
-    """In a worker process: Ctrl-C reaches the whole process group; the main process handles it."""
-    import signal
-
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-
-
-def _run_batch(model, batch, x, priors, cb, dev: str, precision: str, writers: _Writers, timings: dict,
+def _run_batch(model, batch, x, priors, cb, dev: str, precision: str, writers: Writers, timings: dict,
                result: PredictResult, out_dir: Path, chosen, npy_dtype: str, png_level: int) -> None:
     """One forward pass; its outputs go to the writer pool. Unusable inputs (AsdgazeError) fail the batch's images."""
     import torch

@@ -1,8 +1,9 @@
 """``asdgaze predict``: DeepGaze IIE maps for a folder of images or a dataset (streaming, resumable).
 
-The pipeline is in :mod:`asdgaze.predict.pipeline`, the files it writes in
-:mod:`asdgaze.predict.outputs`, the settings record that makes resuming safe in
-:mod:`asdgaze.predict.settings`.
+The pipeline is in :mod:`asdgaze.predict.pipeline` (its streaming stages in
+:mod:`asdgaze.predict.stages`; in a child process, for callers that must stay free of CUDA, in
+:mod:`asdgaze.predict.isolated`), the files it writes in :mod:`asdgaze.predict.outputs`, the
+settings record that makes resuming safe in :mod:`asdgaze.predict.settings`.
 """
 
 from asdgaze.predict.outputs import (

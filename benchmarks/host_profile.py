@@ -240,7 +240,7 @@ def _graph_forward(model, x, cb):
     import torch
 
     from asdgaze.models.deepgaze.fused import half_res_counts, upsample_full
-    from asdgaze.models.deepgaze.model import check_image_tensor, log_mean_exp
+    from asdgaze.models.deepgaze.model import check_image_tensor, log_mean_exp, no_tf32
     from asdgaze.models.deepgaze.readout import downscale_half
 
     h, w = x.shape[-2:]
@@ -251,7 +251,7 @@ def _graph_forward(model, x, cb):
         x_half = downscale_half(check_image_tensor(static_x))
         return [m.readout_input(x_half, grid, "fp32") for m in model.models]
 
-    with torch.inference_mode():
+    with torch.inference_mode(), no_tf32(False):  # exact fp32, as predict's default (kernels chosen at capture)
         side = torch.cuda.Stream()
         side.wait_stream(torch.cuda.current_stream())
         with torch.cuda.stream(side):
@@ -265,6 +265,7 @@ def _graph_forward(model, x, cb):
         rows, cols = half_res_counts(h, w, x.device)
 
     @torch.inference_mode()
+    @no_tf32(False)
     def run():
         static_x.copy_(x)
         graph.replay()

@@ -108,11 +108,9 @@ def main() -> None:
             dt = time.perf_counter() - t0
             fig["write_processes_" + "+".join(outs)] = args.n / dt
             print(f"write {','.join(outs):16s} {n_proc} processes: {rate(args.n, dt)}", flush=True)
-        fig["_procs"] = None
         if dev.startswith("cuda"):
             _device_steps(args, dev, h, w, paths, image, maps, fig, procs)
         procs.shutdown()
-        del fig["_procs"]
     if args.json:
         args.json.write_text(json.dumps(fig, indent=2) + "\n")
 

@@ -1,4 +1,4 @@
-"""The faster writers give the same bytes as before (issue 9): PNG in a process pool, overlay first."""
+"""The faster writers give the same bytes as before (issue 9), in a thread or a worker process."""
 
 from __future__ import annotations
 
@@ -12,7 +12,8 @@ import pytest
 from PIL import Image
 
 from asdgaze.errors import AsdgazeError, OptionsError
-from asdgaze.predict.outputs import OutputError, density_png, overlay_image, png_bytes, write_outputs
+from asdgaze.predict.outputs import DEFAULT_OUTPUTS, OutputError, density_png, overlay_image, png_bytes, write_outputs
+from asdgaze.predict.stages import write_timed
 from test_predict_pipeline import FakeModel, files, folder, run  # noqa: F401 - fixture reused
 
 
@@ -41,7 +42,9 @@ def test_write_outputs_bytes_equal_the_pre_change_writer(tmp_path, pool, level):
     ld = rng.normal(-9.0, 1.5, (96, 128)).astype(np.float32)
     _reference_write(tmp_path / "ref", "a", image, ld, level)
     write_outputs(tmp_path / "thread", "a", image, ld, png_level=level)
-    write_outputs(tmp_path / "proc", "a", image, ld, png_level=level, png_pool=pool)
+    # as a worker process writes on a GPU host
+    pool.submit(write_timed, write_outputs, (tmp_path / "proc", "a", image, ld, DEFAULT_OUTPUTS, "float32", level)
+                ).result()
     ref = files(tmp_path / "ref")
     assert set(ref) == {"maps/a.png", "maps/a.npy", "overlays/a.jpg"}
     assert files(tmp_path / "thread") == ref
@@ -240,3 +243,10 @@ def test_a_predict_child_that_dies_is_a_clear_error(folder, tmp_path):  # noqa: 
     with pytest.raises(WorkerDied, match=r"DeepGaze IIE process died \(exit status 3\).*rerun resumes"):
         run_predict_in_child(tmp_path / "o", images=folder, model=DiesHard(), centerbias="uniform", device="cpu",
                              progress=False)
+
+
+def test_run_and_predict_offer_every_precision_the_pipeline_accepts():
+    from asdgaze.cli import PRECISIONS
+    from asdgaze.predict.pipeline import PRECISION_CHOICES
+
+    assert tuple(PRECISIONS) == PRECISION_CHOICES  # `asdgaze run --precision fast` was refused before

@@ -12,6 +12,12 @@ import click
 from asdgaze import __version__
 
 
+
+# DeepGaze IIE's --precision (predict and run; the names asdgaze.predict.pipeline.PRECISION_CHOICES checks)
+PRECISIONS = ["fp32", "tf32", "fp16", "bf16", "fast"]
+PRECISION_HELP = ("fp32 is exact (TF32 off); fast (= fp16 autocast on the backbones), tf32, fp16, bf16 are faster "
+                  "on GPU and not exact (README, Precision).")
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="asdgaze")
 def cli() -> None:
@@ -368,9 +374,7 @@ def _model_errors():
 @click.option("--device", default="auto", show_default=True, help="auto, cpu or cuda.")
 @click.option("--batch-size", type=click.IntRange(min=1), default=8, show_default=True,
               help="Images per batch (equal sizes).")
-@click.option("--precision", type=click.Choice(["fp32", "tf32", "fp16", "bf16", "fast"]), default="fp32",
-              show_default=True, help="fp32 is exact (TF32 off); fast (= fp16 autocast on the backbones), "
-              "tf32, fp16, bf16 are faster on GPU and not exact (README, Precision).")
+@click.option("--precision", type=click.Choice(PRECISIONS), default="fp32", show_default=True, help=PRECISION_HELP)
 @click.option("--outputs", default="npy,png,overlay", show_default=True,
               help="Comma-separated: npy (log density), png (density image), overlay (jpg), hdf5 (one file).")
 @click.option("--npy-dtype", type=click.Choice(["float32", "float16"]), default="float32", show_default=True,
@@ -619,7 +623,7 @@ def demo(out_dir, workers, weights, centerbias, no_download, overwrite, no_progr
 @click.option("--centerbias", default="mit1003", show_default=True,
               help="DeepGaze IIE centre bias: mit1003, uniform, or a .npy log-density file.")
 @click.option("--device", default="auto", show_default=True, help="auto, cpu or cuda.")
-@click.option("--precision", type=click.Choice(["fp32", "bf16", "fp16"]), default="fp32", show_default=True)
+@click.option("--precision", type=click.Choice(PRECISIONS), default="fp32", show_default=True, help=PRECISION_HELP)
 @click.option("--ig-baseline", default="gaussian", show_default=True,
               help="Information-gain baseline of evaluate: gaussian, uniform, mit1003, or a map file.")
 @click.option("--metrics", default=None, help="Comma-separated metrics of evaluate (default: all).")

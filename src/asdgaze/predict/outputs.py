@@ -15,7 +15,6 @@ appears only by an atomic rename, a file under its final name is always complete
 from __future__ import annotations
 
 import io
-from concurrent.futures import Executor
 from pathlib import Path
 from typing import Sequence
 
@@ -112,8 +111,8 @@ def output_paths(out_dir: Path, stem: str, outputs: Sequence[str] = DEFAULT_OUTP
 def png_bytes(grey: np.ndarray, level: int = DEFAULT_PNG_LEVEL) -> bytes:
     """The PNG file of an 8-bit grayscale map, as bytes (PIL writes the same bytes to a file).
 
-    A function of its own so that a process pool can run it: PIL's PNG encoder holds the GIL
-    for the whole encode, so writer threads alone cannot run two PNG encodes at once.
+    PIL's PNG encoder holds the GIL for the whole encode: on a GPU host writing runs in worker
+    processes (:mod:`asdgaze.predict.stages`), so PNG encodes there run in parallel.
     """
     from PIL import Image
 
@@ -122,23 +121,18 @@ def png_bytes(grey: np.ndarray, level: int = DEFAULT_PNG_LEVEL) -> bytes:
     return buf.getvalue()
 
 
-def write_outputs(out_dir: Path, stem: str, image: np.ndarray, log_density: np.ndarray,
+def write_outputs(out_dir: Path, stem: str, image: np.ndarray | None, log_density: np.ndarray,
                   outputs: Sequence[str] = DEFAULT_OUTPUTS, npy_dtype: str = "float32",
-                  png_level: int = DEFAULT_PNG_LEVEL, png_pool: Executor | None = None) -> None:
+                  png_level: int = DEFAULT_PNG_LEVEL) -> None:
     """Write the selected per-image files atomically; the .npy last.
 
-    ``png_pool``: a process pool that encodes the PNG (while this thread makes the overlay);
-    without it the PNG is encoded here. The bytes are the same either way.
-    Raises :class:`OutputError` naming the file when one cannot be written.
+    ``image`` is used for the overlay only (None without it). Raises :class:`OutputError` naming the file when one cannot be written.
     """
     from PIL import Image
 
     paths = output_paths(out_dir, stem, outputs)
     current = None
     grey = density_png(log_density) if ("png" in paths or "overlay" in paths) else None
-    png = None
-    if "png" in paths and png_pool is not None:
-        png = png_pool.submit(png_bytes, grey, png_level)  # runs while the overlay is made below
     try:
         if "overlay" in paths:
             current = paths["overlay"]
@@ -146,7 +140,7 @@ def write_outputs(out_dir: Path, stem: str, image: np.ndarray, log_density: np.n
                 Image.fromarray(overlay_image(image, log_density, grey=grey)).save(tmp, format="JPEG", quality=90)
         if "png" in paths:
             current = paths["png"]
-            data = png.result() if png is not None else png_bytes(grey, png_level)
+            data = png_bytes(grey, png_level)
             with atomic_path(current) as tmp:
                 tmp.write_bytes(data)
         if "npy" in paths:

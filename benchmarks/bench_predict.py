@@ -35,6 +35,7 @@ import numpy as np
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "benchmarks"))
+sys.path.insert(0, str(REPO / "src"))  # this checkout's asdgaze, also in this process (--in-process)
 
 
 def make_images(folder: Path, n: int, h: int, w: int, seed: int = 0) -> None:
@@ -83,11 +84,54 @@ def model_only(weights: Path, device: str, h: int, w: int, batch: int, precision
     return rate
 
 
+def in_process(weights: Path, device: str, images: Path, out: Path, batch: int, precision: str, outputs: str,
+               repeats: int) -> list[dict]:
+    """predict's time per image over the model's, in one process: the model alone on the decoded
+    images, then ``run_predict`` with that model object on the same images (start-up excluded, the
+    model warm), then the model alone again; ``repeats`` times. Without the start-up noise of two
+    child processes, a difference of a few per cent shows (CPU: see benchmarks/README.md)."""
+    import shutil
+
+    import torch
+
+    from asdgaze.models.deepgaze import DeepGazeIIE
+    from asdgaze.predict.pipeline import run_predict
+    from asdgaze.predict.stages import decode_timed
+
+    model = DeepGazeIIE.from_checkpoint(weights, device=device)
+    paths = sorted(images.glob("*.png"))
+    decoded = [torch.from_numpy(decode_timed(p)[0].copy()).permute(2, 0, 1)[None] for p in paths]
+    h, w = decoded[0].shape[-2:]
+    prec = "fp16" if precision == "fast" else precision
+
+    def alone() -> float:
+        cb = torch.full((1, h, w), -float(np.log(h * w)), device=device)
+        t0 = time.perf_counter()
+        for x in decoded:
+            model.forward_parts(x, cb, precision=prec)["output"].cpu()
+        return (time.perf_counter() - t0) / len(decoded)
+
+    alone()  # warm-up
+    rows = []
+    for _ in range(repeats):
+        a1 = alone()
+        shutil.rmtree(out, ignore_errors=True)
+        t0 = time.perf_counter()
+        r = run_predict(out, images=images, model=model, device=device, centerbias="uniform", batch_size=batch,
+                        precision=precision, outputs=outputs, progress=False)
+        p = (time.perf_counter() - t0) / len(paths)
+        if not r.ok:
+            raise SystemExit(f"predict failed: {r.failures[:3]}")
+        a2 = alone()
+        rows.append({"model_s_per_image": (a1 + a2) / 2, "predict_s_per_image": p, "ratio": 2 * p / (a1 + a2)})
+    return rows
+
+
 def run_predict_child(images: Path, out: Path, weights: Path, home: Path, device: str, batch: int,
-                      precision: str, outputs: str = "npy,png,overlay", workers: int | None = None
-                      ) -> tuple[float, float]:
-    """Wall seconds and peak RSS (GiB) of one `asdgaze predict` child."""
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(REPO / "src"), os.environ.get("PYTHONPATH", "")]),
+                      precision: str, outputs: str = "npy,png,overlay", workers: int | None = None,
+                      src: Path = REPO / "src") -> tuple[float, float]:
+    """Wall seconds and peak RSS (GiB) of one `asdgaze predict` child running the asdgaze in ``src``."""
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(src), os.environ.get("PYTHONPATH", "")]),
                ASDGAZE_HOME=str(home))
     cmd = [sys.executable, "-m", "asdgaze.cli", "predict", "--images", str(images), "--out", str(out),
            "--weights", str(weights), "--centerbias", "uniform", "--device", device, "--batch-size", str(batch),
@@ -174,6 +218,50 @@ def manifest_timeline(out: Path, key: str = "timeline_seconds") -> dict:
         return {}
 
 
+def figures_row(rate: float, wall: float, wall_s: float, n: int, n_small: int, rss: float, out: Path) -> dict:
+    marginal = (wall - wall_s) / (n - n_small)
+    e2e = n / wall
+    return {"model_images_per_s": rate, "predict_wall_s": wall, "predict_images_per_s": e2e,
+            "ratio_e2e_to_model": e2e / rate, "marginal_s_per_image": marginal,
+            "marginal_over_model_time": marginal * rate, "startup_s": wall_s - n_small * marginal,
+            "peak_rss_gib": rss, "predict_timeline_s": manifest_timeline(out),
+            "predict_busy_s": manifest_timeline(out, "busy_seconds")}
+
+
+def print_row(name: str, row: dict, n: int) -> None:
+    rate, wall, marginal = row["model_images_per_s"], row["predict_wall_s"], row["marginal_s_per_image"]
+    e2e = row["predict_images_per_s"]
+    print(f"[{name}] model alone {rate:.2f} img/s | predict {n} images: {wall:.2f} s wall incl. start-up "
+          f"= {e2e:.2f} img/s, {100 * e2e / rate:.0f} % of the model | marginal {marginal * 1000:.1f} ms/img"
+          f" = {marginal * rate:.2f}x the model's time per image | start-up {row['startup_s']:.2f} s | "
+          f"peak RSS {row['peak_rss_gib']:.2f} GiB | steady state {1 / marginal:.1f} img/s", flush=True)
+    tl = row["predict_timeline_s"]
+    if tl:
+        inside = tl.get("pools_closed", 0.0)
+        print(f"   predict timeline (s since run_predict began): "
+              + ", ".join(f"{k} {v:.2f}" for k, v in tl.items())
+              + f"; before run_predict (interpreter, imports) and after: {wall - inside:.2f} s", flush=True)
+    if row["predict_busy_s"]:
+        print("   predict busy seconds per step (summed over threads): "
+              + ", ".join(f"{k} {v:.2f}" for k, v in row["predict_busy_s"].items()), flush=True)
+
+
+def print_summary(prec: str, rows: dict[str, list]) -> None:
+    """Medians over the repeats; with two versions also the median of their paired ratio."""
+    for label, rs in rows.items():
+        ratios = sorted(r["marginal_over_model_time"] for r in rs)
+        rss = max(r["peak_rss_gib"] for r in rs)
+        print(f"[{prec}] {label}: marginal / model time per image, median {float(np.median(ratios)):.3f}x "
+              f"(min {ratios[0]:.3f}, max {ratios[-1]:.3f}, {len(rs)} runs); end to end, median "
+              f"{float(np.median([r['ratio_e2e_to_model'] for r in rs])) * 100:.0f} % of the model; "
+              f"largest peak RSS {rss:.2f} GiB", flush=True)
+    if len(rows) == 2:
+        this, other = rows["this"], rows["compared"]
+        paired = [a["marginal_s_per_image"] / b["marginal_s_per_image"] for a, b in zip(this, other)]
+        print(f"[{prec}] marginal time per image, this / compared: median {float(np.median(paired)):.3f} "
+              f"(each repeat: {', '.join(f'{p:.3f}' for p in paired)})", flush=True)
+
+
 def main() -> None:
     import torch
 
@@ -188,12 +276,24 @@ def main() -> None:
     ap.add_argument("--outputs", default="npy,png,overlay", help="predict's --outputs")
     ap.add_argument("--workers", type=int, help="predict's --workers (default: predict's own)")
     ap.add_argument("--json", type=Path, help="also write the figures here")
+    ap.add_argument("--repeat", type=int, default=1,
+                    help="measure the model alone and both predict runs this many times, alternating; the "
+                         "summary gives medians (the CPU figures move by 10 %% between runs on a shared machine)")
+    ap.add_argument("--compare-src", type=Path, metavar="DIR",
+                    help="also run predict from another checkout's src folder, in turn with this one in each "
+                         "repeat (an A/B of two versions under the same conditions)")
+    ap.add_argument("--in-process", type=int, default=0, metavar="R",
+                    help="CPU: also time run_predict in this process with the model passed in, R times, each "
+                         "between two runs of the model alone (predict / model time per image, start-up excluded)")
     ap.add_argument("--startup", action="store_true",
                     help="also time the start-up steps (import / CUDA init / load / build / first batch)")
     args = ap.parse_args()
 
     dev = ("cuda" if torch.cuda.is_available() else "cpu") if args.device == "auto" else args.device
     gpu = dev.startswith("cuda")
+    if args.in_process and gpu:
+        raise SystemExit("--in-process is for CPU runs: with the model already on the GPU, predict would decode "
+                         "and write in threads, not in its usual worker processes")
     n = args.n or (300 if gpu else 8)
     n_small = args.n_small or (32 if gpu else 2)
     h, w = (int(v) for v in (args.size or ("768x1024" if gpu else "384x512")).split("x"))
@@ -224,34 +324,38 @@ def main() -> None:
                 steps = startup_breakdown(weights, dev, h, w, batch, prec)
                 figures.setdefault("startup", {})[prec] = steps
                 print_steps(f"[{prec}] start-up steps, cumulative seconds in a fresh process (batch {batch}):", steps)
+        versions = {"this": REPO / "src"}
+        if args.compare_src:
+            versions["compared"] = args.compare_src.resolve()
+            print(f"compared: predict from {versions['compared']} in turn with {versions['this']}", flush=True)
         for prec in args.precision:
-            rate = model_only(weights, dev, h, w, batch, prec, min(n, 4 * batch) if gpu else n_small)
-            wall, rss = run_predict_child(tmp / "images", tmp / f"out-{prec}", weights, home, dev, batch, prec,
-                                          args.outputs, args.workers)
-            wall_s, _ = run_predict_child(tmp / "small", tmp / f"small-{prec}", weights, home, dev, batch, prec,
-                                          args.outputs, args.workers)
-            marginal = (wall - wall_s) / (n - n_small)
-            startup = wall_s - n_small * marginal
-            e2e = n / wall
-            row = {"model_images_per_s": rate, "predict_wall_s": wall, "predict_images_per_s": e2e,
-                   "ratio_e2e_to_model": e2e / rate, "marginal_s_per_image": marginal,
-                   "marginal_over_model_time": marginal * rate, "startup_s": startup, "peak_rss_gib": rss}
-            row["predict_timeline_s"] = manifest_timeline(tmp / f"out-{prec}")
-            row["predict_busy_s"] = manifest_timeline(tmp / f"out-{prec}", "busy_seconds")
-            figures["runs"][prec] = row
-            print(f"[{prec}] model alone {rate:.2f} img/s | predict {n} images: {wall:.2f} s wall incl. start-up "
-                  f"= {e2e:.2f} img/s, {100 * e2e / rate:.0f} % of the model | marginal {marginal * 1000:.1f} ms/img"
-                  f" = {marginal * rate:.2f}x the model's time per image | start-up {startup:.2f} s | "
-                  f"peak RSS {rss:.2f} GiB | steady state {1 / marginal:.1f} img/s", flush=True)
-            tl = row["predict_timeline_s"]
-            if tl:
-                inside = tl.get("pools_closed", 0.0)
-                print(f"   predict timeline (s since run_predict began): "
-                      + ", ".join(f"{k} {v:.2f}" for k, v in tl.items())
-                      + f"; before run_predict (interpreter, imports) and after: {wall - inside:.2f} s", flush=True)
-            if row["predict_busy_s"]:
-                print("   predict busy seconds per step (summed over threads): "
-                      + ", ".join(f"{k} {v:.2f}" for k, v in row["predict_busy_s"].items()), flush=True)
+            if args.in_process:  # first, in a fresh process (see in_process)
+                ip = in_process(weights, dev, tmp / "images", tmp / f"inproc-{prec}", batch, prec, args.outputs,
+                                args.in_process)
+                figures.setdefault("in_process", {})[prec] = ip
+                ratios = [r["ratio"] for r in ip]
+                print(f"[{prec}] in one process ({n} images, start-up excluded): predict's time per image / the "
+                      f"model's, median {float(np.median(ratios)):.3f}x (each: "
+                      + ", ".join(f"{r['predict_s_per_image']:.3f}/{r['model_s_per_image']:.3f} s = {r['ratio']:.3f}x"
+                                  for r in ip) + ")", flush=True)
+            rows: dict[str, list] = {v: [] for v in versions}
+            for rep in range(args.repeat):
+                rate = model_only(weights, dev, h, w, batch, prec, min(n, 4 * batch) if gpu else n_small)
+                order = list(versions.items())
+                for label, src in order if rep % 2 == 0 else order[::-1]:  # alternate who goes first
+                    tag = f"{prec}-{label}-{rep}"
+                    wall, rss = run_predict_child(tmp / "images", tmp / f"out-{tag}", weights, home, dev, batch,
+                                                  prec, args.outputs, args.workers, src)
+                    wall_s, _ = run_predict_child(tmp / "small", tmp / f"small-{tag}", weights, home, dev, batch,
+                                                  prec, args.outputs, args.workers, src)
+                    row = figures_row(rate, wall, wall_s, n, n_small, rss, tmp / f"out-{tag}")
+                    rows[label].append(row)
+                    name = prec if len(versions) == 1 else f"{prec}, {label}"
+                    name += f", repeat {rep + 1}/{args.repeat}" if args.repeat > 1 else ""
+                    print_row(name, row, n)
+            figures["runs"][prec] = rows["this"][0] if args.repeat == 1 and len(versions) == 1 else rows
+            if args.repeat > 1 or len(versions) > 1:
+                print_summary(prec, rows)
     if args.json:
         args.json.write_text(json.dumps(figures, indent=2) + "\n")
 

@@ -273,13 +273,12 @@ def run_predict(out: str | os.PathLike, images=None, dataset=None, weights: str 
     if gpu:
         threading.Thread(target=_init_cuda, args=(dev,), name="asdgaze-cuda-init", daemon=True).start()
     decoder = procs or ThreadPoolExecutor(max_workers=n_decode, thread_name_prefix="asdgaze-decode")
-    writers = Writers(n_write, max_in_flight=step + n_write, trim=not gpu and procs is None, busy=busy,
-                       processes=procs)
+    writers = Writers(n_write, max_in_flight=step + n_write, busy=busy, processes=procs)
     feeder = None
     bar = None
     try:
         if pending:
-            decoded = start_decoding(decoder, pending, window, trim=not gpu and procs is None, busy=busy)  # decoding starts now, while the model loads
+            decoded = start_decoding(decoder, pending, window, busy=busy)  # decoding starts now, while the model loads
             feeder = BatchFeeder(equal_size_batches(decoded, step, max_buffered=window), dev, depth=2 if gpu else 1,
                                   busy=busy)
             if model is None:

@@ -38,22 +38,17 @@ def _decode(path: Path) -> np.ndarray:
     return image
 
 
-def decode_timed(path: Path, trim: bool = False) -> tuple[np.ndarray, float]:
-    """:func:`_decode` and its seconds; a top-level function, so a process pool can run it.
-    ``trim``: return freed memory to the system afterwards (see :func:`return_freed_memory`)."""
+def decode_timed(path: Path) -> tuple[np.ndarray, float]:
+    """:func:`_decode` and its seconds; a top-level function, so a process pool can run it."""
     t0 = time.perf_counter()
-    try:
-        return _decode(path), time.perf_counter() - t0
-    finally:
-        if trim:
-            return_freed_memory()
+    return _decode(path), time.perf_counter() - t0
 
 
 def start_decoding(pool: Executor, pending: Sequence[tuple[str, Path]], window: int,
-                   trim: bool = False, busy: Busy | None = None) -> Iterator[tuple[str, Path, np.ndarray | None, AsdgazeError | None]]:
+                   busy: Busy | None = None) -> Iterator[tuple[str, Path, np.ndarray | None, AsdgazeError | None]]:
     """Start decoding ``pending`` in ``pool`` (threads or processes) now, at most ``window`` images
     in flight; iterate for the results in input order, each (stem, path, image or None,
-    AsdgazeError or None). ``trim``: return freed memory to the system after each image."""
+    AsdgazeError or None)."""
     queue: deque[tuple[str, Path, Future]] = deque()
     it = iter(pending)
     busy = busy if busy is not None else Busy()
@@ -63,7 +58,7 @@ def start_decoding(pool: Executor, pending: Sequence[tuple[str, Path]], window: 
             nxt = next(it, None)
             if nxt is None:
                 return
-            queue.append((nxt[0], nxt[1], pool.submit(decode_timed, nxt[1], trim)))
+            queue.append((nxt[0], nxt[1], pool.submit(decode_timed, nxt[1])))
 
     def results() -> Iterator[tuple[str, Path, np.ndarray | None, AsdgazeError | None]]:
         while queue:
@@ -197,10 +192,9 @@ class Writers:
     """Writes in a pool (threads, or the given process pool), with a bound on images in flight
     (each holds its image and map until written)."""
 
-    def __init__(self, workers: int, max_in_flight: int, trim: bool = False, busy: Busy | None = None,
+    def __init__(self, workers: int, max_in_flight: int, busy: Busy | None = None,
                  processes: Executor | None = None) -> None:
         self.busy = busy if busy is not None else Busy()
-        self.trim = trim
         self.own_pool = processes is None
         self.pool = processes or ThreadPoolExecutor(max_workers=workers, thread_name_prefix="asdgaze-write")
         self.slots = threading.Semaphore(max_in_flight)
@@ -212,7 +206,7 @@ class Writers:
         t0 = time.perf_counter()
         self.slots.acquire()
         self.busy.add("main: wait for a writer slot", time.perf_counter() - t0)
-        fut = self.pool.submit(write_timed, fn, args, self.trim)
+        fut = self.pool.submit(write_timed, fn, args)
         fut.add_done_callback(self._finished)
         self.futures.append((stem, fut))
 
@@ -247,38 +241,11 @@ class Writers:
             self.pool.shutdown(wait=True, cancel_futures=True)
 
 
-def write_timed(fn: Callable[..., None], args: tuple, trim: bool = False) -> float:
+def write_timed(fn: Callable[..., None], args: tuple) -> float:
     """``fn(*args)`` and its seconds (a top-level function, so a process pool can run it)."""
     t0 = time.perf_counter()
-    try:
-        fn(*args)
-    finally:
-        if trim:
-            return_freed_memory()
+    fn(*args)
     return time.perf_counter() - t0
-
-
-def return_freed_memory() -> None:
-    """glibc: hand the memory freed in this thread's heap back to the system (``malloc_trim``).
-
-    Decoded images and written maps are freed into per-thread heaps that glibc keeps; on CPU,
-    where the decoder and writer work beside the model, that memory would add to the model's
-    peak. Changes only where memory comes from, never a value; elsewhere (not glibc) nothing happens.
-    """
-    if _malloc_trim is not None:
-        _malloc_trim(0)
-
-
-def _find_malloc_trim():
-    import ctypes
-
-    try:
-        return ctypes.CDLL(None).malloc_trim
-    except (OSError, AttributeError):
-        return None
-
-
-_malloc_trim = _find_malloc_trim()
 
 
 def start_process_pool(workers: int, method: str | None = None) -> Executor:

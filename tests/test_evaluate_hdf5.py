@@ -18,6 +18,7 @@ from scipy.special import logsumexp
 from asdgaze.cli import main
 from asdgaze.data import load_demo
 from asdgaze.data.types import Dataset, Fixations, Stimulus
+from asdgaze.errors import MapError
 from asdgaze.evaluate import EvaluateError, EvaluateOptions, EvaluateWarning, evaluate
 from asdgaze.maps.io import save_npy
 
@@ -177,6 +178,53 @@ def test_a_file_written_by_pysaliency_is_read_and_scored(tmp_path, pysaliency_py
         for g in ds.groups:
             sel = pi[(pi.model == "p") & (pi.image == stem) & (pi.group == g) & (pi.metric == "ll")]
             assert float(sel.value.iloc[0]) == pytest.approx(_hand_ll(ds, back[f"arr_{k}"], stem, g), rel=1e-12)
+
+
+def test_nested_names_of_a_pysaliency_export_from_two_folders_are_matched(tmp_path, pysaliency_python,
+                                                                           pysaliency_env):
+    """Exported from images in two folders, pysaliency names each dataset by the shortest path end that
+    tells them apart (``a/imgs/1.png``: groups in the file). Those of this dataset's folder are scored
+    exactly as the same maps in a .npy folder; the other folder's are named as not scored."""
+    ds = _tiny(tmp_path / "a", n=3)
+    rng = np.random.default_rng(9)
+    other = tmp_path / "b" / "imgs" / "1.png"
+    for p in [st.path for st in ds.stimuli.values()] + [other]:
+        Path(p).parent.mkdir(parents=True, exist_ok=True)
+        Image.fromarray(rng.integers(0, 256, (H, W, 3), dtype=np.uint8)).save(p)
+    files = [str(st.path) for st in ds.stimuli.values()] + [str(other)]
+    done = subprocess.run([str(pysaliency_python), "-c", WRITER, json.dumps(files), str(tmp_path / "p.hdf5"),
+                           str(tmp_path / "lp.npz")], env=pysaliency_env,
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    with h5py.File(tmp_path / "p.hdf5", "r") as f:
+        assert sorted(f.keys()) == ["a", "b"] and sorted(f["a/imgs"].keys()) == ["1.png", "2.png", "3.png"]
+    back = np.load(tmp_path / "lp.npz")
+    for k, stem in enumerate(ds.stimuli):
+        save_npy(tmp_path / "npy" / f"{stem}.npy", back[f"arr_{k}"])
+    opts = dict(prob_ig_baseline="uniform", baselines=("uniform",))
+    with pytest.warns(EvaluateWarning, match=r"p\.hdf5: 1 dataset\(s\) match no image .*b/imgs/1\.png"):
+        res = evaluate(ds, {"p": tmp_path / "p.hdf5"}, tmp_path / "o", EvaluateOptions(**opts), workers=1,
+                       progress=False)
+    assert res.ok and set(res.per_image.image) == {"1", "2", "3"}
+    evaluate(ds, {"p": tmp_path / "npy"}, tmp_path / "o2", EvaluateOptions(maps_kind="log-density", **opts),
+             workers=1, progress=False)
+    assert (tmp_path / "o" / "per_image.csv").read_bytes() == (tmp_path / "o2" / "per_image.csv").read_bytes()
+
+
+def test_path_ends_match_whole_parts_and_two_names_for_one_image_are_refused(tmp_path):
+    from asdgaze.maps.hdf5 import find_h5_maps, path_ends
+
+    assert path_ends("/data/s4a/Images/12.png") == ["12.png", "Images/12.png", "s4a/Images/12.png",
+                                                    "data/s4a/Images/12.png"]
+    lp = np.zeros((2, 2))
+    path = _h5(tmp_path / "m.hdf5", {"Images/1.png": lp, "ges/2.png": lp, "x/3.png": lp})
+    found, missing, extra = find_h5_maps(path, {"1": "/d/Images/1.png", "2": "/d/Images/2.png",
+                                                "3": "/d/Images/3.png"})
+    assert {k: v.name for k, v in found.items()} == {"1": "Images/1.png"}  # "ges" is no whole part of "Images"
+    assert missing == ["2", "3"] and extra == ["Images/1.png", "ges/2.png", "x/3.png"][1:]
+    both = _h5(tmp_path / "b.hdf5", {"1.png": lp, "Images/1.png": lp})
+    with pytest.raises(MapError, match=r"datasets '1\.png' and 'Images/1\.png' both name image 1"):
+        find_h5_maps(both, {"1": "/d/Images/1.png"})
 
 
 # --- (4) keys, errors and notes -------------------------------------------------------------------------------

@@ -19,7 +19,7 @@ import numpy as np
 from asdgaze.data.types import Dataset, Stimulus
 from asdgaze.errors import AsdgazeError, MapError, OptionsError
 from asdgaze.evaluation.procs import start_method
-from asdgaze.maps.hdf5 import H5Map, describe_extra, find_h5_maps, stimulus_file_names
+from asdgaze.maps.hdf5 import H5Map, describe_extra, find_h5_maps, stimulus_paths
 from asdgaze.maps.io import load_prediction
 from asdgaze.metrics.prob_scoring import ShuffledBaseline, _resize_density
 from asdgaze.predictions import LogDensity
@@ -119,12 +119,12 @@ def hdf5_model(name: str, path: Path, dataset: Dataset, maps_kind: str | None, a
     if maps_kind not in (None, "log-density"):
         raise OptionsError(f"--maps {path}: an HDF5 file holds log-densities; --maps-kind {maps_kind} does not "
                            "apply to it (leave --maps-kind out or give log-density)")
-    names = stimulus_file_names(dataset.stimuli)
-    found, missing, extra = find_h5_maps(path, names)
+    paths = stimulus_paths(dataset.stimuli)
+    found, missing, extra = find_h5_maps(path, paths)
     if missing and not allow_missing:
         raise OptionsError(f"no map in {path} for {len(missing)} of {len(dataset.stimuli)} images: "
                            f"{', '.join(missing)} (expected a dataset named by the image's file name, e.g. "
-                           f"{names[missing[0]]}; --allow-missing scores the rest)")
+                           f"{Path(paths[missing[0]]).name}; --allow-missing scores the rest)")
     if not found:
         raise OptionsError(f"{path}: no dataset matches an image of the dataset (datasets are named by the "
                            "image's file name, e.g. 12.png)")

@@ -1,9 +1,12 @@
 """Log-densities from one HDF5 file (``predict --outputs hdf5``, pysaliency's ``export_model_to_hdf5``).
 
-Layout (the one pysaliency's ``HDF5Model`` reads): one float dataset per stimulus at the file's top
-level, named by the stimulus file name (``"12.png"``), holding the (H, W) natural-log density. A
-dataset named by the stem alone (``"12"``) is accepted where the file name is absent; both at once
-is ambiguous and refused. Such a file always holds log-densities.
+Layout (the one pysaliency's ``HDF5Model`` reads): one float dataset per stimulus, named by the
+stimulus file name (``"12.png"``), holding the (H, W) natural-log density. pysaliency names a
+dataset by the shortest end of the stimulus's path that tells the exported stimuli apart, so a file
+exported from images in several folders has nested names (``"TrainingData/Images/12.png"``, groups
+in HDF5 terms); a dataset matches a stimulus when its name is an end of the stimulus's path (whole
+path parts). A dataset named by the stem alone (``"12"``, top level) is accepted where no such name
+exists; two names for one stimulus are ambiguous and refused. Such a file always holds log-densities.
 
 The file is opened read-only for each read and closed again, so no h5py handle lives across a fork
 into the worker processes.
@@ -69,13 +72,17 @@ def is_hdf5_source(path: str | Path) -> bool:
     return p.is_file() or (not p.is_dir() and p.suffix.lower() in HDF5_SUFFIXES)
 
 
-def find_h5_maps(path: str | Path, names: Mapping[str, str]) -> tuple[dict[str, H5Map], list[str], list[str]]:
-    """Match the datasets of ``path`` to stimuli; ``names``: stem -> stimulus file name (``"12.png"``).
+def find_h5_maps(path: str | Path, stimuli: Mapping[str, str | Path]
+                 ) -> tuple[dict[str, H5Map], list[str], list[str]]:
+    """Match the datasets of ``path`` to stimuli; ``stimuli``: stem -> the stimulus's path (or file name).
+
+    A dataset matches a stimulus when its name (with its groups: ``"Images/12.png"``) is an end of
+    the stimulus's path in whole parts, or is the stem alone at the top level (``"12"``).
 
     Returns (found: stem -> H5Map, missing stems, extra dataset names matching no stimulus).
 
     Raises:
-        MapError: no such file, not an HDF5 file, unreadable, or a stimulus named twice (file name and stem).
+        MapError: no such file, not an HDF5 file, unreadable, or a stimulus named by two datasets.
     """
     import h5py
 
@@ -90,15 +97,15 @@ def find_h5_maps(path: str | Path, names: Mapping[str, str]) -> tuple[dict[str, 
         raise MapError(f"{path}: not an HDF5 file (--maps takes a folder of maps or an .hdf5 file of log-densities)")
     try:
         with h5py.File(path, "r") as f:
-            keys = list(f.keys())
+            keys = _dataset_names(f)
     except (OSError, KeyError, ValueError) as e:
         raise MapError(f"{path}: cannot read the HDF5 file ({e})") from None
     present = set(keys)
     found: dict[str, H5Map] = {}
     missing: list[str] = []
     used: set[str] = set()
-    for stem, file_name in names.items():
-        hits = [k for k in dict.fromkeys((file_name, stem)) if k in present]
+    for stem, stimulus_path in stimuli.items():
+        hits = [k for k in dict.fromkeys(path_ends(stimulus_path) + [stem]) if k in present]
         if len(hits) > 1:
             raise MapError(f"{path}: datasets {hits[0]!r} and {hits[1]!r} both name image {stem}; keep one")
         if hits:
@@ -110,9 +117,30 @@ def find_h5_maps(path: str | Path, names: Mapping[str, str]) -> tuple[dict[str, 
     return found, missing, extra
 
 
-def stimulus_file_names(stimuli: Mapping[str, object]) -> dict[str, str]:
-    """stem -> the stimulus's file name (``Stimulus.path.name``), the dataset name pysaliency uses."""
-    return {stem: Path(getattr(st, "path")).name for stem, st in stimuli.items()}
+def path_ends(stimulus_path: str | Path) -> list[str]:
+    """The ends of a path in whole parts, shortest first: ``a/Images/12.png`` -> ``12.png``,
+    ``Images/12.png``, ``a/Images/12.png`` (the names pysaliency may give its dataset)."""
+    parts = [p for p in Path(stimulus_path).parts if p != Path(stimulus_path).anchor]
+    return ["/".join(parts[i:]) for i in range(len(parts) - 1, -1, -1)]
+
+
+def _dataset_names(group, prefix: str = "") -> list[str]:
+    """Every name in the file that is not a group, with its groups (``"Images/12.png"``), in file order."""
+    import h5py
+
+    names: list[str] = []
+    for name in group.keys():
+        obj = group.get(name)  # None for a broken link: listed, and fails as "not a dataset" when read
+        if isinstance(obj, h5py.Group):
+            names += _dataset_names(obj, f"{prefix}{name}/")
+        else:
+            names.append(f"{prefix}{name}")
+    return names
+
+
+def stimulus_paths(stimuli: Mapping[str, object]) -> dict[str, str]:
+    """stem -> the stimulus's path (``Stimulus.path``), whose ends name its dataset."""
+    return {stem: str(getattr(st, "path")) for stem, st in stimuli.items()}
 
 
 def map_digest(ref: object) -> str:
@@ -131,4 +159,5 @@ def describe_extra(path: Path, extra: Iterable[str]) -> str | None:
         return None
     shown = ", ".join(extra[:10]) + (f", ... ({len(extra)} in all)" if len(extra) > 10 else "")
     return (f"{path}: {len(extra)} dataset(s) match no image of the dataset and were not scored: {shown} "
-            "(datasets are matched by the image's file name, e.g. 12.png, or its stem)")
+            "(datasets are matched by the image's file name, e.g. 12.png, or an end of its path, e.g. "
+            "Images/12.png, or its stem)")

@@ -8,12 +8,15 @@ import math
 import warnings
 
 import numpy as np
-from hypothesis import HealthCheck, given, settings
+import pytest
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 from asdgaze.metrics import auc_borji, auc_judd, cc, emd, kl_div, nss, sim
 from asdgaze.metrics.suite import MIT_METRICS, Target, score_mit
+
+EPS = float(np.finfo(np.float64).eps)  # MATLAB's eps, as in MIT's KLdiv.m
 
 SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -34,8 +37,14 @@ def cases(draw, values=st.floats(0, 1e3, allow_nan=False, allow_infinity=False))
     return s, fix, dens, other
 
 
+_TINY = 3.61908505e-104
+_KL_BELOW_ZERO = (np.array([[1.0, 0.0], [0.0, 0.0]]), np.array([[True, False], [False, False]]),
+                  np.array([[0.5, _TINY], [_TINY, _TINY]]), np.array([[True, False], [False, False]]))
+
+
 @SETTINGS
 @given(cases(), st.integers(1, 4), st.integers(0, 2**32 - 1))
+@example(_KL_BELOW_ZERO, 1, 0)  # found by hypothesis on 2026-11-27: MIT's KL is -7.8e-102 here
 def test_random_valid_inputs_never_crash_and_stay_in_range(case, downsize, seed):
     s, fix, dens, other = case
     out = score_mit(s, {"g": Target(fix, dens, other)}, np.ones_like(s) + dens, seed=seed, n_splits=5,
@@ -45,9 +54,21 @@ def test_random_valid_inputs_never_crash_and_stay_in_range(case, downsize, seed)
     for m in ("auc_judd", "auc_borji", "auc_shuffled", "sim"):
         assert math.isnan(out[m]) or 0.0 <= out[m] <= 1.0, (m, out[m])
     assert math.isnan(out["cc"]) or -1.0 - 1e-12 <= out["cc"] <= 1.0 + 1e-12
-    assert math.isnan(out["kl"]) or out["kl"] >= 0.0
+    # MIT's KL is >= 0 only up to its eps: a cell with Q < eps adds about Q * ln(eps) (-36 Q), any
+    # other cell deviates from the exact term by about eps; so at most N * eps * |ln eps| below zero.
+    assert math.isnan(out["kl"]) or out["kl"] >= -s.size * EPS * abs(math.log(EPS))
     assert math.isnan(out["emd"]) or out["emd"] >= 0.0
     assert not math.isinf(out["nss"]) and not math.isinf(out["ig"])
+
+
+def test_kl_below_zero_by_its_eps_as_the_mit_formula_gives():
+    """The case hypothesis found (2026-11-27): a density with cells of 3.6e-104 where the map is 0.
+    Hand computation of MIT's KLdiv.m, sum Q ln(eps + Q / (P + eps)), gives a value below zero."""
+    sal, _, dens, _ = _KL_BELOW_ZERO
+    p_, q = sal / sal.sum(), dens / dens.sum()
+    hand = float(np.sum(q * np.log(EPS + q / (p_ + EPS))))
+    assert hand < 0
+    assert kl_div(sal, dens) == pytest.approx(hand, rel=1e-12)
 
 
 @SETTINGS

@@ -85,7 +85,7 @@ def model_only(weights: Path, device: str, h: int, w: int, batch: int, precision
 
 
 def in_process(weights: Path, device: str, images: Path, out: Path, batch: int, precision: str, outputs: str,
-               repeats: int) -> list[dict]:
+               repeats: int, workers: int | None = None) -> list[dict]:
     """predict's time per image over the model's, in one process: the model alone on the decoded
     images, then ``run_predict`` with that model object on the same images (start-up excluded, the
     model warm), then the model alone again; ``repeats`` times. Without the start-up noise of two
@@ -118,7 +118,7 @@ def in_process(weights: Path, device: str, images: Path, out: Path, batch: int, 
         shutil.rmtree(out, ignore_errors=True)
         t0 = time.perf_counter()
         r = run_predict(out, images=images, model=model, device=device, centerbias="uniform", batch_size=batch,
-                        precision=precision, outputs=outputs, progress=False)
+                        precision=precision, outputs=outputs, progress=False, processes=workers)
         p = (time.perf_counter() - t0) / len(paths)
         if not r.ok:
             raise SystemExit(f"predict failed: {r.failures[:3]}")
@@ -291,6 +291,11 @@ def main() -> None:
 
     dev = ("cuda" if torch.cuda.is_available() else "cpu") if args.device == "auto" else args.device
     gpu = dev.startswith("cuda")
+    if args.repeat < 1 or args.in_process < 0:
+        raise SystemExit("--repeat takes a whole number >= 1, --in-process one >= 0")
+    if args.compare_src and not (args.compare_src / "asdgaze" / "__init__.py").is_file():
+        # else the child would import this checkout's asdgaze (an editable install) and compare it with itself
+        raise SystemExit(f"--compare-src {args.compare_src}: no asdgaze package there (give the checkout's src folder)")
     if args.in_process and gpu:
         raise SystemExit("--in-process is for CPU runs: with the model already on the GPU, predict would decode "
                          "and write in threads, not in its usual worker processes")
@@ -318,7 +323,6 @@ def main() -> None:
         print(f"{n + n_small} PNG images written in {time.perf_counter() - t0:.1f} s", flush=True)
         home = tmp / "home"
         make_images(tmp / "one", 1, h, w)
-        run_predict_child(tmp / "one", tmp / "warm", weights, home, dev, batch, "fp32")  # hash cached, files warm
         if args.startup:
             for prec in args.precision:
                 steps = startup_breakdown(weights, dev, h, w, batch, prec)
@@ -328,10 +332,12 @@ def main() -> None:
         if args.compare_src:
             versions["compared"] = args.compare_src.resolve()
             print(f"compared: predict from {versions['compared']} in turn with {versions['this']}", flush=True)
+        for label, src in versions.items():  # checkpoint hash cached, files warm, for each version
+            run_predict_child(tmp / "one", tmp / f"warm-{label}", weights, home, dev, batch, "fp32", src=src)
         for prec in args.precision:
-            if args.in_process:  # first, in a fresh process (see in_process)
+            if args.in_process:  # before this precision's child runs (for the first precision, in a fresh process)
                 ip = in_process(weights, dev, tmp / "images", tmp / f"inproc-{prec}", batch, prec, args.outputs,
-                                args.in_process)
+                                args.in_process, args.workers)
                 figures.setdefault("in_process", {})[prec] = ip
                 ratios = [r["ratio"] for r in ip]
                 print(f"[{prec}] in one process ({n} images, start-up excluded): predict's time per image / the "

@@ -211,7 +211,7 @@ def test_nested_names_of_a_pysaliency_export_from_two_folders_are_matched(tmp_pa
     assert (tmp_path / "o" / "per_image.csv").read_bytes() == (tmp_path / "o2" / "per_image.csv").read_bytes()
 
 
-def test_path_ends_match_whole_parts_and_two_names_for_one_image_are_refused(tmp_path):
+def test_path_ends_match_whole_parts_and_the_longest_name_wins(tmp_path):
     from asdgaze.maps.hdf5 import find_h5_maps, path_ends
 
     assert path_ends("/data/s4a/Images/12.png") == ["12.png", "Images/12.png", "s4a/Images/12.png",
@@ -221,10 +221,43 @@ def test_path_ends_match_whole_parts_and_two_names_for_one_image_are_refused(tmp
     found, missing, extra = find_h5_maps(path, {"1": "/d/Images/1.png", "2": "/d/Images/2.png",
                                                 "3": "/d/Images/3.png"})
     assert {k: v.name for k, v in found.items()} == {"1": "Images/1.png"}  # "ges" is no whole part of "Images"
-    assert missing == ["2", "3"] and extra == ["Images/1.png", "ges/2.png", "x/3.png"][1:]
-    both = _h5(tmp_path / "b.hdf5", {"1.png": lp, "Images/1.png": lp})
-    with pytest.raises(MapError, match=r"datasets '1\.png' and 'Images/1\.png' both name image 1"):
-        find_h5_maps(both, {"1": "/d/Images/1.png"})
+    assert missing == ["2", "3"] and extra == ["ges/2.png", "x/3.png"]
+    # pysaliency, exporting /d/1.png and /d/a/imgs/1.png, names them "1.png" and "a/imgs/1.png"
+    both = _h5(tmp_path / "b.hdf5", {"1.png": lp, "a/imgs/1.png": lp})
+    found, missing, extra = find_h5_maps(both, {"1": "/d/a/imgs/1.png"})
+    assert found["1"].name == "a/imgs/1.png" and extra == ["1.png"]
+    found, _, _ = find_h5_maps(both, {"1": "/d/1.png"})
+    assert found["1"].name == "1.png"
+    # a name written on Windows ("a\\imgs\\1.png", one top-level dataset) matches too
+    win = _h5(tmp_path / "w.hdf5", {"a\\imgs\\1.png": lp})
+    found, _, _ = find_h5_maps(win, {"1": "/d/a/imgs/1.png"})
+    assert found["1"].name == "a\\imgs\\1.png"
+
+
+def test_links_groups_and_relative_paths(tmp_path, monkeypatch):
+    """A soft link back to the root and a hard-link cycle are listed, not followed; a group named like
+    an image fails that image as "not a dataset" (not "missing"); a stimulus given by a relative path
+    still matches a name with its folders."""
+    import h5py
+
+    from asdgaze.maps.hdf5 import find_h5_maps, stimulus_paths
+
+    lp = np.full((2, 2), -np.log(4.0))
+    path = tmp_path / "l.hdf5"
+    with h5py.File(path, "w") as f:
+        f.create_dataset("imgs/1.png", data=lp)
+        f["loop"] = h5py.SoftLink("/")
+        f["imgs/up"] = f["imgs"]  # a hard link to its own group
+        f["imgs/root"] = f["/"]  # a hard link to the root
+        f.create_group("2.png")
+    monkeypatch.chdir(tmp_path)
+    paths = stimulus_paths({"1": Stimulus("1", Path("imgs/1.png"), 2, 2), "2": Stimulus("2", Path("2.png"), 2, 2)})
+    found, missing, extra = find_h5_maps(path, paths)
+    assert {k: v.name for k, v in found.items()} == {"1": "imgs/1.png", "2": "2.png"} and missing == []
+    assert extra == ["loop"]
+    assert np.array_equal(found["1"].read(), lp)
+    with pytest.raises(MapError, match=r"l\.hdf5:2\.png: not a dataset"):
+        found["2"].read()
 
 
 # --- (4) keys, errors and notes -------------------------------------------------------------------------------

@@ -5,8 +5,9 @@ stimulus file name (``"12.png"``), holding the (H, W) natural-log density. pysal
 dataset by the shortest end of the stimulus's path that tells the exported stimuli apart, so a file
 exported from images in several folders has nested names (``"TrainingData/Images/12.png"``, groups
 in HDF5 terms); a dataset matches a stimulus when its name is an end of the stimulus's path (whole
-path parts). A dataset named by the stem alone (``"12"``, top level) is accepted where no such name
-exists; two names for one stimulus are ambiguous and refused. Such a file always holds log-densities.
+path parts; the longest such name wins). A dataset named by the stem alone (``"12"``, top level) is
+accepted where no such name exists; a stem and a file name for one stimulus are ambiguous and
+refused. Such a file always holds log-densities.
 
 The file is opened read-only for each read and closed again, so no h5py handle lives across a fork
 into the worker processes.
@@ -77,12 +78,13 @@ def find_h5_maps(path: str | Path, stimuli: Mapping[str, str | Path]
     """Match the datasets of ``path`` to stimuli; ``stimuli``: stem -> the stimulus's path (or file name).
 
     A dataset matches a stimulus when its name (with its groups: ``"Images/12.png"``) is an end of
-    the stimulus's path in whole parts, or is the stem alone at the top level (``"12"``).
+    the stimulus's path in whole parts (the longest wins), or is the stem alone at the top level
+    (``"12"``; refused beside a file name).
 
     Returns (found: stem -> H5Map, missing stems, extra dataset names matching no stimulus).
 
     Raises:
-        MapError: no such file, not an HDF5 file, unreadable, or a stimulus named by two datasets.
+        MapError: no such file, not an HDF5 file, unreadable, or a stimulus named by its stem and a file name.
     """
     import h5py
 
@@ -97,22 +99,30 @@ def find_h5_maps(path: str | Path, stimuli: Mapping[str, str | Path]
         raise MapError(f"{path}: not an HDF5 file (--maps takes a folder of maps or an .hdf5 file of log-densities)")
     try:
         with h5py.File(path, "r") as f:
-            keys = _dataset_names(f)
+            keys, groups = _names(f)
     except (OSError, KeyError, ValueError) as e:
         raise MapError(f"{path}: cannot read the HDF5 file ({e})") from None
-    present = set(keys)
+    # "/"-separated, also for a name written on Windows ("a\\imgs\\1.png" at the top level)
+    present = {k.replace("\\", "/"): k for k in keys}
+    # a group named like an image is matched too, so the image fails as "not a dataset", not "missing"
+    for g in groups:
+        present.setdefault(g, g)
     found: dict[str, H5Map] = {}
     missing: list[str] = []
     used: set[str] = set()
     for stem, stimulus_path in stimuli.items():
-        hits = [k for k in dict.fromkeys(path_ends(stimulus_path) + [stem]) if k in present]
-        if len(hits) > 1:
-            raise MapError(f"{path}: datasets {hits[0]!r} and {hits[1]!r} both name image {stem}; keep one")
-        if hits:
-            found[stem] = H5Map(path, hits[0])
-            used.add(hits[0])
-        else:
+        ends = [e for e in path_ends(stimulus_path) if e in present]
+        if ends and stem in present and stem not in ends:
+            raise MapError(f"{path}: datasets {present[ends[-1]]!r} and {present[stem]!r} both name image {stem}; "
+                           "keep one")
+        # the longest end wins: pysaliency names a dataset by as much of its path as tells the
+        # exported images apart, so "1.png" there may belong to another folder's image
+        hit = ends[-1] if ends else stem if stem in present else None
+        if hit is None:
             missing.append(stem)
+        else:
+            found[stem] = H5Map(path, present[hit])
+            used.add(present[hit])
     extra = [k for k in keys if k not in used]
     return found, missing, extra
 
@@ -124,23 +134,37 @@ def path_ends(stimulus_path: str | Path) -> list[str]:
     return ["/".join(parts[i:]) for i in range(len(parts) - 1, -1, -1)]
 
 
-def _dataset_names(group, prefix: str = "") -> list[str]:
-    """Every name in the file that is not a group, with its groups (``"Images/12.png"``), in file order."""
+def _names(f) -> tuple[list[str], list[str]]:
+    """(every name that is not a group, every group's name), with their groups (``"Images/12.png"``),
+    in file order. Soft and external links are names, not followed (a link may point back up the
+    tree); a group reached twice through hard links is listed once."""
     import h5py
 
     names: list[str] = []
-    for name in group.keys():
-        obj = group.get(name)  # None for a broken link: listed, and fails as "not a dataset" when read
-        if isinstance(obj, h5py.Group):
-            names += _dataset_names(obj, f"{prefix}{name}/")
-        else:
-            names.append(f"{prefix}{name}")
-    return names
+    groups: list[str] = []
+    seen = set()
+
+    def walk(group, prefix: str) -> None:
+        for name in group.keys():
+            full = f"{prefix}{name}"
+            obj = group.get(name) if isinstance(group.get(name, getlink=True), h5py.HardLink) else None
+            if isinstance(obj, h5py.Group):
+                groups.append(full)
+                if obj.id not in seen:
+                    seen.add(obj.id)
+                    walk(obj, f"{full}/")
+            else:  # a dataset, or a link: it fails as "not a dataset" when read if it leads nowhere
+                names.append(full)
+
+    seen.add(f["/"].id)  # the root: a hard link back to it is not walked again
+    walk(f, "")
+    return names, groups
 
 
 def stimulus_paths(stimuli: Mapping[str, object]) -> dict[str, str]:
-    """stem -> the stimulus's path (``Stimulus.path``), whose ends name its dataset."""
-    return {stem: str(getattr(st, "path")) for stem, st in stimuli.items()}
+    """stem -> the stimulus's absolute path (``Stimulus.path``), whose ends name its dataset (absolute:
+    a dataset loaded from a relative folder still matches ``TrainingData/Images/12.png``)."""
+    return {stem: str(Path(getattr(st, "path")).absolute()) for stem, st in stimuli.items()}
 
 
 def map_digest(ref: object) -> str:

@@ -143,14 +143,13 @@ def _scored_conventions(convention: str, mit: tuple[str, ...], prob: tuple[str, 
 
 
 def _parse_baselines(value: str, groups: list[str]) -> tuple[str, ...]:
-    from asdgaze.evaluation.models import DEFAULT_BASELINES
+    from asdgaze.evaluation.models import default_baselines
     from asdgaze.models.fitted import BASELINES
 
     if value.strip().lower() == "none":
         return ()
     if value.strip().lower() == "default":
-        # other-group compares two groups; with one group it has nothing to offer
-        return tuple(b for b in DEFAULT_BASELINES if b != "other-group" or len(groups) == 2)
+        return default_baselines(groups)
     names = tuple(dict.fromkeys(b.strip() for b in value.split(",") if b.strip()))
     unknown = [b for b in names if b not in BASELINES]
     if unknown:

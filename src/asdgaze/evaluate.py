@@ -45,7 +45,7 @@ from asdgaze.evaluation.summary import PER_FIXATION_COLUMNS, PER_IMAGE_COLUMNS, 
 from asdgaze.io import sha256_file, write_json_atomic, write_text_atomic
 from asdgaze.errors import AsdgazeError, MapError, OptionsError
 from asdgaze.maps.hdf5 import is_hdf5_source, map_digest
-from asdgaze.maps.io import MapKind, MapKindError, MapScaleWarning, find_maps, load_map
+from asdgaze.maps.io import MapKind, MapKindError, MapScaleWarning, check_aspect, find_maps, load_map
 from asdgaze.metrics.prob_scoring import MODES, PROB_METRICS, Blur, map_descriptions
 from asdgaze.metrics.registry import CONVENTIONS
 from asdgaze.metrics.streams import metric_rng
@@ -208,11 +208,12 @@ def resolve_baseline(options: EvaluateOptions) -> tuple[Baseline, dict[str, Any]
         raise EvaluateError(f"--ig-baseline: {option!r} is neither 'gaussian', 'uniform', 'mit1003' "
                             "nor an existing file")
     kind = "saliency" if path.suffix.lower() == ".png" else options.ig_baseline_kind
+    sha = None
     if kind == "log-density":  # the centre-bias loader's checks: a saliency array is not a log-density
         from asdgaze.models.centerbias import load_template
 
         try:
-            load_template(path.resolve())
+            _, sha = load_template(path.resolve())
         except MapError as e:
             raise EvaluateError(f"--ig-baseline: {e}") from None
     try:
@@ -222,7 +223,7 @@ def resolve_baseline(options: EvaluateOptions) -> tuple[Baseline, dict[str, Any]
     except MapError as e:
         raise EvaluateError(f"--ig-baseline: {e}") from e
     return Baseline(option, template=template), {"kind": "file", "path": str(path.resolve()), "content": kind,
-                                                 "sha256": sha256_file(path)}
+                                                 "sha256": sha or sha256_file(path)}
 
 
 def baseline_map(option: str, template: np.ndarray | None, height: int, width: int) -> np.ndarray:
@@ -388,12 +389,8 @@ def _mit_rows(ctx: Context, model: Model, stem: str, groups: tuple[str, ...], ta
             saliency = load_map(path, options.maps_kind)
         notes += [["scale" if issubclass(c.category, MapScaleWarning) else "map", str(c.message)] for c in caught]
         if saliency.shape != (h, w):
+            check_aspect(path, saliency.shape, stem, (h, w), options.allow_aspect_change)
             mh, mw = saliency.shape
-            change = abs((mw / mh) / (w / h) - 1)
-            if change > 0.01 and not options.allow_aspect_change:
-                raise MapError(f"{path}: map is {mh}x{mw} (height x width), image {stem} is {h}x{w}: the aspect "
-                               f"ratio differs by {100 * change:.1f} % (a transposed or cropped map?); "
-                               "--allow-aspect-change scores it resized")
             # score_mit resizes it per metric exactly as the MIT code does (EMD from the original size).
             notes.append(["resized", f"{path}: map is {mh}x{mw}, image {stem} is {h}x{w}"])
         if not saliency.max() > saliency.min():
@@ -639,7 +636,10 @@ def evaluate(
     stems = scored + extra
     # A shard scores its own images; everything fitted below still uses every image.
     mine = stems if shard_kn is None else [s for s, _ in select_shard([(s, None) for s in stems], shard_kn)]
-    map_sha = {name: {stem: map_digest(p) for stem, p in mp.items()} for name, mp in maps_by_model.items()}
+    # hashed for this run's (or shard's) images only: a shard must not read every other shard's maps
+    mine_set = set(mine)
+    map_sha = {name: {stem: map_digest(p) for stem, p in mp.items() if stem in mine_set}
+               for name, mp in maps_by_model.items()}
     # A model is scored probabilistically only when every map of its folder is a .npy log-density: a
     # part made while a map was still a PNG (another shard's predict unfinished) lacks those rows.
     prob_maps = sorted(m.name for m in models if m.log_density_maps)

@@ -30,16 +30,13 @@ from asdgaze.analysis.compare import CompareOptions, CompareResult
 from asdgaze.data.types import Dataset
 from asdgaze.errors import AsdgazeError, OptionsError
 from asdgaze.evaluate import EvaluateOptions
-from asdgaze.evaluation.models import DEFAULT_BASELINES as EVALUATE_DEFAULT_BASELINES
+from asdgaze.evaluation.models import DEFAULT_BASELINES, default_baselines
 from asdgaze.maps.hdf5 import HDF5_SUFFIXES
 from asdgaze.models.fitted import BASELINES
 
 DEEPGAZE = "deepgaze2e"
 #: Baselines evaluate fits and scores itself (centerbias-mit1003 needs the cached MIT1003 template).
 RUN_BASELINES = BASELINES
-#: The default (as `asdgaze evaluate`'s): every baseline that needs no file; other-group only with two groups.
-DEFAULT_BASELINES = EVALUATE_DEFAULT_BASELINES
-STAGES = rf.STAGES
 
 
 class RunError(OptionsError):
@@ -108,7 +105,7 @@ def parse_models(spec: str | Sequence[str] | None) -> tuple[ModelSpec, ...]:
 def check_baselines(names: Sequence[str] | None, groups: Sequence[str] = ()) -> tuple[str, ...]:
     """Refuse unknown baselines; None gives :data:`DEFAULT_BASELINES` (other-group only for two ``groups``)."""
     if names is None:
-        return tuple(b for b in DEFAULT_BASELINES if b != "other-group" or len(groups) == 2)
+        return default_baselines(groups)
     names = tuple(dict.fromkeys(n.strip() for n in names if n.strip()))
     for n in names:
         if n not in RUN_BASELINES:
@@ -242,7 +239,7 @@ def run(dataset: str | Path | Dataset, out: str | Path, *, models: str | Sequenc
     run_notes = list(notes)
     manifest.data["notes"] = run_notes  # written with the next stage marker
     result = RunResult(root, rf.report_dir(root) / "report.html", rf.results_dir(root), rf.compare_dir(root), None)
-    stages = [s for s in STAGES if s != "predict" or checkpoint is not None]
+    stages = [s for s in rf.STAGES if s != "predict" or checkpoint is not None]
     prev = rf.fingerprint(_dataset_id(ds, source))
 
     def stage(name: str, settings: dict, work: Callable[[], dict | None]) -> None:

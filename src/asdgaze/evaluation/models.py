@@ -20,12 +20,18 @@ from asdgaze.data.types import Dataset, Stimulus
 from asdgaze.errors import AsdgazeError, MapError, OptionsError
 from asdgaze.evaluation.procs import start_method
 from asdgaze.maps.hdf5 import H5Map, describe_extra, find_h5_maps, stimulus_paths
-from asdgaze.maps.io import load_prediction
+from asdgaze.maps.io import check_aspect, load_prediction
 from asdgaze.metrics.prob_scoring import ShuffledBaseline, _resize_density
 from asdgaze.predictions import LogDensity
 
 #: Baselines scored by default: every one that needs no file.
 DEFAULT_BASELINES: tuple[str, ...] = ("uniform", "centerbias", "gold-standard", "other-group")
+
+
+def default_baselines(groups) -> tuple[str, ...]:
+    """:data:`DEFAULT_BASELINES` for these groups: other-group compares two groups, so only with two."""
+    return tuple(b for b in DEFAULT_BASELINES if b != "other-group" or len(groups) == 2)
+
 #: Baselines whose density depends on the group scored.
 GROUP_DEPENDENT = frozenset({"centerbias", "gold-standard", "other-group"})
 #: Grid of the shuffled (mean) density of sAUC's metric-specific map, rows x columns.
@@ -87,12 +93,7 @@ class Model:
         # it changes process-wide state and this runs in threads.
         pred = load_prediction(path, "log-density", warn=False)
         if pred.shape != stim.shape:  # resized as the MIT side resizes (within 1 % of the aspect, or allowed)
-            mh, mw = pred.shape
-            change = abs((mw / mh) / (stim.width / stim.height) - 1)
-            if change > 0.01 and not self.allow_aspect_change:
-                raise MapError(f"{path}: map is {mh}x{mw} (height x width), image {stim.id} is "
-                               f"{stim.height}x{stim.width}: the aspect ratio differs by {100 * change:.1f} % "
-                               "(a transposed or cropped map?); --allow-aspect-change scores it resized")
+            check_aspect(path, pred.shape, stim.id, stim.shape, self.allow_aspect_change)
             d = _resize_density(pred.density(), stim.shape)
             pred = LogDensity.normalized(np.log(np.maximum(d, np.finfo(float).tiny)))
         if not np.all(np.isfinite(pred.values)):
@@ -217,13 +218,11 @@ def resolve_prob_baseline(option: str, dataset: Dataset, groups: tuple[str, ...]
     from asdgaze.models.centerbias import load_template
 
     try:  # the centre-bias loader's checks: finite, 2-D, logsumexp 0 (a saliency array is refused)
-        arr, _ = load_template(path.resolve())
+        arr, sha = load_template(path.resolve())
     except MapError as e:
         raise OptionsError(f"--prob-ig-baseline: {e}") from None
-    from asdgaze.io import sha256_file
-
     return IGBaseline(option, template=np.asarray(arr, dtype=np.float64)), {
-        "kind": "file", "path": str(path.resolve()), "sha256": sha256_file(path),
+        "kind": "file", "path": str(path.resolve()), "sha256": sha,
         "content": "log-density, resampled bilinearly to each image and renormalised"}
 
 

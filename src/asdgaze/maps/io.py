@@ -112,6 +112,18 @@ def load_map(path: str | Path | H5Map, kind: MapKind | None, *, warn: bool = Tru
     return arr
 
 
+def check_aspect(path: object, map_shape: tuple[int, int], image: str, image_shape: tuple[int, int],
+                 allow: bool = False) -> None:
+    """MapError when a map's aspect ratio differs from its image's by more than 1 % (a transposed or
+    cropped map?), unless ``allow`` (``--allow-aspect-change``: it is then resized like any other)."""
+    (mh, mw), (h, w) = map_shape, image_shape
+    change = abs((mw / mh) / (w / h) - 1)
+    if change > 0.01 and not allow:
+        raise MapError(f"{path}: map is {mh}x{mw} (height x width), image {image} is {h}x{w}: the aspect "
+                       f"ratio differs by {100 * change:.1f} % (a transposed or cropped map?); "
+                       "--allow-aspect-change scores it resized")
+
+
 def _load_array(path: str | Path | H5Map, kind: MapKind | None) -> np.ndarray:
     """The map's values as a 2-D float64 array (an ``.npy`` file or an HDF5 dataset); MapError if not."""
     if isinstance(path, H5Map):

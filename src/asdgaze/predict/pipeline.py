@@ -265,8 +265,13 @@ def run_predict(out: str | os.PathLike, images=None, dataset=None, weights: str 
     window = step + n_decode
     timings: dict[str, dict] = {}
     load_seconds = 0.0
-    status = "complete"
     busy = Busy()
+
+    def record_manifest(status: str) -> None:
+        _write_manifest(result, out_dir, settings, wdesc, cb, dev, model_precision, precision, batch_size, chosen,
+                        npy_dtype, png_level, shard_kn, started, load_seconds, t_start, timings, status, items,
+                        timeline, busy.rounded(), workers_note)
+
     # forked now, before this process starts CUDA (then the CUDA context is created in a thread
     # while the model code is imported and the checkpoint read)
     procs = start_process_pool(n_proc) if n_proc and pending else None
@@ -309,16 +314,13 @@ def run_predict(out: str | os.PathLike, images=None, dataset=None, weights: str 
             writers.collect(wait=True)
             timeline["writes_done"] = time.perf_counter() - t_start
     except KeyboardInterrupt:
-        status = "interrupted"
         writers.drain()
         _stop_reading(feeder, decoder)
         writers.close()
         if bar is not None:
             bar.close()
         result.written = _in_order(writers.done, items)
-        _write_manifest(result, out_dir, settings, wdesc, cb, dev, model_precision, precision, batch_size, chosen,
-                        npy_dtype, png_level, shard_kn, started, load_seconds, t_start, timings, status, items,
-                        timeline, busy.rounded(), workers_note)
+        record_manifest("interrupted")
         raise PredictInterrupted(result) from None
     except BrokenProcessPool as e:
         writers.drain()
@@ -341,9 +343,7 @@ def run_predict(out: str | os.PathLike, images=None, dataset=None, weights: str 
 
         write_hdf5(out_dir, [(s, p.name) for s, p in items if finished(out_dir, s, ["npy"])])
     timeline["pools_closed"] = time.perf_counter() - t_start
-    _write_manifest(result, out_dir, settings, wdesc, cb, dev, model_precision, precision, batch_size, chosen,
-                    npy_dtype, png_level, shard_kn, started, load_seconds, t_start, timings, status, items,
-                    timeline, busy.rounded(), workers_note)
+    record_manifest("complete")
     return result
 
 

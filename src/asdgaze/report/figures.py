@@ -44,12 +44,7 @@ def _panels(df: pd.DataFrame, value: str) -> list[tuple[str, pd.DataFrame]]:
     conv = df["convention"] if "convention" in df else pd.Series("", index=df.index)
     out = []
     for (c, metric), t in df.groupby([conv.rename("_c"), "metric"], sort=False):
-        t = t.copy()
-        label = t["model"].astype(str)
-        if "baseline" in t and t["baseline"].fillna("").nunique() > 1:
-            label = label + " / " + t["baseline"].fillna("").astype(str)
-        t["series"] = label
-        out.append((_label(metric, c or None), t))
+        out.append((_label(metric, c or None), with_series(t)))  # one convention: no "(convention)" suffix
     return out
 
 

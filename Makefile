@@ -7,7 +7,7 @@ STAMP  := $(VENV)/.installed
 PYSAL_VENV  := .venv-pysal
 PYSAL_STAMP := $(PYSAL_VENV)/.installed
 
-.PHONY: demo test venv pysal-venv clean bench
+.PHONY: demo test venv pysal-venv clean bench chromium
 
 venv: $(STAMP)
 
@@ -33,8 +33,14 @@ $(PYSAL_STAMP): tests/pysal/requirements.txt
 demo: $(STAMP)
 	$(VENV)/bin/asdgaze demo --out demo-output
 
-test: $(STAMP) $(PYSAL_STAMP)
-	$(PY) -m pytest -q
+# The report's browser test needs a headless Chromium: installed from Debian's packages when missing
+# (as root or with passwordless sudo), else make stops before any test, naming what to install.
+chromium:
+	@sh tools/ensure_chromium.sh
+
+# The browser test keeps its screenshot in test-artifacts/.
+test: chromium $(STAMP) $(PYSAL_STAMP)
+	ASDGAZE_TEST_ARTIFACTS="$${ASDGAZE_TEST_ARTIFACTS:-$(CURDIR)/test-artifacts}" $(PY) -m pytest -q
 
 bench: $(STAMP)
 	$(PY) benchmarks/bench_metrics.py

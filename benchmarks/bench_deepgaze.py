@@ -2,12 +2,12 @@
 
 Usage: python benchmarks/bench_deepgaze.py [--weights PATH] [--repeats N] [--size HxW] [--no-gpu]
 
-Without --weights it builds the seed-0 synthetic checkpoint from ../shared/deepgaze (speed does not
+Without --weights it builds the seed-0 synthetic checkpoint from tests/reference/deepgaze (speed does not
 depend on the weight values). Each CPU mode runs in its own child process, so "peak RSS" is that
 mode's whole process (torch import + weights + forward). The in-run reference is ``reference=True``
 (the literal per-component computation, which is also what the published implementation does);
 the published implementation itself was measured at about 3 s per image on this kind of 2-core
-machine (shared/deepgaze/spec.md §8), which we quote but cannot rerun here.
+machine (docs/specs/deepgaze.md §8), which we quote but cannot rerun here.
 
 GPU (when CUDA is available): images/s for fp32 (TF32 off, exact) and bf16 (backbones only) at
 batch 1 and 8, and the max |Δ log density| of bf16 against fp32. Otherwise prints "no GPU".
@@ -27,16 +27,16 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-SHARED = REPO.parent / "shared" / "deepgaze"
+SYNTH = REPO / "tests" / "reference" / "deepgaze"
 
 
 def synthetic_checkpoint(dest: Path) -> Path:
     import torch
 
-    spec = importlib.util.spec_from_file_location("synth_checkpoint", SHARED / "synth_checkpoint.py")
+    spec = importlib.util.spec_from_file_location("synth_checkpoint", SYNTH / "synth_checkpoint.py")
     synth = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(synth)
-    keys = json.loads((SHARED / "manifest.json").read_text())["keys"]
+    keys = json.loads((SYNTH / "manifest.json").read_text())["keys"]
     torch.save(synth.synth_state_dict(keys, seed=0), dest)
     return dest
 

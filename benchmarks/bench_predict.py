@@ -14,7 +14,7 @@ marginal time per image (start-up cancels) and the start-up time
 (``wall(n_small) - n_small * marginal``). Printed: end-to-end images/s, its ratio to the model-only
 rate, marginal time per image over the model's time per image, start-up seconds.
 
-Without ``--weights`` the seed-0 synthetic checkpoint of ../shared/deepgaze is built (speed does
+Without ``--weights`` the seed-0 synthetic checkpoint of tests/reference/deepgaze is built (speed does
 not depend on the weight values). The sha256 of the checkpoint is cached (ASDGAZE_HOME is a temp
 folder warmed by a first 1-image run, as after any earlier run on a machine).
 """

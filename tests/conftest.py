@@ -1,4 +1,4 @@
-"""Shared fixtures. Reference data lives in ../shared next to the repository; when it is missing
+"""Shared fixtures. Reference data lives in tests/reference/ (see its README); when a file is missing
 the tests that need it FAIL with a message saying so (nothing is skipped)."""
 
 from __future__ import annotations
@@ -18,34 +18,30 @@ def repo_root() -> Path:
 
 
 @pytest.fixture(scope="session")
-def shared_dir(repo_root: Path) -> Path:
-    """The read-only reference folder ``<repo>/../shared`` (specs, oracles, data)."""
-    path = repo_root.parent / "shared"
+def reference_dir(repo_root: Path) -> Path:
+    """The reference material the tests read, in the repository: ``tests/reference`` (oracles, data, DeepGaze)."""
+    path = repo_root / "tests" / "reference"
     if not path.is_dir():
-        pytest.fail(
-            f"reference folder {path} is missing: the tests need ../shared next to the repository "
-            "(specs/, metric-oracles/, deepgaze/, data/osie-s4a/)",
-            pytrace=False,
-        )
+        pytest.fail(f"reference folder {path} is missing (metric-oracles/, deepgaze/, osie-s4a/)", pytrace=False)
     return path
 
 
 @pytest.fixture(scope="session")
-def osie_dir(shared_dir: Path) -> Path:
-    """``shared/data/osie-s4a``: 30 OSIE images with real fixations in the Saliency4ASD layout."""
-    path = shared_dir / "data" / "osie-s4a"
+def osie_dir(reference_dir: Path) -> Path:
+    """``tests/reference/osie-s4a``: 12 OSIE images with real fixations in the Saliency4ASD layout."""
+    path = reference_dir / "osie-s4a"
     if not (path / "TrainingDataset" / "TrainingData" / "Images").is_dir():
         pytest.fail(f"format replica {path} is missing or incomplete (no TrainingDataset/TrainingData/Images)",
                     pytrace=False)
     return path
 
 
-# --- DeepGaze IIE: the synthetic checkpoint of ../shared/deepgaze, built once per session ---------------
+# --- DeepGaze IIE: the synthetic checkpoint of tests/reference/deepgaze, built once per session --------
 
 
 @pytest.fixture(scope="session")
-def deepgaze_dir(shared_dir: Path) -> Path:
-    path = shared_dir / "deepgaze"
+def deepgaze_dir(reference_dir: Path) -> Path:
+    path = reference_dir / "deepgaze"
     for name in ("synth_checkpoint.py", "manifest.json", "reference_seed0.pt"):
         if not (path / name).is_file():
             pytest.fail(f"{path / name} is missing (DeepGaze IIE reference material)", pytrace=False)
@@ -54,7 +50,7 @@ def deepgaze_dir(shared_dir: Path) -> Path:
 
 @pytest.fixture(scope="session")
 def synth(deepgaze_dir: Path):
-    """The shared ``synth_checkpoint`` module, imported from its path (not copied into the repo)."""
+    """The ``synth_checkpoint`` module of tests/reference/deepgaze, imported from its path."""
     spec = importlib.util.spec_from_file_location("asdgaze_test_synth_checkpoint", deepgaze_dir / "synth_checkpoint.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)

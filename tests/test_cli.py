@@ -64,7 +64,7 @@ def test_evaluate_on_saliency4asd_states_the_mit1003_caveat(tmp_path, capsys, os
     assert "MIT1003" in capsys.readouterr().out
     summary = json.loads((tmp_path / "out" / "summary.json").read_text())
     assert "MIT1003" in summary["description"]["caveat"]
-    assert {r["n"] for r in summary["summary"] if r["model"] == "maps"} == {30}
+    assert {r["n"] for r in summary["summary"] if r["model"] == "maps"} == {12}
 
 
 def test_evaluate_with_a_table_records_the_source_and_dropped_points(tmp_path, capsys):

@@ -204,9 +204,9 @@ def test_three_shards_equal_one_run_with_the_model(small_images, checkpoint, tmp
     kw = dict(images=small_images, centerbias="uniform", batch_size=4, progress=False, model=model)
     run_predict(tmp_path / "whole", **kw)
     for k in (1, 2, 3):
-        run_predict(tmp_path / "shared", shard=f"{k}/3", **kw)
+        run_predict(tmp_path / "sharded", shard=f"{k}/3", **kw)
     assert len(files(tmp_path / "whole")) == 15
-    assert files(tmp_path / "shared") == files(tmp_path / "whole")
+    assert files(tmp_path / "sharded") == files(tmp_path / "whole")
 
 
 def test_cli_messages_speak_cli(small_images, checkpoint, tmp_path, capsys):

@@ -151,17 +151,17 @@ def test_interrupt_then_resume_is_byte_identical(folder, tmp_path):
 def test_three_shards_equal_one_run(folder, tmp_path):
     whole = tmp_path / "whole"
     run(whole, folder, batch_size=3)
-    shared = tmp_path / "shared"
+    sharded = tmp_path / "sharded"
     seen = []
     for k in (1, 2, 3):
-        r = run(shared, folder, batch_size=3, shard=f"{k}/3")
+        r = run(sharded, folder, batch_size=3, shard=f"{k}/3")
         seen += r.written
-        m = json.loads((shared / f"manifest-shard-{k}-of-3.json").read_text())
+        m = json.loads((sharded / f"manifest-shard-{k}-of-3.json").read_text())
         assert m["shard"]["k"] == k and m["shard"]["n"] == 3 and sorted(m["shard"]["images"]) == sorted(r.written)
     assert sorted(seen) == sorted(str(i) for i in range(7)) and len(seen) == 7
-    assert files(shared) == files(whole)
-    r = run(shared, folder)  # the merge: a plain run finds everything done and writes manifest.json
-    assert len(r.skipped) == 7 and not r.written and (shared / "manifest.json").is_file()
+    assert files(sharded) == files(whole)
+    r = run(sharded, folder)  # the merge: a plain run finds everything done and writes manifest.json
+    assert len(r.skipped) == 7 and not r.written and (sharded / "manifest.json").is_file()
 
 
 @pytest.mark.parametrize("bad", ["0/3", "4/3", "x", "1/0"])

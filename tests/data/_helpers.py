@@ -9,7 +9,7 @@ import numpy as np
 from PIL import Image
 
 GROUPS = ("ASD", "TD")
-IDS = [str(i) for i in range(1, 31)]
+IDS = [str(i) for i in range(1, 13)]  # tests/reference/osie-s4a holds images 1-12
 
 
 def parse_scanpath(path: Path) -> list[dict]:

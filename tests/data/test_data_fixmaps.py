@@ -28,7 +28,7 @@ from asdgaze.data import (  # noqa: E402
 
 @pytest.mark.parametrize("group", GROUPS)
 def test_recipe_reproduces_every_shipped_s_png(osie_dir, group):
-    """Oracle: the 30 shipped N_s.png per group. Binary map built here from the txt with F[y-1, x-1]."""
+    """Oracle: the 12 shipped N_s.png per group. Binary map built here from the txt with F[y-1, x-1]."""
     td = osie_dir / "TrainingDataset" / "TrainingData"
     for sid in IDS:
         shipped = read_png(td / f"{group}_FixMaps" / f"{sid}_s.png")
@@ -44,7 +44,7 @@ def test_recipe_reproduces_every_shipped_s_png(osie_dir, group):
 def test_recipe_from_fixpts_png(osie_dir):
     add = osie_dir / "TrainingDataset" / "AdditionalData"
     td = osie_dir / "TrainingDataset" / "TrainingData"
-    for sid in ("1", "17", "30"):
+    for sid in ("1", "7", "12"):
         f = read_png(add / "TD_FixPts" / f"{sid}_f.png")
         np.testing.assert_array_equal(to_png8(saliency4asd_fixation_map(f)), read_png(td / "TD_FixMaps" / f"{sid}_s.png"))
 

@@ -70,9 +70,9 @@ def test_weights_rows_sum_to_one():
 
 
 @pytest.mark.parametrize("case", ["a", "q"])
-def test_octave_emd_resizes(case, shared_dir):
+def test_octave_emd_resizes(case, reference_dir):
     # Oracle: emd_im1 = imresize(C, 1/8) and emd_im2 = imresize(S, size(emd_im1)) from Octave.
-    d = np.load(shared_dir / "metric-oracles" / f"mit_case_{case}.npz")
+    d = np.load(reference_dir / "metric-oracles" / f"mit_case_{case}.npz")
     im1 = imresize(d["C"], 1 / 8)
     np.testing.assert_allclose(im1, d["emd_im1"], rtol=1e-12, atol=1e-15)
     im2 = imresize(d["S"], output_shape=im1.shape)

@@ -1,6 +1,6 @@
 """Property-based tests of the metrics: random valid inputs never crash, values stay in their
 ranges, and the invariances that follow from each definition hold (Bylinskii et al., TPAMI 2019;
-shared/specs/metrics.md section 3). Small maps, bounded example counts."""
+docs/specs/metrics.md section 3). Small maps, bounded example counts."""
 
 from __future__ import annotations
 

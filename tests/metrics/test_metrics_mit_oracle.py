@@ -1,4 +1,4 @@
-"""Every value in shared/metric-oracles/mit_expected.json (MIT code run under Octave)."""
+"""Every value in tests/reference/metric-oracles/mit_expected.json (MIT code run under Octave)."""
 
 from __future__ import annotations
 
@@ -22,8 +22,8 @@ from asdgaze.metrics import (
 
 
 @pytest.fixture(scope="module")
-def oracles(shared_dir):
-    return shared_dir / "metric-oracles"
+def oracles(reference_dir):
+    return reference_dir / "metric-oracles"
 
 
 @pytest.fixture(scope="module")

@@ -1,4 +1,4 @@
-"""Checks against pysaliency 0.2.22 values (shared/metric-oracles/pysal_expected.json).
+"""Checks against pysaliency 0.2.22 values (tests/reference/metric-oracles/pysal_expected.json).
 
 Only where the definitions coincide with the MIT ones (metrics.md 4.5, oracle README):
 - CC: both are the Pearson correlation of the two maps.
@@ -20,13 +20,13 @@ from scipy.ndimage import gaussian_filter
 from asdgaze.metrics import cc, kl_div
 
 @pytest.fixture(scope="module")
-def expected(shared_dir):
-    return json.loads((shared_dir / "metric-oracles" / "pysal_expected.json").read_text())
+def expected(reference_dir):
+    return json.loads((reference_dir / "metric-oracles" / "pysal_expected.json").read_text())
 
 
 @pytest.fixture(scope="module")
-def maps(shared_dir):
-    d = np.load(shared_dir / "metric-oracles" / "pysal_case.npz")
+def maps(reference_dir):
+    d = np.load(reference_dir / "metric-oracles" / "pysal_case.npz")
     out = []
     for k in range(d["logdens"].shape[0]):
         dens = np.exp(d["logdens"][k])
@@ -55,8 +55,8 @@ from asdgaze.metrics import probabilistic as prob  # noqa: E402
 
 
 @pytest.fixture(scope="module")
-def case(shared_dir):
-    d = np.load(shared_dir / "metric-oracles" / "pysal_case.npz")
+def case(reference_dir):
+    d = np.load(reference_dir / "metric-oracles" / "pysal_case.npz")
     return {k: d[k] for k in d.files}
 
 

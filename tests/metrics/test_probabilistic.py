@@ -1,6 +1,6 @@
 """Probabilistic convention: typed predictions, scoring modes, registry, hand cases.
 
-Expected numbers come from hand computation, scipy, or shared/metric-oracles (pysaliency 0.2.22).
+Expected numbers come from hand computation, scipy, or tests/reference/metric-oracles (pysaliency 0.2.22).
 """
 
 from __future__ import annotations
@@ -100,9 +100,9 @@ def test_gaussian_blur_equals_scipy_at_sigma_43():
 # --- scoring modes ------------------------------------------------------------------------------
 
 @pytest.fixture(scope="module")
-def fixture_case(shared_dir):
-    d = np.load(shared_dir / "metric-oracles" / "pysal_case.npz")
-    exp = json.loads((shared_dir / "metric-oracles" / "pysal_expected.json").read_text())
+def fixture_case(reference_dir):
+    d = np.load(reference_dir / "metric-oracles" / "pysal_case.npz")
+    exp = json.loads((reference_dir / "metric-oracles" / "pysal_expected.json").read_text())
     return {k: d[k] for k in d.files}, exp
 
 

@@ -1,6 +1,6 @@
 """Outputs of the published implementation (reference_seed0.pt, seed-0 synthetic weights, CPU fp32).
 
-Tolerance 1e-4 nats (shared/deepgaze/README.md); legitimate reorderings stay below 3e-5.
+Tolerance 1e-4 nats (tests/reference/deepgaze/README.md); legitimate reorderings stay below 3e-5.
 """
 
 from __future__ import annotations
@@ -16,7 +16,10 @@ ATOL = 1e-4
 def test_matches_published_outputs(model_seed0, reference, case, reference_path):
     c = reference[case]
     got = model_seed0.forward_parts(c["image"], c["centerbias"], reference=reference_path, parts=True)
-    for ours, theirs in zip(got["readout_input"], c["readout_input"]):
+    # The odd case's readout inputs were left out of the repository's copy (3.5 MB; README there):
+    # its per-backbone and final outputs still locate a mismatch.
+    assert ("readout_input" in c) == (case == "main")
+    for ours, theirs in zip(got["readout_input"], c.get("readout_input", ())):
         assert ours.shape == theirs.shape
         assert (ours - theirs).abs().max().item() <= ATOL
     for ours, theirs in zip(got["per_backbone_output"], c["per_backbone_output"]):

@@ -1,7 +1,7 @@
 """Empirical fixation maps: Saliency4ASD's continuous map (``N_s.png``) and the sAUC "otherMap".
 
 The continuous map follows the dataset's own generator (Duan et al., ACM MMSys 2019; recipe in
-``shared/specs/metrics.md`` §1): the binary fixation map F (1 at each fixated pixel) is filtered
+``docs/specs/metrics.md`` §1): the binary fixation map F (1 at each fixated pixel) is filtered
 with ``fspecial('gaussian', 258, 43)`` (zero padding, 'same' size), then min-max scaled
 (``mat2gray``) and written as 8-bit PNG (``im2uint8``).
 
@@ -78,7 +78,7 @@ def saliency4asd_fixation_map(
         float64 (H, W) in [0, 1]. All zeros when F has no fixated pixel (min-max is undefined).
 
     Reference: Duan et al., "A dataset of eye movements for the children with autism spectrum
-    disorder", ACM MMSys 2019 (dataset generator); shared/specs/metrics.md §1.
+    disorder", ACM MMSys 2019 (dataset generator); docs/specs/metrics.md §1.
 
     Example:
         >>> f = np.zeros((5, 6), dtype=bool); f[2, 3] = True
@@ -205,7 +205,7 @@ def other_fixation_map(
     Returns:
         bool (H_this, W_this).
 
-    Reference: Borji et al., ICCV 2013 / MIT benchmark ``AUC_shuffled``; shared/specs/metrics.md §3.3.
+    Reference: Borji et al., ICCV 2013 / MIT benchmark ``AUC_shuffled``; docs/specs/metrics.md §3.3.
 
     Example:
         >>> from asdgaze.data.types import Dataset, Fixations, Stimulus

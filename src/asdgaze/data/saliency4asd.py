@@ -1,6 +1,6 @@
 """Loader for the Saliency4ASD training set (Duan et al., ACM MMSys 2019).
 
-Layout (see ``shared/specs/saliency4asd.md``)::
+Layout (see ``docs/specs/saliency4asd.md``)::
 
     TrainingDataset/
       TrainingData/Images/<n>.png, <G>/<G>_scanpath_<n>.txt, <G>_FixMaps/<n>_s.png

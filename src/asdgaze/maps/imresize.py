@@ -3,7 +3,7 @@
 The MIT saliency benchmark resizes saliency maps with MATLAB's default ``imresize``; every other
 resizer (cv2, PIL, skimage) gives different numbers, which moves EMD and any metric where sizes
 differ. This is an independent implementation of the algorithm described in
-``shared/specs/metrics.md`` section 2.
+``docs/specs/metrics.md`` section 2.
 """
 
 from __future__ import annotations

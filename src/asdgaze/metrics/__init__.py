@@ -1,7 +1,7 @@
 """Saliency metrics. The MIT Saliency Benchmark convention (cvzoya/saliency, code_forMetrics).
 
 One pure function per metric; :func:`asdgaze.metrics.suite.score_mit` computes all of them at
-once for several groups, sharing work. Definitions: ``shared/specs/metrics.md`` section 3;
+once for several groups, sharing work. Definitions: ``docs/specs/metrics.md`` section 3;
 Bylinskii et al., "What do different evaluation metrics tell us about saliency models?",
 IEEE TPAMI 41(3), 2019.
 """

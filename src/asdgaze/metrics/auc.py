@@ -3,7 +3,7 @@
 Reference: MIT Saliency Benchmark code (cvzoya/saliency, code_forMetrics: AUC_Judd.m,
 AUC_Borji.m, AUC_shuffled.m); Bylinskii, Judd, Oliva, Torralba, Durand, "What do different
 evaluation metrics tell us about saliency models?", IEEE TPAMI 41(3), 2019.
-Spec: ``shared/specs/metrics.md`` sections 3.1-3.3.
+Spec: ``docs/specs/metrics.md`` sections 3.1-3.3.
 
 Index conventions (for the ``draws`` / ``permutations`` arguments):
     * ``draws`` holds **0-based row-major flat indices** into the (H, W) fixation-map grid, i.e.

@@ -3,7 +3,7 @@
 The saliency map is compared with the continuous fixation map C (blurred fixations, 0..1).
 Reference: MIT Saliency Benchmark code (cvzoya/saliency, code_forMetrics: CC.m, KLdiv.m,
 similarity.m); Bylinskii et al., "What do different evaluation metrics tell us about saliency
-models?", IEEE TPAMI 41(3), 2019. Spec: ``shared/specs/metrics.md`` sections 3.5-3.7.
+models?", IEEE TPAMI 41(3), 2019. Spec: ``docs/specs/metrics.md`` sections 3.5-3.7.
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 Both read the map at the fixated pixels F+ of a binary fixation map (duplicates collapse).
 Reference: MIT Saliency Benchmark code (cvzoya/saliency, code_forMetrics: NSS.m, InfoGain.m);
 Bylinskii et al., "What do different evaluation metrics tell us about saliency models?",
-IEEE TPAMI 41(3), 2019. Spec: ``shared/specs/metrics.md`` sections 3.4 and 3.8.
+IEEE TPAMI 41(3), 2019. Spec: ``docs/specs/metrics.md`` sections 3.4 and 3.8.
 """
 
 from __future__ import annotations

@@ -9,7 +9,7 @@ Per-fixation values (``*_per_fixation``, :func:`log_likelihoods`, :func:`informa
 exist for every metric that is an average over fixations, so that a group comparison can
 re-average them; the scalar function is their mean.
 
-Definitions: ``shared/specs/metrics.md`` section 4; Kümmerer, Wallis & Bethge, "Saliency
+Definitions: ``docs/specs/metrics.md`` section 4; Kümmerer, Wallis & Bethge, "Saliency
 benchmarking made easy: separating models, maps and metrics", ECCV 2018.
 Metric-specific maps and the whole-image scorer live in :mod:`asdgaze.metrics.prob_scoring`.
 """

@@ -3,7 +3,7 @@
 Reference: MIT Saliency Benchmark code (cvzoya/saliency, code_forMetrics: EMD.m, which calls
 Pele & Werman's FastEMD ``emd_hat_gd_metric_mex`` with extra-mass penalty 0); Bylinskii et al.,
 "What do different evaluation metrics tell us about saliency models?", IEEE TPAMI 41(3), 2019.
-Spec: ``shared/specs/metrics.md`` section 3.9.
+Spec: ``docs/specs/metrics.md`` section 3.9.
 
 FastEMD first moves the common mass min(a_i, b_i) of every bin at zero cost (valid because the
 ground distance is a metric) and then solves min-cost flow on the remainders. We do the same

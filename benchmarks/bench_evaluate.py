@@ -10,6 +10,10 @@ pipeline's own cost (loading, fixation maps, other-image maps, outputs) and the 
 
     .venv/bin/python benchmarks/bench_evaluate.py              # 300 images
     .venv/bin/python benchmarks/bench_evaluate.py --n-images 40
+    .venv/bin/python benchmarks/bench_evaluate.py --ratio      # R: model + default baselines, both conventions,
+                                                               # over the model alone, MIT convention (same run)
+    .venv/bin/python benchmarks/bench_evaluate.py --ratio --dataset S4A/TrainingDataset --n-images 100
+        # the same on a real dataset: smooth synthetic log-density maps are made for its images
 """
 
 from __future__ import annotations
@@ -51,6 +55,43 @@ def build(root: Path, n_images: int, seed: int = 0) -> Path:
                     lines.append(f"{k}, {j % w + 1}, {j // w + 1}, {int(rng.integers(80, 600))}")
             (data / group / f"{group}_scanpath_{i}.txt").write_text("\n".join(lines) + "\n")
     return root / "TrainingDataset"
+
+
+def smooth_maps(ds, folder: Path, n_images: int, seed: int = 0) -> list[str]:
+    """Smooth log-density maps (a centre Gaussian with low-frequency noise) for the first ``n_images``
+    images of a loaded dataset, at each image's own size; returns their stems."""
+    rng = np.random.default_rng(seed)
+    folder.mkdir(parents=True, exist_ok=True)
+    stems = list(ds.stimuli)[:n_images]
+    for stem in stems:
+        h, w = ds.stimuli[stem].shape
+        yy, xx = np.mgrid[0:h, 0:w]
+        cy, cx = rng.uniform(0.3, 0.7) * h, rng.uniform(0.3, 0.7) * w
+        log_p = -(((yy - cy) / (0.2 * h)) ** 2 + ((xx - cx) / (0.2 * w)) ** 2) / 2
+        noise = rng.standard_normal((h // 32 + 1, w // 32 + 1)).repeat(32, 0).repeat(32, 1)[:h, :w]
+        log_p += 0.3 * noise
+        log_p -= logsumexp(log_p)
+        np.save(folder / f"{stem}.npy", log_p.astype(np.float32))
+    return stems
+
+
+def ratio(ds, maps: Path, out: Path, workers: int | None) -> None:
+    """R = wall time of one model + the default baselines in both conventions over the wall time of the same
+    model alone in the MIT convention, measured here one after the other (issue 16's figure)."""
+    from asdgaze.evaluate import EvaluateOptions, evaluate
+
+    from asdgaze.evaluation.models import default_baselines
+
+    alone = EvaluateOptions(maps_kind="log-density", conventions=("mit",))
+    full = EvaluateOptions(maps_kind="log-density", baselines=default_baselines(ds.groups))
+    times = {}
+    for label, opts in (("alone", alone), ("full", full)):
+        t0 = time.perf_counter()
+        evaluate(ds, maps, out / label, opts, workers=workers, progress=False)
+        times[label] = time.perf_counter() - t0
+    print(f"model alone, MIT convention: {times['alone']:.1f} s; model + default baselines "
+          f"({', '.join(full.baselines)}), both conventions: {times['full']:.1f} s")
+    print(f"R = {times['full'] / times['alone']:.2f}")
 
 
 def time_pysaliency(ds, maps: Path, tmp: Path, n: int, python: str) -> dict | None:
@@ -103,7 +144,30 @@ def main() -> None:
     ap.add_argument("--mit-only", action="store_true", help="one map folder, MIT convention, no baselines (as before)")
     ap.add_argument("--pysal-images", type=int, default=30, help="images for the pysaliency comparison (0: none)")
     ap.add_argument("--no-reference", action="store_true", help="skip the score_mit-alone reference")
+    ap.add_argument("--ratio", action="store_true", help="print R (see ratio()) instead of the timings below")
+    ap.add_argument("--dataset", help="with --ratio: a dataset folder to use instead of the synthetic one")
     args = ap.parse_args()
+    if args.ratio:
+        from asdgaze.data import load_dataset
+
+        print(f"machine: {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f}")
+        with tempfile.TemporaryDirectory() as tmp:
+            if args.dataset:
+                ds = load_dataset(args.dataset)
+                stems = smooth_maps(ds, Path(tmp) / "maps", args.n_images)
+                from dataclasses import replace
+
+                keep = set(stems)
+                ds = replace(ds, stimuli={s: st for s, st in ds.stimuli.items() if s in keep},
+                             fixations={g: {s: f for s, f in fx.items() if s in keep} for g, fx in ds.fixations.items()},
+                             fixation_maps={g: {s: f for s, f in m.items() if s in keep}
+                                            for g, m in ds.fixation_maps.items()})
+            else:
+                ds = load_dataset(build(Path(tmp), args.n_images))
+            print(f"{len(ds.stimuli)} images, groups {', '.join(ds.groups)}")
+            maps = Path(tmp) / "maps"
+            ratio(ds, maps, Path(tmp), args.workers)
+        return
 
     import json
 

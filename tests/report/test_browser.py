@@ -1,4 +1,4 @@
-"""The report in a real headless browser (Debian's chromium; `.ci/run` installs it).
+"""The report in a real headless browser (Debian's chromium; `make test` installs it when missing).
 
 Checks: the page loads with no console message at all (a blocked load or a script error would
 be one), the page makes no network request (Chromium's net log: every request started by a
@@ -34,7 +34,7 @@ def _chromium() -> str:
         path = shutil.which(name)
         if path:
             return path
-    pytest.fail("no chromium on PATH: the browser test needs it (`apt-get install chromium`; .ci/run installs it)",
+    pytest.fail("no chromium on PATH: the browser test needs it (`apt-get install chromium`; `make test` installs it)",
                 pytrace=False)
 
 

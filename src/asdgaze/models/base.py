@@ -1,24 +1,103 @@
-"""The image-in interface of saliency models: an image in, a log-density out.
+"""The one interface of every scored thing, and the facts declared on it.
 
-What gets scored is a :class:`asdgaze.models.predictor.Predictor` (a stimulus, and where it matters
-a group and viewers to leave out, in; a log-density out). An image-in model becomes one through
-:class:`asdgaze.models.predictor.ImageModelPredictor`.
+A :class:`Predictor` answers, for one stimulus (and, where it matters, one group of viewers with some
+viewers left out), where the next fixation lands:
+
+    log_density(stimulus, group=None, exclude_viewers=()) -> float64 (H, W), logsumexp == 0
+    saliency_map(stimulus, group=None) -> float64 map the MIT metrics score
+
+Folders and HDF5 files of maps (:mod:`asdgaze.models.maps`), DeepGaze IIE's maps, uniform, the centre
+biases, the gold standard and the other group (:mod:`asdgaze.models.fitted`) are all predictors. What a
+reader must know about one is declared on it as :class:`Traits`, never decided from its name: evaluate,
+compare and the report read the traits.
+
+An image-in model (:class:`SaliencyModel`: pixels in, log-density out; DeepGaze IIE's wrapper) becomes a
+predictor through :class:`asdgaze.models.image.ImageModelPredictor`.
 """
 
 from __future__ import annotations
 
+from collections.abc import Collection
+from dataclasses import asdict, dataclass
 from typing import Protocol, runtime_checkable
 
 import numpy as np
 
+from asdgaze.data.types import Stimulus
+
+__all__ = ["Traits", "Predictor", "PredictorBase", "SaliencyModel"]
+
+
+@dataclass(frozen=True)
+class Traits:
+    """What every reader of a scored model must know about it.
+
+    group_dependent: its prediction depends on the group scored (it is fitted to that group's own
+        fixations): it is scored per group, and relabelling scanpaths would change the prediction
+        itself, so the group comparison runs no permutation test on it.
+    shape_only: its prediction depends on the image's size alone (uniform): computed once per size,
+        and its metric values are known in closed form where they exist.
+    own_shuffle: it is its own shuffled density (sAUC's p_shuffled, the mean of its predictions on the
+        other images): uniform, and the fitted centre bias, which already is that mean.
+    ceiling: a noise ceiling (the gold standard): "% of ceiling", rankings and the report read it.
+    leaves_viewers_out: scored per viewer against its prediction built without that viewer.
+    density: it gives log-densities (the probabilistic convention); False: a saliency map only.
+    """
+
+    group_dependent: bool = False
+    shape_only: bool = False
+    own_shuffle: bool = False
+    ceiling: bool = False
+    leaves_viewers_out: bool = False
+    density: bool = True
+
+    def describe(self) -> dict:
+        return asdict(self)
+
+
+@runtime_checkable
+class Predictor(Protocol):
+    """A model of where the next fixation lands on a stimulus; see the module docstring."""
+
+    name: str
+    traits: Traits
+
+    def log_density(self, stimulus: Stimulus, group: str | None = None,
+                    exclude_viewers: Collection[int] = ()) -> np.ndarray: ...
+
+    def saliency_map(self, stimulus: Stimulus, group: str | None = None) -> np.ndarray: ...
+
+    def describe(self) -> dict: ...
+
+
+class PredictorBase:
+    """Default parts of a density predictor: its saliency map is its density divided by the maximum.
+
+    The MIT metrics are invariant to that positive scale except AUC-Judd's 1e-7 jitter, which acts on
+    the map's own scale and would reorder the pixels of a raw density (values near 1e-6).
+    """
+
+    name: str = ""
+    traits: Traits = Traits()
+
+    def log_density(self, stimulus: Stimulus, group: str | None = None,
+                    exclude_viewers: Collection[int] = ()) -> np.ndarray:
+        raise NotImplementedError
+
+    def saliency_map(self, stimulus: Stimulus, group: str | None = None) -> np.ndarray:
+        log_p = self.log_density(stimulus, group)
+        return np.exp(log_p - log_p.max())
+
+    def describe(self) -> dict:
+        return {"name": self.name}
+
 
 @runtime_checkable
 class SaliencyModel(Protocol):
-    """A model of where people look.
+    """An image-in model of where people look.
 
     ``log_density(image)`` takes an RGB image (H, W, 3) uint8 and returns a float64 (H, W) array
-    of natural-log probabilities over pixels: ``logsumexp(result) == 0``. Models that need only the
-    image size (centre-bias baselines) ignore the pixel values.
+    of natural-log probabilities over pixels: ``logsumexp(result) == 0``.
     """
 
     name: str

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import tracemalloc
 from pathlib import Path
 
@@ -70,9 +71,8 @@ def test_npy_declaring_a_huge_array_fails_its_image_unread_and_the_rest_is_score
     big = _npy_header_only(maps / "1.npy", (60000, 80000))
     # 3.npy: 9000x9000 float64 (81,000,000 pixels, under the limit; 648 MB): another aspect ratio
     square = _npy_header_only(maps / "3.npy", (9000, 9000))
-    res, peak = _traced(lambda: evaluate(ds, maps, tmp_path / "out",
-                                         EvaluateOptions(maps_kind="saliency", metrics=("nss", "cc"), conventions=("mit",)),
-                                         workers=1, progress=False))
+    opts = EvaluateOptions(maps_kind="saliency", metrics=("nss", "cc"), conventions=("mit",))
+    res, peak = _traced(lambda: evaluate(ds, maps, tmp_path / "out", opts, workers=1, progress=False))
     errors = {(f.image, f.group): f.error for f in res.failures}
     assert set(errors) == {(s, g) for s in "13" for g in ("ASD", "TD")}
     # 80000 x 60000 = 4,800,000,000 pixels
@@ -231,3 +231,27 @@ def test_map_and_image_sizes_are_written_width_x_height(tmp_path):
                        workers=1, progress=False)
     assert res.failures[0].error.startswith(f"{maps / '2.npy'}: map is 30x40, image 2 is 40x30 (width x height)")
     assert any(f"{maps / '1.npy'}: map is 20x15, image 1 is 40x30 (width x height)" in n for n in res.notes)
+
+
+def test_a_baseline_template_declaring_too_many_values_is_refused_unread(tmp_path, monkeypatch):
+    from asdgaze.errors import WeightsError
+    from asdgaze.evaluate import EvaluateError
+    from asdgaze.models.centerbias import load_template
+
+    ds = _dataset(tmp_path, n=2)
+    maps = tmp_path / "maps"
+    maps.mkdir()
+    for stem in ds.stimuli:
+        save_npy(maps / f"{stem}.npy", np.random.default_rng(8).random((H, W)))
+    monkeypatch.setenv("ASDGAZE_MAX_PIXELS", "10000")
+    # 2000 x 2000 = 4,000,000 float64 values (32 MB) declared, over the limit of 10,000
+    template = _npy_header_only(tmp_path / "cb.npy", (2000, 2000))
+    expected = f"{template}: map is 2000x2000 (width x height) = 4,000,000 pixels, over the limit of 10,000 pixels"
+    with pytest.raises(EvaluateError, match="^" + re.escape(f"--ig-baseline: {expected}")):
+        _traced(lambda: evaluate(ds, maps, tmp_path / "o", EvaluateOptions(maps_kind="saliency",
+                                                                           ig_baseline=str(template)),
+                                 workers=1, progress=False))
+    info, peak = _traced(lambda: pytest.raises(WeightsError, load_template, template, mit1003=True))
+    assert str(info.value) == expected + (" (a guard against running out of memory; nothing of it was read); to "
+                                          "accept it set the environment variable ASDGAZE_MAX_PIXELS=N")
+    assert peak < 4 * 2**20  # far below the 32 MB a whole read would take

@@ -179,18 +179,50 @@ def _plain_2d(path: object, shape: tuple[int, ...]) -> tuple[int, int]:
     return squeezed  # type: ignore[return-value]
 
 
-def _check_pixels(path: object, shape: tuple[int, int]) -> None:
+def _check_pixels(path: object, shape: tuple[int, ...]) -> None:
+    problem = _pixels_problem(shape)
+    if problem:
+        raise MapError(f"{path}: {problem}")
+
+
+def _pixels_problem(shape: tuple[int, ...]) -> str | None:
+    """Why an array of ``shape`` is too big to read (more values than ``ASDGAZE_MAX_PIXELS``), or None."""
     from asdgaze.data._checks import MAX_PIXELS_ENV, max_pixels_limit
 
-    (h, w), limit = shape, max_pixels_limit()
-    if h * w > limit:
-        raise MapError(f"{path}: map is {w}x{h} (width x height) = {h * w:,} pixels, over the limit of {limit:,} "
-                       "pixels (a guard against running out of memory; nothing of it was read); to accept it set "
-                       f"the environment variable {MAX_PIXELS_ENV}=N")
+    n, limit = int(np.prod(shape, dtype=object)), max_pixels_limit()
+    if n <= limit:
+        return None
+    squeezed = tuple(d for d in shape if d != 1)
+    what = (f"map is {squeezed[1]}x{squeezed[0]} (width x height) = {n:,} pixels" if len(squeezed) == 2
+            else f"array of shape {tuple(shape)} holds {n:,} values")
+    return (f"{what}, over the limit of {limit:,} pixels (a guard against running out of memory; nothing of it "
+            f"was read); to accept it set the environment variable {MAX_PIXELS_ENV}=N")
 
 
-def _npy_size(path: Path) -> tuple[int, int]:
-    """The (height, width) an ``.npy`` file's header declares, checked against the file's length."""
+def _truncation_problem(shape: tuple[int, ...], dtype: np.dtype, stored: int) -> str | None:
+    needed = int(np.prod(shape, dtype=object)) * dtype.itemsize
+    if stored >= needed:
+        return None
+    return (f"truncated: its header declares {needed:,} bytes of {dtype} values (shape {shape}) but the file "
+            f"holds {stored:,}")
+
+
+def npy_size_problem(path: str | Path) -> str | None:
+    """What is wrong with the size an ``.npy`` file's header declares (more values than
+    ``ASDGAZE_MAX_PIXELS`` allows, more bytes than the file holds), read from the header alone; None
+    when nothing is, or when there is no plain header (the file's reader then says what it is)."""
+    try:
+        shape, dtype, stored = _npy_header(Path(path))
+    except MapError:
+        return None
+    if dtype.hasobject:
+        return None
+    return _pixels_problem(shape) or _truncation_problem(shape, dtype, stored)
+
+
+def _npy_header(path: Path) -> tuple[tuple[int, ...], np.dtype, int]:
+    """(shape, dtype, bytes stored after the header) of an ``.npy`` file, from its header; a sub-array
+    dtype's axes are added to the shape. MapError for a file without a header numpy reads."""
     fmt = np.lib.format
     readers = {(1, 0): fmt.read_array_header_1_0, (2, 0): fmt.read_array_header_2_0}
     try:
@@ -208,16 +240,21 @@ def _npy_size(path: Path) -> tuple[int, int]:
     except OSError as e:
         raise MapError(f"{path}: cannot read ({e.strerror or e})") from None
     if dtype.hasobject:
+        return tuple(shape), dtype, stored
+    return tuple(shape) + dtype.shape, dtype.base, stored
+
+
+def _npy_size(path: Path) -> tuple[int, int]:
+    """The (height, width) an ``.npy`` file's header declares, checked against the file's length."""
+    shape, dtype, stored = _npy_header(path)
+    if dtype.hasobject:
         raise MapError(f"{path}: {NOT_PLAIN_NPY}")
-    full, dtype = tuple(shape) + dtype.shape, dtype.base  # a sub-array dtype adds axes
-    size = _plain_2d(path, full)
+    size = _plain_2d(path, shape)
     if not np.issubdtype(dtype, np.number) or np.issubdtype(dtype, np.complexfloating):
         raise MapError(f"{path}: expected numbers, got dtype {dtype}")
-    _check_pixels(path, size)
-    needed = int(np.prod(full, dtype=object)) * dtype.itemsize
-    if stored < needed:
-        raise MapError(f"{path}: truncated: its header declares {needed:,} bytes of {dtype} values (shape "
-                       f"{full}) but the file holds {stored:,}")
+    problem = _pixels_problem(size) or _truncation_problem(shape, dtype, stored)
+    if problem:
+        raise MapError(f"{path}: {problem}")
     return size
 
 

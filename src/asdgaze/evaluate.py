@@ -44,8 +44,9 @@ from asdgaze.evaluation.prob import score_model_prob
 from asdgaze.evaluation.summary import PER_FIXATION_COLUMNS, PER_IMAGE_COLUMNS, read_results, summarise  # noqa: F401 (read_results: the reader, re-exported)
 from asdgaze.io import sha256_file, write_json_atomic, write_text_atomic
 from asdgaze.errors import AsdgazeError, MapError, OptionsError
-from asdgaze.maps.hdf5 import is_hdf5_source, map_digest
-from asdgaze.maps.io import MapKind, MapKindError, MapScaleWarning, check_aspect, find_maps, load_map
+from asdgaze.maps.hdf5 import is_hdf5_source
+from asdgaze.maps.io import (MapKind, MapKindError, MapScaleWarning, check_aspect, check_map, find_maps, load_map,
+                             map_key)
 from asdgaze.metrics.prob_scoring import MODES, PROB_METRICS, Blur, map_descriptions
 from asdgaze.metrics.registry import CONVENTIONS
 from asdgaze.metrics.streams import metric_rng
@@ -384,6 +385,7 @@ def _mit_rows(ctx: Context, model: Model, stem: str, groups: tuple[str, ...], ta
               step_size=options.step_size, baseline_prepared=base_prepared)
     if model.kind == "maps":
         path = model.maps[stem]
+        check_map(path, stem, (h, w), options.allow_aspect_change)  # from the header, before reading it
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             saliency = load_map(path, options.maps_kind)
@@ -392,7 +394,7 @@ def _mit_rows(ctx: Context, model: Model, stem: str, groups: tuple[str, ...], ta
             check_aspect(path, saliency.shape, stem, (h, w), options.allow_aspect_change)
             mh, mw = saliency.shape
             # score_mit resizes it per metric exactly as the MIT code does (EMD from the original size).
-            notes.append(["resized", f"{path}: map is {mh}x{mw}, image {stem} is {h}x{w}"])
+            notes.append(["resized", f"{path}: map is {mw}x{mh}, image {stem} is {w}x{h} (width x height)"])
         if not saliency.max() > saliency.min():
             notes.append(["constant", f"{path}: constant map (every pixel {saliency.flat[0]:.6g})"])
         scores = score_mit(saliency, targets, base, **kw)
@@ -638,7 +640,10 @@ def evaluate(
     mine = stems if shard_kn is None else [s for s, _ in select_shard([(s, None) for s in stems], shard_kn)]
     # hashed for this run's (or shard's) images only: a shard must not read every other shard's maps
     mine_set = set(mine)
-    map_sha = {name: {stem: map_digest(p) for stem, p in mp.items() if stem in mine_set}
+    # A map whose header fails its image (too many pixels, another aspect ratio) is not hashed: it fails
+    # when scored, and a file declaring a huge array must not be read whole here.
+    map_sha = {name: {stem: key for stem, p in mp.items() if stem in mine_set
+                      if (key := map_key(p, stem, dataset.stimuli[stem].shape, options.allow_aspect_change))}
                for name, mp in maps_by_model.items()}
     # A model is scored probabilistically only when every map of its folder is a .npy log-density: a
     # part made while a map was still a PNG (another shard's predict unfinished) lacks those rows.

@@ -20,7 +20,7 @@ from asdgaze.data.types import Dataset, Stimulus
 from asdgaze.errors import AsdgazeError, MapError, OptionsError
 from asdgaze.evaluation.procs import start_method
 from asdgaze.maps.hdf5 import H5Map, describe_extra, find_h5_maps, stimulus_paths
-from asdgaze.maps.io import check_aspect, load_prediction
+from asdgaze.maps.io import check_aspect, check_map, load_prediction
 from asdgaze.metrics.prob_scoring import ShuffledBaseline, _resize_density
 from asdgaze.predictions import LogDensity
 
@@ -91,6 +91,7 @@ class Model:
         path = self.maps[stim.id]
         # The MIT convention's reading of the same file reports its warnings; no catch_warnings here:
         # it changes process-wide state and this runs in threads.
+        check_map(path, stim.id, stim.shape, self.allow_aspect_change)  # from the header, before reading it
         pred = load_prediction(path, "log-density", warn=False)
         if pred.shape != stim.shape:  # resized as the MIT side resizes (within 1 % of the aspect, or allowed)
             check_aspect(path, pred.shape, stim.id, stim.shape, self.allow_aspect_change)

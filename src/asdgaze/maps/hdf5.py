@@ -37,8 +37,16 @@ class H5Map:
     def __str__(self) -> str:
         return f"{self.file}:{self.name}"
 
+    def shape(self) -> tuple[int, ...]:
+        """The dataset's shape from its header (no value is read); MapError as :meth:`read`."""
+        return self._open(lambda ds: tuple(int(n) for n in ds.shape or ()))  # None: an empty dataspace
+
     def read(self) -> np.ndarray:
         """The dataset's values as they are stored; MapError for a dataset that is no float array."""
+        return self._open(lambda ds: np.asarray(ds[()]))
+
+    def _open(self, use):
+        """``use(dataset)`` with the file open, once the dataset is known to be a float array."""
         import h5py
 
         try:
@@ -48,7 +56,7 @@ class H5Map:
                     raise MapError(f"{self}: not a dataset (an HDF5 group or a link)")
                 if obj.dtype.kind != "f":
                     raise MapError(f"{self}: expected floating-point log-density values, got dtype {obj.dtype}")
-                return np.asarray(obj[()])
+                return use(obj)
         except MapError:
             raise
         except (OSError, KeyError, ValueError, TypeError) as e:  # h5py's errors for damaged content

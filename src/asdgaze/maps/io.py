@@ -4,10 +4,16 @@ Accepted files, per stem: ``<stem>.npy`` (a float map; whether it holds a salien
 natural-log density must be stated, see :data:`MAP_KINDS`) and ``<stem>.png`` (8- or 16-bit
 grayscale, read as value / 255 or value / 65535). When both exist the ``.npy`` file is used,
 since it keeps full precision. Every problem a user can cause raises :class:`MapError` naming the file.
+
+A map's size is read from its header first (:func:`map_size`, :func:`check_map`), so a file that
+declares a huge array (more pixels than ``ASDGAZE_MAX_PIXELS``), or one of another aspect ratio
+than its image, is refused before any of its data is read or hashed.
 """
 
 from __future__ import annotations
 
+import os
+import struct
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,11 +24,13 @@ from scipy.special import logsumexp
 
 from asdgaze.errors import MapError
 from asdgaze.io import atomic_path, read_gray_png
-from asdgaze.maps.hdf5 import H5Map
+from asdgaze.maps.hdf5 import H5Map, map_digest
 
 MapKind = Literal["saliency", "log-density"]
 MAP_KINDS: tuple[str, ...] = ("saliency", "log-density")
 MAP_SUFFIXES = (".npy", ".png")
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+ZIP_MAGIC = b"PK\x03\x04"  # an .npz archive (np.load opens one whatever its name)
 
 
 class MapKindError(MapError):
@@ -92,7 +100,7 @@ def load_map(path: str | Path | H5Map, kind: MapKind | None, *, warn: bool = Tru
         with ``kind=None``.
     """
     if not isinstance(path, H5Map) and Path(path).suffix.lower() == ".png":
-        return _load_png(Path(path))
+        return _load_png(Path(path), warn)
     arr = _load_array(path, kind)
     if kind == "log-density":
         arr = _check_log_density(arr, path, warn)
@@ -119,9 +127,154 @@ def check_aspect(path: object, map_shape: tuple[int, int], image: str, image_sha
     (mh, mw), (h, w) = map_shape, image_shape
     change = abs((mw / mh) / (w / h) - 1)
     if change > 0.01 and not allow:
-        raise MapError(f"{path}: map is {mh}x{mw} (height x width), image {image} is {h}x{w}: the aspect "
+        raise MapError(f"{path}: map is {mw}x{mh}, image {image} is {w}x{h} (width x height): the aspect "
                        f"ratio differs by {100 * change:.1f} % (a transposed or cropped map?); "
                        "--allow-aspect-change scores it resized")
+
+
+def check_map(path: str | Path | H5Map, image: str, image_shape: tuple[int, int],
+              allow_aspect: bool = False) -> tuple[int, int]:
+    """The map's (height, width) from its header, checked against its image before any value is read:
+    MapError as :func:`map_size`, or as :func:`check_aspect` for another aspect ratio."""
+    shape = map_size(path)
+    if shape != tuple(image_shape):
+        check_aspect(path, shape, image, tuple(image_shape), allow_aspect)
+    return shape
+
+
+def map_key(path: str | Path | H5Map, image: str, image_shape: tuple[int, int],
+            allow_aspect: bool = False) -> str | None:
+    """The resume key of one map (:func:`~asdgaze.maps.hdf5.map_digest`) when it passes
+    :func:`check_map`; None, with nothing but the header read, when not: that image fails when it is
+    scored, and a file that lies about its size is never read (or hashed) whole."""
+    try:
+        check_map(path, image, image_shape, allow_aspect)
+    except MapError:
+        return None
+    return map_digest(path)
+
+
+def map_size(path: str | Path | H5Map) -> tuple[int, int]:
+    """A map's (height, width) from its header alone (``.npy`` header, PNG header, HDF5 dataset shape).
+
+    Raises:
+        MapError: the header shows an unusable map (unreadable, damaged, pickled, an ``.npz`` archive,
+        truncated, not 2-D, not numbers) or more pixels than ``ASDGAZE_MAX_PIXELS`` allows.
+    """
+    if isinstance(path, H5Map):
+        shape = _plain_2d(path, path.shape())
+    elif Path(path).suffix.lower() == ".png":
+        shape = _image_header(Path(path))[0]
+    else:
+        return _npy_size(Path(path))  # the pixels checked before the file's length
+    _check_pixels(path, shape)
+    return shape
+
+
+def _plain_2d(path: object, shape: tuple[int, ...]) -> tuple[int, int]:
+    """``shape`` without its length-1 axes (as the map is squeezed), if that is a non-empty 2-D shape."""
+    squeezed = tuple(n for n in shape if n != 1)
+    if len(squeezed) != 2 or 0 in squeezed:
+        raise MapError(f"{path}: expected a 2-D map, got shape {squeezed}")
+    return squeezed  # type: ignore[return-value]
+
+
+def _check_pixels(path: object, shape: tuple[int, ...]) -> None:
+    problem = _pixels_problem(shape)
+    if problem:
+        raise MapError(f"{path}: {problem}")
+
+
+def _pixels_problem(shape: tuple[int, ...]) -> str | None:
+    """Why an array of ``shape`` is too big to read (more values than ``ASDGAZE_MAX_PIXELS``), or None."""
+    from asdgaze.data._checks import MAX_PIXELS_ENV, max_pixels_limit
+
+    n, limit = int(np.prod(shape, dtype=object)), max_pixels_limit()
+    if n <= limit:
+        return None
+    squeezed = tuple(d for d in shape if d != 1)
+    what = (f"map is {squeezed[1]}x{squeezed[0]} (width x height) = {n:,} pixels" if len(squeezed) == 2
+            else f"array of shape {tuple(shape)} holds {n:,} values")
+    return (f"{what}, over the limit of {limit:,} pixels (a guard against running out of memory; nothing of it "
+            f"was read); to accept it set the environment variable {MAX_PIXELS_ENV}=N")
+
+
+def _truncation_problem(shape: tuple[int, ...], dtype: np.dtype, stored: int) -> str | None:
+    needed = int(np.prod(shape, dtype=object)) * dtype.itemsize
+    if stored >= needed:
+        return None
+    return (f"truncated: its header declares {needed:,} bytes of {dtype} values (shape {shape}) but the file "
+            f"holds {stored:,}")
+
+
+def npy_size_problem(path: str | Path) -> str | None:
+    """What is wrong with the size an ``.npy`` file's header declares (more values than
+    ``ASDGAZE_MAX_PIXELS`` allows, more bytes than the file holds), read from the header alone; None
+    when nothing is, or when there is no plain header (the file's reader then says what it is)."""
+    try:
+        shape, dtype, stored = _npy_header(Path(path))
+    except MapError:
+        return None
+    if dtype.hasobject:
+        return None
+    return _pixels_problem(shape) or _truncation_problem(shape, dtype, stored)
+
+
+def _npy_header(path: Path) -> tuple[tuple[int, ...], np.dtype, int]:
+    """(shape, dtype, bytes stored after the header) of an ``.npy`` file, from its header; a sub-array
+    dtype's axes are added to the shape. MapError for a file without a header numpy reads."""
+    fmt = np.lib.format
+    readers = {(1, 0): fmt.read_array_header_1_0, (2, 0): fmt.read_array_header_2_0}
+    try:
+        with open(path, "rb") as f:
+            if f.read(len(ZIP_MAGIC)) == ZIP_MAGIC:
+                raise MapError(f"{path}: a zip archive (an .npz file?), not a .npy array; save one 2-D array "
+                               "with numpy.save")
+            f.seek(0)
+            try:
+                # np.save writes version 3.0 only for non-Latin-1 field names: never a plain numeric array
+                shape, _, dtype = readers[fmt.read_magic(f)](f)
+            except Exception:  # noqa: BLE001 - no .npy header, or one numpy cannot parse: damaged
+                raise MapError(f"{path}: {NOT_PLAIN_NPY}") from None
+            stored = os.fstat(f.fileno()).st_size - f.tell()
+    except OSError as e:
+        raise MapError(f"{path}: cannot read ({e.strerror or e})") from None
+    if dtype.hasobject:
+        return tuple(shape), dtype, stored
+    return tuple(shape) + dtype.shape, dtype.base, stored
+
+
+def _npy_size(path: Path) -> tuple[int, int]:
+    """The (height, width) an ``.npy`` file's header declares, checked against the file's length."""
+    shape, dtype, stored = _npy_header(path)
+    if dtype.hasobject:
+        raise MapError(f"{path}: {NOT_PLAIN_NPY}")
+    size = _plain_2d(path, shape)
+    if not np.issubdtype(dtype, np.number) or np.issubdtype(dtype, np.complexfloating):
+        raise MapError(f"{path}: expected numbers, got dtype {dtype}")
+    problem = _pixels_problem(size) or _truncation_problem(shape, dtype, stored)
+    if problem:
+        raise MapError(f"{path}: {problem}")
+    return size
+
+
+def _image_header(path: Path) -> tuple[tuple[int, int], str]:
+    """(height, width) and format (``"PNG"``, ``"JPEG"``, ...) of an image map, from its header."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(24)
+    except OSError as e:
+        raise MapError(f"PNG map {path}: cannot read ({e.strerror or e})") from None
+    if head[:8] == PNG_SIGNATURE and head[12:16] == b"IHDR":  # the PNG standard's first chunk
+        w, h = struct.unpack(">II", head[16:24])
+        return (h, w), "PNG"
+    from PIL import Image
+
+    try:  # another format (a JPEG named .png): Pillow reads its header only
+        with Image.open(path) as im:
+            return (im.size[1], im.size[0]), str(im.format)
+    except Exception as e:  # noqa: BLE001 - Pillow raises many types for files it cannot identify
+        raise MapError(f"PNG map {path}: cannot read image ({e})") from None
 
 
 def _load_array(path: str | Path | H5Map, kind: MapKind | None) -> np.ndarray:
@@ -129,6 +282,7 @@ def _load_array(path: str | Path | H5Map, kind: MapKind | None) -> np.ndarray:
     if isinstance(path, H5Map):
         if kind != "log-density":
             raise MapError(f"{path}: an HDF5 file holds log-densities; it cannot be read as --maps-kind {kind}")
+        map_size(path)  # the shape and the pixel limit before any value is read
         arr = path.read()
     else:
         path = Path(path)
@@ -139,6 +293,7 @@ def _load_array(path: str | Path | H5Map, kind: MapKind | None) -> np.ndarray:
             )
         if kind not in MAP_KINDS:
             raise MapError(f"unknown map kind {kind!r}; expected one of {', '.join(MAP_KINDS)}")
+        map_size(path)  # the header: a file declaring a huge, damaged or pickled array is not read
         try:
             arr = np.load(path, allow_pickle=False)
         except OSError as e:
@@ -185,7 +340,12 @@ def load_prediction(path: str | Path | H5Map, kind: MapKind | None, *, warn: boo
     return LogDensity.normalized(_check_log_density(_load_array(path, kind), path, warn))
 
 
-def _load_png(path: Path) -> np.ndarray:
+def _load_png(path: Path, warn: bool = True) -> np.ndarray:
+    shape, fmt = _image_header(path)
+    _check_pixels(path, shape)
+    if fmt != "PNG" and warn:
+        lossy = ", but JPEG compression has altered its values; save maps as PNG or .npy" if fmt == "JPEG" else ""
+        warnings.warn(f"{path}: a {fmt} file, not a PNG: read as a grayscale map{lossy}", stacklevel=3)
     try:
         return read_gray_png(path)
     except ValueError as e:

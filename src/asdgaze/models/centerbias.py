@@ -84,7 +84,12 @@ def read_npy(path: str | os.PathLike, error: type[AsdgazeError] = MapError) -> t
 
     Pickled content is never executed: such a file is refused as not being an array of numbers.
     """
+    from asdgaze.maps.io import npy_size_problem
+
     path = Path(path)
+    problem = npy_size_problem(path)  # from the header: a file declaring a huge array is not read whole
+    if problem:
+        raise error(f"{path}: {problem}")
     try:
         data = path.read_bytes()
     except OSError as e:

@@ -91,7 +91,8 @@ IMAGE_NAMES = ["1.png", "1", "./1.png", "1.png/", "a/1.png", "a\\1.png", "a/./1"
                "\u00e9/1.png", "e\u0301/1.png", "~/1.png", "%2F1", "1.PNG", " 1.png", "a" * 300 + ".png",
                "a/" * 40 + "1.png", "1.png:x", "*.png", "a\x00b", "a/1.png\x00",
                # refused (the table leaves the folder, or names two images of one stem)
-               "dup/1.png", "..", "../1.png", "a/../1.png", "/tmp/1.png", "C:\\x\\1.png", "C:1.png", "\\\\srv\\s\\1.png",
+               "dup/1.png", "..", "../1.png", "a/../1.png", "/tmp/1.png", "C:\\x\\1.png", "C:1.png",
+               "\\\\srv\\s\\1.png",
                "dup/1", "dup/1.jpg"]
 N_HARMLESS_NAMES = 33
 VIEWER_IDS = ["1", "1.0", "01", "+1", "1e0", "1E+0", "-0", "0", "0.0", "2", "2.50", "2.5", "1.5", "1e999999999",
@@ -203,7 +204,8 @@ def same_viewers(a, b) -> None:
 
 
 def _make_named_images(folder: Path) -> None:
-    """Flat images 1.png, 2.jpg; a/1.png, b/1.png, 'cond A'/3.png; dup/1.png + dup/1.jpg (one stem); bad/9.png (empty)."""
+    """Flat 1.png, 2.jpg; a/1.png, b/1.png, 'cond A'/3.png, é/1.png; dup/1.png + dup/1.jpg (one stem);
+    bad/9.png (empty)."""
     for rel, size in [("1.png", (10, 8)), ("2.jpg", (9, 7)), ("a/1.png", (6, 5)), ("b/1.png", (7, 4)),
                       ("cond A/3.png", (5, 5)), ("dup/1.png", (4, 4)), ("dup/1.jpg", (4, 4)), ("\u00e9/1.png", (3, 3))]:
         (folder / rel).parent.mkdir(parents=True, exist_ok=True)

@@ -27,8 +27,8 @@ import io
 import math
 import os
 import re
-import warnings
 import unicodedata
+import warnings
 from decimal import Decimal
 from pathlib import Path
 from typing import Iterable, Literal

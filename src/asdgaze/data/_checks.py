@@ -168,18 +168,17 @@ def image_files(folder: Path) -> list[Path]:
 
 
 def read_stimuli(
-    folder: Path, what: str, *, max_pixels: int | None = None
+    folder: Path, what: str, *, max_pixels: int | None = None, allow_empty: bool = False
 ) -> tuple[dict[str, Stimulus], dict[str, str], list[str]]:
     """Every image in ``folder`` as a Stimulus keyed by stem, with its size read from the file.
 
     Returns (stimuli, unreadable, notes): ``unreadable[stem]`` is "<file>: <problem>" for an image
     whose size cannot be read (left out of ``stimuli``); ``notes`` names each image whose pixel data
     is damaged but whose header still gave the size (kept: scoring needs only the size).
-    ``what`` names the folder in error messages (e.g. "Images folder").
+    ``what`` names the folder in error messages (e.g. "Images folder"). With ``allow_empty`` the
+    caller checks the result itself (with :func:`check_some_stimuli`).
     """
     files = image_files(folder)
-    if not files:
-        raise DataError(f"{folder}: {what} holds no image files ({', '.join(IMAGE_EXTENSIONS)})")
     stimuli: dict[str, Stimulus] = {}
     unreadable: dict[str, str] = {}
     notes: list[str] = []
@@ -188,19 +187,33 @@ def read_stimuli(
         if p.stem in seen:
             raise DataError(f"{folder}: two images share the id {p.stem!r} ({seen[p.stem].name}, {p.name})")
         seen[p.stem] = p
-        try:
-            h, w, damage = probe_image(p, max_pixels)
-        except DataError as exc:
-            unreadable[p.stem] = str(exc)
-            continue
-        if damage is not None:
-            notes.append(f"{p}: damaged image data ({damage}); its size {w}x{h} (WxH) was read from the "
-                         "header and used for scoring")
-        stimuli[p.stem] = Stimulus(p.stem, p, h, w)
+        read_stimulus(p, p.stem, stimuli, unreadable, notes, max_pixels)
+    if not allow_empty:
+        check_some_stimuli(folder, what, stimuli, unreadable)
+    return stimuli, unreadable, notes
+
+
+def read_stimulus(path: Path, sid: str, stimuli: dict[str, Stimulus], unreadable: dict[str, str],
+                  notes: list[str], max_pixels: int | None = None) -> None:
+    """Read one image's size into ``stimuli[sid]``, or its problem into ``unreadable[sid]``."""
+    try:
+        h, w, damage = probe_image(path, max_pixels)
+    except DataError as exc:
+        unreadable[sid] = str(exc)
+        return
+    if damage is not None:
+        notes.append(f"{path}: damaged image data ({damage}); its size {w}x{h} (WxH) was read from the "
+                     "header and used for scoring")
+    stimuli[sid] = Stimulus(sid, path, h, w)
+
+
+def check_some_stimuli(folder: Path, what: str, stimuli: dict, unreadable: dict[str, str]) -> None:
+    """DataError when ``folder`` gave no image, or none that can be read."""
+    if not stimuli and not unreadable:
+        raise DataError(f"{folder}: {what} holds no image files ({', '.join(IMAGE_EXTENSIONS)})")
     if not stimuli:
         first = next(iter(unreadable.values()))
-        raise DataError(f"{folder}: none of the {len(files)} image files can be read (first: {first})")
-    return stimuli, unreadable, notes
+        raise DataError(f"{folder}: none of the {len(unreadable)} image files can be read (first: {first})")
 
 
 def warn_dropped(path: Path, n_dropped: int, n_total: int, what: str) -> None:

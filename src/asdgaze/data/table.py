@@ -2,14 +2,17 @@
 
 Table columns (names case-insensitive, surrounding spaces ignored):
 
-- ``image`` (required): an image's file name (``17.png``) or stem (``17``) in the folder;
+- ``image`` (required): an image's file name (``17.png``) or stem (``17``) in the folder, or its
+  path inside the folder (``a/17.png``: image ``a/17``; see :mod:`asdgaze.data.table_images`);
 - ``x``, ``y`` (required): column and row in pixels, 0-based or 1-based as the caller states;
 - ``group`` (optional; default: one group ``"all"``);
-- ``viewer`` (optional; default 0): integers (ASCII digits, within int64) are kept, other labels
-  are numbered 0, 1, ... in sorted order within each group;
+- ``viewer`` (optional; default 0): ids are compared as the values they denote (``1``, ``1.0``
+  and ``01`` are one viewer; text such as ``P01`` as text). Whole numbers within int64 are kept,
+  other ids are numbered 0, 1, ... in sorted order within each group;
 - ``duration`` (optional; ms, NaN when missing).
 
-Rows with an empty/NaN coordinate and points outside the image are dropped and counted in one
+A column named twice, or two group names that differ only in case, is a DataError. Rows with an
+empty/NaN coordinate or viewer id and points outside the image are dropped and counted in one
 :class:`~asdgaze.data.errors.DataWarning` naming the table. A row that cannot be parsed, or that
 names an image missing from the folder, puts its (image, group) into ``Dataset.problems`` as
 "<table>: line N: <problem>"; the other pairs load normally. Image paths that leave the folder
@@ -24,12 +27,15 @@ import io
 import math
 import os
 import re
+import unicodedata
 import warnings
-from pathlib import Path, PurePosixPath, PureWindowsPath
+from decimal import Decimal
+from pathlib import Path
 from typing import Iterable, Literal
 
-from asdgaze.data._checks import image_files, read_stimuli, stimulus_sort_key
+from asdgaze.data._checks import stimulus_sort_key
 from asdgaze.data.errors import DataError, DataWarning
+from asdgaze.data.table_images import TableImages
 from asdgaze.data.types import Dataset, Fixations
 
 __all__ = ["DEFAULT_GROUP", "load_table_dataset"]
@@ -38,7 +44,10 @@ __all__ = ["DEFAULT_GROUP", "load_table_dataset"]
 DEFAULT_GROUP = "all"
 
 _REQUIRED = ("image", "x", "y")
-_INT_RE = re.compile(r"^[+-]?[0-9]+$")
+_COLUMNS = ("image", "x", "y", "group", "viewer", "duration")
+_MISSING = ("", "nan", "na", "n/a")
+# A number as tables write it (ASCII only: float() would also take '1_0' and other scripts' digits).
+_NUMBER_RE = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
 
 
 def _pick_delimiter(path: Path, header: str) -> str:
@@ -52,6 +61,60 @@ def _pick_delimiter(path: Path, header: str) -> str:
             return d
     # No delimiter gives the required columns; report with the extension's delimiter.
     return order[0]
+
+
+def _columns(header: list[str], table_path: Path) -> dict[str, int]:
+    """Index of each column read; a column named twice is refused (which one holds the data?)."""
+    col: dict[str, int] = {}
+    for i, name in enumerate(header):
+        if name in _COLUMNS:
+            if name in col:
+                raise DataError(f"{table_path}: line 1: column {name!r} appears twice (columns {col[name] + 1} "
+                                f"and {i + 1}; names are compared ignoring case and spaces); keep one")
+            col[name] = i
+    return col
+
+
+def _fold(label: str) -> str:
+    return unicodedata.normalize("NFC", label).casefold()
+
+
+def _check_group_names(first_line: dict[str, int], table_path: Path) -> None:
+    """Group names that differ only in case (or Unicode form) are one group misspelt: refused."""
+    seen: dict[str, str] = {}
+    for g in sorted(first_line, key=lambda g: first_line[g]):
+        other = seen.setdefault(_fold(g), g)
+        if other != g:
+            raise DataError(f"{table_path}: line {first_line[g]}: group {g[:40]!r} differs from group "
+                            f"{other[:40]!r} (line {first_line[other]}) only in case; spell each group one way")
+
+
+def _viewer_codes(labels: set[str]) -> tuple[dict[str, int], str]:
+    """Viewer id -> int64 code, and what to tell the user about a mix of ids ("" when nothing).
+
+    Ids are compared as the values they denote: numbers by value (``1`` = ``1.0`` = ``01``), text
+    as text. Whole numbers within int64 are kept; otherwise each distinct id is numbered in sorted
+    order of its first spelling (for ids that all differ, the sorted order of the ids).
+    """
+    value: dict[str, object] = {v: Decimal(v) if _NUMBER_RE.fullmatch(v) else v for v in labels}
+    if all(isinstance(k, Decimal) and k.copy_abs() < 2**63 and int(k) == k for k in value.values()):
+        return {v: int(k) for v, k in value.items()}, ""
+    index: dict[object, int] = {}
+    for v in sorted(labels):
+        index.setdefault(value[v], len(index))
+    numbers = sorted(v for v, k in value.items() if isinstance(k, Decimal))
+    texts = sorted(v for v, k in value.items() if not isinstance(k, Decimal))
+    said = []
+    if numbers and texts:
+        said.append(f"viewer ids mix numbers ({', '.join(repr(v[:20]) for v in numbers[:3])}) and text "
+                    f"({', '.join(repr(v[:20]) for v in texts[:3])}): each distinct id is one viewer")
+    folded: dict[str, str] = {}
+    for v in texts:
+        other = folded.setdefault(_fold(v), v)
+        if other != v:
+            said.append(f"viewer ids {other[:20]!r} and {v[:20]!r} differ only in case: two viewers")
+            break
+    return {v: index[k] for v, k in value.items()}, "; ".join(said)
 
 
 class _RowProblem(Exception):
@@ -68,26 +131,6 @@ def _float_or_nan(value: str, lineno: int, column: str) -> float:
         raise _RowProblem(f"line {lineno}: column {column!r} is not a number: {v[:40]!r}") from None
 
 
-def _check_inside(name: str, table_path: Path, lineno: int, images_dir: Path) -> None:
-    """A table names images inside the images folder only: no absolute path, drive or '..'."""
-    for pure in (PurePosixPath(name), PureWindowsPath(name)):
-        if pure.is_absolute() or pure.drive or pure.root or ".." in pure.parts:
-            raise DataError(
-                f"{table_path}: line {lineno}: image {name[:80]!r} points outside the images folder "
-                f"{images_dir} (absolute path or '..'); name images by file name (17.png) or stem (17)"
-            )
-
-
-def _resolve(name: str, by_name: dict[str, str], stems: set[str]) -> str | None:
-    """The image id a table's ``image`` value names: a file name, a stem, or a relative path ending in one."""
-    if name in by_name:
-        return by_name[name]
-    if name in stems:
-        return name
-    base = PureWindowsPath(name).name  # also splits on '/'
-    return by_name.get(base)
-
-
 def load_table_dataset(
     images_dir: str | os.PathLike,
     table_path: str | os.PathLike,
@@ -100,24 +143,28 @@ def load_table_dataset(
 
     Coordinates: with ``coords="1-based"`` the table's (x, y) become (x - 1, y - 1); with
     ``"0-based"`` they are kept. A point is kept when 0 <= x < W and 0 <= y < H after that
-    (1-based integers: 1..W, 1..H). Stimuli are all readable images in ``images_dir`` (id = file
-    stem).
+    (1-based integers: 1..W, 1..H). Stimuli are all readable images directly in ``images_dir`` (id =
+    file stem) and those in its sub-folders that the table names (id = path without extension,
+    ``a/17``).
 
     What happens to bad input (nothing is lost silently):
 
     - a value that is not a number, or a short row: that (image, group) goes into
       ``problems[group][image]`` as "<table>: line N: <problem>" and is absent from ``fixations``;
-    - a row naming an image that is not in the folder: ``problems[group][stem]`` names the table,
-      the line and the image;
+    - a row naming an image that is not in the folder (a path with folders means that file only):
+      ``problems[group][id]`` names the table, the line and the image;
     - an image whose size cannot be read: left out of ``stimuli``, in ``problems[g][id]`` for every
       group; a damaged image whose header gives the size is kept with a line in ``notes``;
-    - rows with an empty/NaN coordinate and points outside the image are dropped and counted in
-      one :class:`~asdgaze.data.errors.DataWarning` naming the table;
+    - rows with an empty/NaN coordinate or viewer id and points outside the image are dropped and
+      counted in one :class:`~asdgaze.data.errors.DataWarning` naming the table;
+    - viewer ids that mix numbers and text, or text ids that differ only in case: a line in
+      ``notes`` (each distinct id is one viewer);
     - an image path that leaves the folder (absolute, a drive, '..'), a row too short to name its
-      image and group, an empty group, or a file that is not a table: DataError naming the line.
+      image and group, an empty group, group names that differ only in case, a column named twice,
+      or a file that is not a table: DataError naming the line.
 
     Args:
-        images_dir: folder of images (not searched recursively).
+        images_dir: folder of images (sub-folders only where the table names them).
         table_path: CSV or TSV file (delimiter from the extension, else sniffed from the header).
         coords: ``"0-based"`` or ``"1-based"``; there is no default because guessing shifts every
             fixation by one pixel.
@@ -147,9 +194,8 @@ def load_table_dataset(
     table_path = Path(table_path)
     if not images_dir.is_dir():
         raise DataError(f"{images_dir}: images folder does not exist or is not a folder")
-    stimuli, unreadable, notes = read_stimuli(images_dir, "images folder", max_pixels=max_pixels)
-    by_name = {p.name: p.stem for p in image_files(images_dir)}
-    stems = set(by_name.values())
+    images = TableImages(images_dir, max_pixels)
+    stimuli, unreadable = images.stimuli, images.unreadable
 
     try:
         text = table_path.read_text(encoding="utf-8-sig")
@@ -171,14 +217,19 @@ def load_table_dataset(
             f"{table_path}: missing required column(s) {', '.join(missing)} "
             f"(found: {found}; delimiter {delim!r})"
         )
-    col = {name: header.index(name) for name in ("image", "x", "y", "group", "viewer", "duration") if name in header}
+    col = _columns(header, table_path)
+    unread = [h for h in header if h and h not in _COLUMNS]
+    if "viewer" not in col and unread:  # a 'subject' column would otherwise go unseen
+        images.notes.append(f"{table_path}: no 'viewer' column: the fixations of one image and group are "
+                            f"one viewer (columns not read: {', '.join(repr(h[:20]) for h in unread[:5])}"
+                            f"{', ...' if len(unread) > 5 else ''})")
     key_width = max(col["image"], col.get("group", 0)) + 1
 
     # rows[group][stimulus_id] -> list of (x, y, duration, viewer label)
     rows: dict[str, dict[str, list[tuple[float, float, float, str]]]] = {}
     problems: dict[str, dict[str, str]] = {}
-    seen_groups: set[str] = set()
-    n_rows = n_nan = n_outside = 0
+    seen_groups: dict[str, int] = {}  # group -> its first line
+    n_rows = n_nan = n_outside = n_no_viewer = 0
     while True:
         try:
             rec = next(reader)
@@ -198,13 +249,12 @@ def load_table_dataset(
             raise DataError(f"{table_path}: line {lineno}: empty image name")
         if group == "":
             raise DataError(f"{table_path}: line {lineno}: empty group")
-        _check_inside(name, table_path, lineno, images_dir)
-        seen_groups.add(group)
-        sid = _resolve(name, by_name, stems)
+        sid = images.resolve(name, f"{table_path}: line {lineno}")
+        seen_groups.setdefault(group, lineno)
         bad = problems.setdefault(group, {})
         if sid is None:
-            key = PureWindowsPath(name).stem or name
-            bad.setdefault(key, f"{table_path}: line {lineno}: image {name[:80]!r} is not in {images_dir}")
+            key, hint = images.missing(name)
+            bad.setdefault(key, f"{table_path}: line {lineno}: image {name[:80]!r} is not in {images_dir}{hint}")
             continue
         if sid in bad or sid in unreadable:
             continue
@@ -221,6 +271,9 @@ def load_table_dataset(
         if math.isnan(x) or math.isnan(y):
             n_nan += 1
             continue
+        if viewer.lower() in _MISSING:
+            n_no_viewer += 1
+            continue
         x -= offset
         y -= offset
         st = stimuli[sid]
@@ -229,13 +282,17 @@ def load_table_dataset(
             continue
         rows.setdefault(group, {}).setdefault(sid, []).append((x, y, dur, viewer))
 
-    if n_nan or n_outside:
+    stimuli = images.finish()
+    _check_group_names(seen_groups, table_path)
+    if n_nan or n_outside or n_no_viewer:
         parts = []
         if n_outside:
             parts.append(f"{n_outside} outside their image ({coords} coordinates)")
         if n_nan:
             parts.append(f"{n_nan} with a missing coordinate")
-        warnings.warn(f"{table_path}: dropped {n_nan + n_outside} of {n_rows} rows: "
+        if n_no_viewer:
+            parts.append(f"{n_no_viewer} with a missing viewer id")
+        warnings.warn(f"{table_path}: dropped {n_nan + n_outside + n_no_viewer} of {n_rows} rows: "
                       + "; ".join(parts), DataWarning, stacklevel=2)
 
     if not seen_groups or (not rows and not any(problems.values())):
@@ -255,11 +312,9 @@ def load_table_dataset(
         if bad:
             out_problems[g] = dict(sorted(bad.items(), key=lambda kv: stimulus_sort_key(kv[0])))
         per = {sid: r for sid, r in rows.get(g, {}).items() if sid not in bad}
-        labels = {r[3] for arr in per.values() for r in arr}
-        if all(_INT_RE.match(v) and abs(int(v)) < 2**63 for v in labels):  # fits the int64 array
-            code = {v: int(v) for v in labels}
-        else:
-            code = {v: i for i, v in enumerate(sorted(labels))}
+        code, said = _viewer_codes({r[3] for arr in per.values() for r in arr})
+        if said:
+            images.notes.append(f"{table_path}: group {g!r}: {said}")
         fixations[g] = {}
         for sid in stimuli:
             if sid in per:
@@ -268,4 +323,4 @@ def load_table_dataset(
                     [r[0] for r in arr], [r[1] for r in arr], [r[2] for r in arr], [code[r[3]] for r in arr]
                 )
     return Dataset(name=table_path.stem, root=images_dir, stimuli=stimuli, fixations=fixations,
-                   problems=out_problems, notes=notes)
+                   problems=out_problems, notes=images.notes)

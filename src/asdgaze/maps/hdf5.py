@@ -117,7 +117,7 @@ def find_h5_maps(path: str | Path, stimuli: Mapping[str, str | Path]
         present.setdefault(g, g)
     found: dict[str, H5Map] = {}
     missing: list[str] = []
-    used: set[str] = set()
+    used: dict[str, str] = {}  # dataset -> the image it was matched to
     for stem, stimulus_path in stimuli.items():
         ends = [e for e in path_ends(stimulus_path) if e in present]
         if ends and stem in present and stem not in ends:
@@ -128,9 +128,12 @@ def find_h5_maps(path: str | Path, stimuli: Mapping[str, str | Path]
         hit = ends[-1] if ends else stem if stem in present else None
         if hit is None:
             missing.append(stem)
+        elif present[hit] in used:  # e.g. '1.png' for images 1 and a/1 of a table's sub-folders
+            raise MapError(f"{path}: dataset {present[hit]!r} matches images {used[present[hit]]} and {stem}; "
+                           "name each image's dataset by as much of its path as tells them apart (a/1.png)")
         else:
             found[stem] = H5Map(path, present[hit])
-            used.add(present[hit])
+            used[present[hit]] = stem
     extra = [k for k in keys if k not in used]
     return found, missing, extra
 

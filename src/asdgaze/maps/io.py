@@ -52,23 +52,34 @@ class MapFile:
 
 
 def find_maps(maps_dir: str | Path, stems: Iterable[str]) -> tuple[dict[str, MapFile], list[str]]:
-    """Locate the map file of every stem in ``maps_dir``.
+    """Locate the map file of every stem in ``maps_dir``; the map of an image in a sub-folder of a
+    table's images folder (id ``a/1``) lies in the same sub-folder (``a/1.npy``).
 
     Returns (found, missing): found maps stem -> MapFile, missing lists stems with no file.
     """
     maps_dir = Path(maps_dir)
     if not maps_dir.is_dir():
         raise MapError(f"maps folder not found: {maps_dir}")
-    # One listing of the folder; suffixes match case-insensitively (1.PNG is a map too).
-    try:
-        by_key = {(p.stem, p.suffix.lower()): p for p in maps_dir.iterdir() if p.is_file()}
-    except OSError as e:
-        raise MapError(f"{maps_dir}: cannot list the maps folder ({e.strerror or e})") from e
+    # One listing per folder; suffixes match case-insensitively (1.PNG is a map too).
+    listings: dict[str, dict[tuple[str, str], Path]] = {}
+
+    def listing(sub: str) -> dict[tuple[str, str], Path]:
+        if sub not in listings:
+            folder = maps_dir / sub
+            try:
+                listings[sub] = ({(p.stem, p.suffix.lower()): p for p in folder.iterdir() if p.is_file()}
+                                 if not sub or folder.is_dir() else {})
+            except OSError as e:
+                raise MapError(f"{folder}: cannot list the maps folder ({e.strerror or e})") from e
+        return listings[sub]
+
     found: dict[str, MapFile] = {}
     missing: list[str] = []
     for stem in stems:
+        sub, _, name = stem.rpartition("/")
+        by_key = listing(sub)
         for suffix in MAP_SUFFIXES:
-            p = by_key.get((stem, suffix))
+            p = by_key.get((name, suffix))
             if p is not None:
                 found[stem] = MapFile(stem, p)
                 break

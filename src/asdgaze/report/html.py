@@ -185,7 +185,9 @@ def _panels(res: Results, cmp: CompareResult, out: Path, a: str, b: str, n: int)
                 return panels, f"Per-image panel for {stem} skipped: {e}"
             caption = (f"Image {stem}: {model} fits {worse_for} worse ({figures._label(metric)}: {a} "
                        f"{row['value_a']:.3f}, {b} {row['value_b']:.3f}). Densities: cividis; difference: PuOr.")
-            uri = figures.save_figure(fig, out / "figures" / f"panel_{worse_for}_{stem}.png", dpi=70)
+            # an image in a sub-folder of a table's images folder has a '/' in its id (a/1)
+            name = f"panel_{worse_for}_{stem.replace('/', '%2F')}.png"
+            uri = figures.save_figure(fig, out / "figures" / name, dpi=70)
             panels.append({"uri": uri, "caption": caption})
     return panels, ""
 

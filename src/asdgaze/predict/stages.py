@@ -255,8 +255,8 @@ class Writers:
                 self.done.append(stem)
             else:  # its done callback may not have run yet
                 self._fail(fut.exception())
-        with self.lock:
-            self.futures = keep + self.futures[len(futures):]
+        with self.lock:  # only this (the main) thread adds futures, so none came meanwhile
+            self.futures = keep
         self.check()  # an error, or a bug, from any write
 
     def drain(self) -> None:

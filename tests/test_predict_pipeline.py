@@ -203,6 +203,101 @@ def test_writer_error_stops_the_run_naming_the_file(folder, tmp_path, monkeypatc
         run(tmp_path / "o", folder, batch_size=2)
 
 
+def test_a_full_disk_stops_at_the_first_failed_write_and_says_how_far_it_got(folder, tmp_path, monkeypatch):
+    """Issue 15, case 7: no write is started after the first one that failed (a full disk used to go on
+    failing image after image), and the error says how many images are finished and how to resume."""
+    import errno
+    import os
+    import time
+
+    real = os.replace
+    tried: list[str] = []
+
+    def full_from_image_2(src, dst):
+        if Path(dst).parent.name in ("maps", "overlays") and int(Path(dst).stem) >= 2:
+            tried.append(Path(dst).name)
+            time.sleep(0.3)  # meanwhile the model goes on and queues the next images' writes
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        return real(src, dst)
+
+    monkeypatch.setattr(os, "replace", full_from_image_2)
+    out = tmp_path / "o"
+    with pytest.raises(OutputError) as e:
+        run(out, folder)
+    assert str(e.value) == (f"{out / 'overlays' / '2.jpg'}: cannot write (No space left on device)\n"
+                            f"2 of 7 images finished (saved in {out}); free space and rerun the same command to "
+                            "resume")
+    assert e.value.errno == errno.ENOSPC
+    assert tried == ["2.jpg"]  # the queued writes of images 3, 4, ... were dropped, not tried
+    monkeypatch.undo()
+    r = run(out, folder)  # space freed: the same call resumes
+    assert r.skipped == ["0", "1"] and r.written == ["2", "3", "4", "5", "6"]
+    for i in range(7):
+        np.testing.assert_allclose(np.load(out / "maps" / f"{i}.npy"), expected_log_density(folder / f"{i}.png"),
+                                   atol=2e-6)
+
+
+def _demo_copy(tmp_path: Path) -> Path:
+    import shutil
+
+    from asdgaze.data import demo_dataset_path
+
+    ds = tmp_path / "ds"
+    shutil.copytree(demo_dataset_path(), ds)
+    return ds
+
+
+def _cli_with_fake_model(monkeypatch, tmp_path, model) -> list[str]:
+    """`asdgaze predict` options that run ``model`` (the checkpoint is a dummy file, never read)."""
+    import asdgaze.predict.pipeline as pipeline
+
+    monkeypatch.setenv("ASDGAZE_HOME", str(tmp_path / "cache"))
+    monkeypatch.setattr(pipeline, "_load_model", lambda wpath, dev: model)
+    (tmp_path / "w.pth").write_bytes(b"dummy")
+    return ["--weights", str(tmp_path / "w.pth"), "--centerbias", "uniform", "--device", "cpu", "--no-progress"]
+
+
+def test_predict_dataset_reports_an_unreadable_image(tmp_path, monkeypatch, capsys):
+    """Issue 15, case 4: an HTML page saved as Images/3.png was skipped silently with --dataset (exit 0)."""
+    from asdgaze.cli import main
+
+    ds = _demo_copy(tmp_path)
+    bad = next(ds.rglob("Images")) / "3.png"
+    bad.write_text("<html><body>404 Not Found</body></html>")
+    r = run_predict(tmp_path / "o", dataset=ds, model=FakeModel(), centerbias="uniform", device="cpu", progress=False)
+    assert r.failures == [(str(bad), f"{bad}: not a readable image file")]
+    assert r.written == ["1", "2", "4", "5", "6", "7", "8"] and not r.ok
+    m = json.loads((tmp_path / "o" / "manifest.json").read_text())
+    assert m["failures"] == [{"image": str(bad), "error": f"{bad}: not a readable image file"}]
+    rc = main(["predict", "--dataset", str(ds), "--out", str(tmp_path / "o2"),
+               *_cli_with_fake_model(monkeypatch, tmp_path, FakeModel())])
+    cap = capsys.readouterr()
+    assert rc == 1
+    assert "7 written, 0 already present, 1 failed" in cap.out
+    assert f"{bad}: not a readable image file" in cap.err
+
+
+def test_predict_prints_each_warning_as_one_plain_line(tmp_path, monkeypatch, capsys):
+    """Issue 15, case 8: warnings came out as Python's `file.py:123: UserWarning:` with a source line."""
+    import warnings
+
+    from asdgaze.cli import main
+
+    class NotingModel(FakeModel):
+        def forward_parts(self, x, prior, precision="fp32"):
+            warnings.warn("some.png: a note on this image", UserWarning)
+            return super().forward_parts(x, prior, precision)
+
+    ds = _demo_copy(tmp_path)
+    scanpath = next(ds.rglob("ASD_scanpath_1.txt"))  # a fixation outside the image (a loader note in evaluate)
+    scanpath.write_text(scanpath.read_text().rstrip("\n") + "\n99, 5000, 5000, 100\n")
+    rc = main(["predict", "--dataset", str(ds), "--out", str(tmp_path / "o"),
+               *_cli_with_fake_model(monkeypatch, tmp_path, NotingModel())])
+    err = capsys.readouterr().err
+    assert rc == 0, err
+    assert err.splitlines() == ["warning: some.png: a note on this image"]  # once, without a source line
+
+
 def test_only_asdgaze_errors_become_image_failures(folder, tmp_path):
     from asdgaze.data.images import ImageError
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import contextlib
+import errno
+import os
 import sys
 import warnings
 from typing import Iterator
@@ -400,10 +402,11 @@ def predict(images_dir, dataset, out_dir, weights, centerbias, device, batch_siz
     except AsdgazeError as e:
         raise click.ClickException(str(e))
     try:
-        result = run_predict(out_dir, images=images_dir, dataset=dataset, weights=weights, centerbias=centerbias,
-                             device=device, batch_size=batch_size, precision=precision, overwrite=overwrite,
-                             progress=not no_progress, outputs=outputs, npy_dtype=npy_dtype, png_level=png_level,
-                             shard=shard, processes=workers)
+        with _warnings_once():  # e.g. an image reader's note: one plain line each
+            result = run_predict(out_dir, images=images_dir, dataset=dataset, weights=weights, centerbias=centerbias,
+                                 device=device, batch_size=batch_size, precision=precision, overwrite=overwrite,
+                                 progress=not no_progress, outputs=outputs, npy_dtype=npy_dtype,
+                                 png_level=png_level, shard=shard, processes=workers)
     except PredictInterrupted as e:
         r = e.result
         click.echo(f"\ninterrupted: {len(r.written) + len(r.skipped)} of {r.total} images finished "
@@ -675,6 +678,10 @@ def _check_shard(shard: str | None) -> None:
             raise click.UsageError(str(e))
 
 
+#: OSErrors that are the machine's state, not a bug: shown as one line wherever they come from
+_ENVIRONMENT_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS, errno.EACCES, errno.EPERM})
+
+
 def main(argv: list[str] | None = None) -> int:
     try:
         rc = cli.main(args=argv, prog_name="asdgaze", standalone_mode=False)
@@ -684,6 +691,12 @@ def main(argv: list[str] | None = None) -> int:
     except click.ClickException as e:
         e.show()
         return e.exit_code
+    except OSError as e:  # a full disk or a read-only folder met where no stage names it: still one line
+        if e.errno not in _ENVIRONMENT_ERRNOS:
+            raise
+        where = f"{os.fsdecode(e.filename)}: " if isinstance(e.filename, (str, bytes)) else ""
+        click.echo(f"Error: {where}{os.strerror(e.errno)}", err=True)
+        return 1
     except SystemExit as e:  # --help, --version
         return int(e.code or 0)
     return rc if isinstance(rc, int) else 0

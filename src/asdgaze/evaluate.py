@@ -43,7 +43,7 @@ from asdgaze.evaluation.procs import start_method
 from asdgaze.evaluation.prob import score_model_prob
 from asdgaze.evaluation.summary import PER_FIXATION_COLUMNS, PER_IMAGE_COLUMNS, read_results, summarise  # noqa: F401 (read_results: the reader, re-exported)
 from asdgaze.io import sha256_file, write_json_atomic, write_text_atomic
-from asdgaze.errors import AsdgazeError, MapError, OptionsError
+from asdgaze.errors import AsdgazeError, MapError, OptionsError, OutputError
 from asdgaze.maps.hdf5 import is_hdf5_source
 from asdgaze.maps.io import (MapKind, MapKindError, MapScaleWarning, check_aspect, check_map, find_maps, load_map,
                              map_key)
@@ -727,6 +727,8 @@ def evaluate(
             _run_pool(n_workers, (ctx,), todo, finish)
     except KeyboardInterrupt:
         raise EvaluateInterrupted(len(results), len(mine), parts_dir) from None
+    except OutputError as e:  # a part could not be written (disk full, read-only): the finished ones stay
+        raise e.resumable(len(results), len(mine), parts_dir) from None
     finally:
         bar.close()
 
@@ -755,12 +757,15 @@ def evaluate(
         "plan_s": t_plan, "split_s": split, "fixations_sha256": fixations_sha,
         "plan_from": None if reused is None else reused[2],
     }
-    if shard_kn is not None:  # the tables are the merge's: a shard only records what it did
-        path = write_shard_manifest(out_dir, shard_kn, mine, dataset, run)
-        return EvaluateResult(per_image, summary, out_dir, {path.name: path}, missing, notes, failures, resumed,
-                              per_fixation, mit1003, shard=shard_kn, shard_images=mine)
-    run["shards"] = found_shards(out_dir, settings)
-    files = _write_outputs(out_dir, dataset, options, per_image, per_fixation, summary, run)
+    try:
+        if shard_kn is not None:  # the tables are the merge's: a shard only records what it did
+            path = write_shard_manifest(out_dir, shard_kn, mine, dataset, run)
+            return EvaluateResult(per_image, summary, out_dir, {path.name: path}, missing, notes, failures, resumed,
+                                  per_fixation, mit1003, shard=shard_kn, shard_images=mine)
+        run["shards"] = found_shards(out_dir, settings)
+        files = _write_outputs(out_dir, dataset, options, per_image, per_fixation, summary, run)
+    except OutputError as e:  # every part is saved: a rerun only writes the tables
+        raise e.resumable(len(results), len(mine), parts_dir) from None
     return EvaluateResult(per_image, summary, out_dir, files, missing, notes, failures, resumed, per_fixation,
                           mit1003, shards=run["shards"])
 

@@ -85,6 +85,8 @@ def test_missing_batchnorm_counters_are_filled(state_seed0):
 
 
 EXPECTED = "(expected deepgaze2e.pth from https://github.com/matthias-k/DeepGaze/releases/download/v1.0.0/deepgaze2e.pth)"
+NOT_TENSOR_ONLY = ("not a tensor-only PyTorch checkpoint: it holds pickled Python objects (or is a plain pickle), "
+                   "which are never unpickled, as that could run code")
 
 
 def test_not_a_checkpoint_file(tmp_path):
@@ -112,11 +114,30 @@ def test_pickled_objects_in_a_checkpoint_are_never_run(tmp_path):
     torch.save({"models.0.x": torch.zeros(1), "payload": Payload()}, p)
     with pytest.raises(WeightsError) as e:
         DeepGazeIIE.from_checkpoint(p)
-    assert str(e.value) == f"{p}: not a PyTorch state dict of DeepGaze IIE {EXPECTED}"
+    assert str(e.value) == f"{p}: {NOT_TENSOR_ONLY} {EXPECTED}"
     assert not marker.exists()
-    with pytest.raises(WeightsError, match="not a PyTorch state dict"):
+    with pytest.raises(WeightsError, match="not a tensor-only PyTorch checkpoint"):
         DeepGazeIIE.check_checkpoint(p)
     assert not marker.exists()
+
+
+def test_a_raw_pickle_is_named_as_such_without_torch_warnings(tmp_path, capsys):
+    """Issue 15, case 8: torch's "please file an issue" warning leaked through `weights import` of a pickle."""
+    import pickle
+    import warnings
+
+    from asdgaze.cli import main
+
+    p = tmp_path / "raw.pth"
+    p.write_bytes(pickle.dumps({"models.0.x": [1.0, 2.0]}, protocol=4))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        with pytest.raises(WeightsError) as e:
+            DeepGazeIIE.from_checkpoint(p)
+    assert str(e.value) == f"{p}: {NOT_TENSOR_ONLY} {EXPECTED}"
+    assert [str(w.message) for w in caught] == []
+    assert main(["weights", "import", str(p)]) == 1
+    assert capsys.readouterr().err == f"Error: {p}: {NOT_TENSOR_ONLY} {EXPECTED}\n"
 
 
 def test_from_pretrained_without_cached_weights_names_the_cache_path(tmp_path, monkeypatch):

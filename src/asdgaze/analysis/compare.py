@@ -19,7 +19,7 @@ from asdgaze.analysis.permutation import (DEFAULT_PERMUTATIONS, FIXATION_AVERAGE
 from asdgaze.analysis.rankings import CEILING_MODELS, image_rankings
 from asdgaze.analysis.results import Results, load_results
 from asdgaze.analysis.stats import DEFAULT_RESAMPLES, group_means, group_stats, paired_differences
-from asdgaze.io import write_json_atomic, write_text_atomic
+from asdgaze.io import make_dir, write_json_atomic, write_text_atomic
 
 EXCHANGEABILITY = (
     "Images are the replicates of the paired tests (bootstrap CI, Wilcoxon): the two groups' scores on one image "
@@ -118,8 +118,7 @@ def compare(results: Results | str | Path, out: str | Path | None = None, option
                                          seed=options.seed)
     result = CompareResult(stats_df, means, paired, rankings, participants, notes=notes)
     if out is not None:
-        out = Path(out)
-        out.mkdir(parents=True, exist_ok=True)
+        out = make_dir(out)
         tables = {"group_stats": stats_df, "group_means": means, "paired_differences": paired,
                   "image_rankings": rankings}
         if participants is not None:

@@ -16,7 +16,7 @@ import numpy as np
 from asdgaze.data.types import Dataset
 from asdgaze.errors import OptionsError
 from asdgaze.evaluation.models import fit_baselines
-from asdgaze.io import write_json_atomic
+from asdgaze.io import make_dir, write_json_atomic
 from asdgaze.maps.io import save_npy
 from asdgaze.runfolder import versions
 
@@ -36,7 +36,7 @@ def write_baselines(dataset: Dataset, names: tuple[str, ...], out_dir: str | os.
     for name, pred in fitted.items():
         for g in groups:
             folder = out / name / g
-            folder.mkdir(parents=True, exist_ok=True)
+            make_dir(folder)
             for stem, stim in dataset.stimuli.items():
                 log_p = pred.log_density(stim, g)
                 save_npy(folder / f"{stem}.npy", np.asarray(log_p, dtype=np.float32))

@@ -23,7 +23,7 @@ import numpy as np
 from scipy.special import logsumexp
 
 from asdgaze.errors import MapError
-from asdgaze.io import atomic_path, read_gray_png
+from asdgaze.io import read_gray_png, write_npy_atomic
 from asdgaze.maps.hdf5 import H5Map, map_digest
 
 MapKind = Literal["saliency", "log-density"]
@@ -365,6 +365,4 @@ def _load_png(path: Path, warn: bool = True) -> np.ndarray:
 
 def save_npy(path: str | Path, arr: np.ndarray) -> None:
     """Write ``arr`` to ``path`` (.npy) atomically."""
-    with atomic_path(path) as tmp:
-        with open(tmp, "wb") as f:
-            np.save(f, arr)
+    write_npy_atomic(path, arr)

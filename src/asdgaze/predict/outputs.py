@@ -20,8 +20,8 @@ from typing import Sequence
 
 import numpy as np
 
-from asdgaze.errors import AsdgazeError, OptionsError
-from asdgaze.io import atomic_path
+from asdgaze.errors import OptionsError, OutputError  # noqa: F401 (OutputError: re-exported, predict's name for it)
+from asdgaze.io import atomic_path, cannot_write, npy_bytes
 
 PNG_NORMALISATION = "round(255 * p / max(p)), p = exp(log density)"
 OUTPUTS = ("npy", "png", "overlay", "hdf5")
@@ -32,10 +32,6 @@ NPY_DTYPES = ("float32", "float16")
 # pixels are the same at every level.
 DEFAULT_PNG_LEVEL = 1
 _STRIP = 64  # rows per strip in the writers' image arithmetic
-
-
-class OutputError(AsdgazeError, OSError):
-    """An output file could not be written (disk full, permissions): the run stops."""
 
 
 def parse_outputs(value: str | Sequence[str] | None) -> tuple[str, ...]:
@@ -145,10 +141,13 @@ def write_outputs(out_dir: Path, stem: str, image: np.ndarray | None, log_densit
                 tmp.write_bytes(data)
         if "npy" in paths:
             current = paths["npy"]
-            with atomic_path(current) as tmp, open(tmp, "wb") as f:
-                np.save(f, np.asarray(log_density, dtype=np.dtype(npy_dtype)))
-    except OSError as e:
-        raise OutputError(f"{current}: cannot write ({e.strerror or e})") from e
+            data = npy_bytes(np.asarray(log_density, dtype=np.dtype(npy_dtype)))
+            with atomic_path(current) as tmp:
+                tmp.write_bytes(data)
+    except OutputError:
+        raise
+    except OSError as e:  # e.g. an encoder's error without an errno
+        raise cannot_write(current, e) from e
 
 
 def finished(out_dir: Path, stem: str, outputs: Sequence[str]) -> bool:

@@ -26,7 +26,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Sequence
 
-from asdgaze.errors import AsdgazeError, DataError, MapError, OptionsError
+from asdgaze.errors import AsdgazeError, DataError, MapError, OptionsError, OutputError
 from asdgaze.io import package_versions, write_json_atomic
 from asdgaze.predict.outputs import (
     DEFAULT_PNG_LEVEL,
@@ -93,10 +93,17 @@ def collect_images(images: str | os.PathLike | Sequence[str | os.PathLike] | Non
     if (images is None) == (dataset is None):
         raise OptionsError("give exactly one of --images DIR and --dataset PATH")
     if dataset is not None:
-        from asdgaze.data import load_dataset
+        from asdgaze.data import find_saliency4asd_parts
 
-        ds = load_dataset(dataset)
-        items = [(str(sid), Path(st.path)) for sid, st in ds.stimuli.items()]
+        # Every image file of the Images folder, listed as --images lists a folder: one that cannot be
+        # read then fails by name (the dataset loader would leave it out of the stimuli, unnoticed here).
+        try:
+            folder = find_saliency4asd_parts(dataset).images
+        except DataError as e:
+            raise DataError(f"{e}. For a plain folder of images, use --images") from None
+        items = [(p.stem, p) for p in list_images(folder)]
+        if not items:
+            raise DataError(f"{folder}: no image files (by suffix) in the dataset's Images folder")
     elif isinstance(images, (str, os.PathLike)):
         items = [(p.stem, p) for p in list_images(images)]
         if not items:
@@ -300,6 +307,7 @@ def run_predict(out: str | os.PathLike, images=None, dataset=None, weights: str 
             t_wait = time.perf_counter()
             for batch, failed, x in feeder:
                 busy.add("main: wait for a batch", time.perf_counter() - t_wait)
+                writers.check()  # a failed write (disk full): no more model work
                 for stem, path, err in failed:
                     result.failures.append((str(path), str(err)))
                 bar.update(len(failed))
@@ -322,6 +330,10 @@ def run_predict(out: str | os.PathLike, images=None, dataset=None, weights: str 
         result.written = _in_order(writers.done, items)
         record_manifest("interrupted")
         raise PredictInterrupted(result) from None
+    except OutputError as e:  # disk full, read-only: stop now; finished images stay and a rerun resumes
+        writers.drain()
+        result.written = _in_order(writers.done, items)
+        raise e.resumable(len(result.written) + len(result.skipped), result.total, out_dir) from None
     except BrokenProcessPool as e:
         writers.drain()
         raise WorkerDied(f"a worker process (decoding or writing) died: {e}. Finished images are kept and a rerun "
@@ -338,12 +350,15 @@ def run_predict(out: str | os.PathLike, images=None, dataset=None, weights: str 
         if bar is not None:
             bar.close()
     result.written = _in_order(writers.done, items)
-    if "hdf5" in chosen and shard_kn is None:
-        from asdgaze.predict.hdf5 import write_hdf5
+    try:
+        if "hdf5" in chosen and shard_kn is None:
+            from asdgaze.predict.hdf5 import write_hdf5
 
-        write_hdf5(out_dir, [(s, p.name) for s, p in items if finished(out_dir, s, ["npy"])])
-    timeline["pools_closed"] = time.perf_counter() - t_start
-    record_manifest("complete")
+            write_hdf5(out_dir, [(s, p.name) for s, p in items if finished(out_dir, s, ["npy"])])
+        timeline["pools_closed"] = time.perf_counter() - t_start
+        record_manifest("complete")
+    except OutputError as e:
+        raise e.resumable(len(result.written) + len(result.skipped), result.total, out_dir) from None
     return result
 
 

@@ -7,6 +7,7 @@ of each step for the manifest's ``busy_seconds``. Used by :func:`asdgaze.predict
 
 from __future__ import annotations
 
+import concurrent.futures
 import os
 import queue
 import threading
@@ -190,7 +191,9 @@ def equal_size_batches(decoded: Iterator, batch_size: int, max_buffered: int
 
 class Writers:
     """Writes in a pool (threads, or the given process pool), with a bound on images in flight
-    (each holds its image and map until written)."""
+    (each holds its image and map until written). The first failed write stops the rest: queued
+    writes are cancelled and :meth:`submit` / :meth:`collect` raise its error, so a full disk ends
+    the run at once instead of failing image after image."""
 
     def __init__(self, workers: int, max_in_flight: int, busy: Busy | None = None,
                  processes: Executor | None = None) -> None:
@@ -198,33 +201,63 @@ class Writers:
         self.own_pool = processes is None
         self.pool = processes or ThreadPoolExecutor(max_workers=workers, thread_name_prefix="asdgaze-write")
         self.slots = threading.Semaphore(max_in_flight)
+        self.lock = threading.RLock()  # re-entrant: a done callback may run inside submit
         self.futures: list[tuple[str, Future]] = []
         self.done: list[str] = []
+        self.error: BaseException | None = None
 
     def submit(self, stem: str, fn: Callable[..., None], *args) -> None:
         """Run ``fn(*args)`` in the pool; in a process pool ``fn`` and ``args`` must pickle."""
         t0 = time.perf_counter()
         self.slots.acquire()
         self.busy.add("main: wait for a writer slot", time.perf_counter() - t0)
-        fut = self.pool.submit(write_timed, fn, args)
+        with self.lock:
+            if self.error is not None:
+                self.slots.release()
+                raise self.error
+            fut = self.pool.submit(write_timed, fn, args)
+            self.futures.append((stem, fut))
         fut.add_done_callback(self._finished)
-        self.futures.append((stem, fut))
 
     def _finished(self, fut: Future) -> None:
-        self.slots.release()
-        if not fut.cancelled() and fut.exception() is None:
-            self.busy.add("write (all workers)", fut.result())
+        if not fut.cancelled():
+            if fut.exception() is None:
+                self.busy.add("write (all workers)", fut.result())
+            else:
+                self._fail(fut.exception())
+        self.slots.release()  # after _fail: a submit waiting for this slot then sees the error
+
+    def _fail(self, err: BaseException) -> None:
+        with self.lock:
+            if self.error is None:
+                self.error = err
+                for _, other in self.futures:
+                    other.cancel()  # not started yet: dropped (a started one finishes)
+
+    def check(self) -> None:
+        """Raise the first write error, if a write has failed."""
+        if self.error is not None:
+            raise self.error
 
     def collect(self, wait: bool = False) -> None:
         """Move finished writes to ``done``; the first write error is raised (the run stops)."""
+        with self.lock:
+            futures = list(self.futures)
+        if wait:
+            concurrent.futures.wait([f for _, f in futures])
         keep = []
-        for stem, fut in self.futures:
-            if wait or fut.done():
-                fut.result()  # raises OutputError, or a bug
-                self.done.append(stem)
-            else:
+        for stem, fut in futures:
+            if not fut.done():
                 keep.append((stem, fut))
-        self.futures = keep
+            elif fut.cancelled():
+                continue
+            elif fut.exception() is None:
+                self.done.append(stem)
+            else:  # its done callback may not have run yet
+                self._fail(fut.exception())
+        with self.lock:  # only this (the main) thread adds futures, so none came meanwhile
+            self.futures = keep
+        self.check()  # an error, or a bug, from any write
 
     def drain(self) -> None:
         """Wait for every submitted write; record those that finished, ignore errors (run is ending)."""

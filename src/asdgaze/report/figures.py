@@ -20,6 +20,7 @@ import pandas as pd  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
 from asdgaze.analysis.rankings import CEILING_MODELS  # noqa: E402
+from asdgaze.io import write_bytes_atomic  # noqa: E402
 from asdgaze.report.tables import INFO, METRIC_INFO  # noqa: E402
 
 GROUP_STYLE = [dict(color=plt.get_cmap("cividis")(0.05), marker="o"),
@@ -76,7 +77,7 @@ def save_figure(fig: Figure, path: str | Path, dpi: int = 90) -> str:
     fig.savefig(buf, format="png", dpi=dpi, bbox_inches="tight")
     plt.close(fig)
     data = buf.getvalue()
-    Path(path).write_bytes(data)
+    write_bytes_atomic(path, data)
     return "data:image/png;base64," + base64.b64encode(data).decode("ascii")
 
 

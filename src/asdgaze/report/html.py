@@ -21,7 +21,7 @@ from asdgaze.analysis.compare import EXCHANGEABILITY, CompareOptions, CompareRes
 from asdgaze.analysis.rankings import CEILING_MODELS
 from asdgaze.analysis.results import Results, load_results
 from asdgaze.errors import AsdgazeError
-from asdgaze.io import write_text_atomic
+from asdgaze.io import make_dir, write_text_atomic
 from asdgaze.report import figures
 
 DEMO_GROUPS = ("The demo data are 8 OSIE images with real fixations of adult observers, split arbitrarily into "
@@ -169,7 +169,7 @@ def _panels(res: Results, cmp: CompareResult, out: Path, a: str, b: str, n: int)
     except (KeyError, TypeError, OSError, ValueError, AsdgazeError) as e:
         return [], f"Per-image panels skipped: the dataset or maps named in manifest.json could not be read ({e})."
     panels = []
-    (out / "figures").mkdir(exist_ok=True)
+    make_dir(out / "figures")
     for worse_for in (b, a):
         for _, row in r[(r["model"] == model) & (r["worse_for"] == worse_for)].head(n).iterrows():
             stem = row["image"]
@@ -214,7 +214,7 @@ def build_report(results: str | Path, out: str | Path | None = None, options: Co
     """
     res = load_results(results)
     out = Path(out) if out is not None else res.root / "report"
-    out.mkdir(parents=True, exist_ok=True)
+    make_dir(out)
     a, b = options.group_a, options.group_b
     cmp = compare_result or compare(res, out, options)
     tables = []
@@ -248,7 +248,7 @@ def build_report(results: str | Path, out: str | Path | None = None, options: Co
     if res.summary is not None:  # the longest table, last
         tables.append(_table(res.summary, "summary", "Summary per group (from evaluate)", out / "summary_all.csv",
                              collapse=True))
-    (out / "figures").mkdir(exist_ok=True)
+    make_dir(out / "figures")
     figs = [
         (figures.metric_ci_figure(cmp.group_means, a, b), "metrics_ci.png",
          f"Mean of each group (markers: {a} circle, {b} square) with bootstrap 95% CI, per model; "

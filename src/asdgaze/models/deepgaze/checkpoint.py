@@ -7,6 +7,8 @@ never arbitrary pickled objects, so a file from elsewhere cannot run code.
 from __future__ import annotations
 
 import os
+import pickle
+import warnings
 from pathlib import Path
 
 import torch
@@ -21,6 +23,15 @@ def not_a_checkpoint(path: str | os.PathLike, detail: str = "") -> WeightsError:
                         f"(expected {WEIGHTS_FILE} from {URLS[WEIGHTS_FILE]})")
 
 
+def _container(path: Path) -> str | None:
+    """By the first bytes: "zip" (torch.save's archive), "pickle" (PROTO opcode, protocol 2 to 5) or None."""
+    with open(path, "rb") as f:
+        head = f.read(4)
+    if head == b"PK\x03\x04":
+        return "zip"
+    return "pickle" if len(head) >= 2 and head[0] == 0x80 and 2 <= head[1] <= 5 else None
+
+
 def load_state_dict_file(path: str | os.PathLike, mmap: bool = False) -> dict[str, torch.Tensor]:
     """Read a checkpoint file as a state dict of tensors.
 
@@ -32,11 +43,23 @@ def load_state_dict_file(path: str | os.PathLike, mmap: bool = False) -> dict[st
     if not path.is_file():
         raise WeightsError(f"{path}: weights file does not exist")
     try:
-        state = torch.load(path, map_location="cpu", weights_only=True, mmap=mmap)
-    except Exception:  # noqa: BLE001 - any reader error means the same thing to the user
-        if not mmap:
+        # torch's notes on a file it then refuses ("please file an issue ...") are not the user's business:
+        # the error below says what the file is
+        with warnings.catch_warnings(record=True) as notes:
+            warnings.simplefilter("always")
+            state = torch.load(path, map_location="cpu", weights_only=True, mmap=mmap)
+    except Exception as e:  # noqa: BLE001 - any reader error means the same thing to the user
+        if mmap:
+            return load_state_dict_file(path, mmap=False)  # old (non-zip) files cannot be mapped
+        # torch's safe reader refused objects other than tensors (in its archive), or a plain pickle
+        kind = _container(path)
+        if not ((kind == "zip" and isinstance(e, pickle.UnpicklingError)) or kind == "pickle"):
             raise not_a_checkpoint(path) from None
-        return load_state_dict_file(path, mmap=False)  # old (non-zip) files cannot be mapped
+        raise WeightsError(f"{path}: not a tensor-only PyTorch checkpoint: it holds pickled Python objects (or is a "
+                           "plain pickle), which are never unpickled, as that could run code (expected "
+                           f"{WEIGHTS_FILE} from {URLS[WEIGHTS_FILE]})") from None
+    for note in notes:  # a file that loaded: torch's notes on it are shown
+        warnings.warn_explicit(note.message, note.category, note.filename, note.lineno)
     if isinstance(state, dict) and "state_dict" in state and isinstance(state["state_dict"], dict):
         state = state["state_dict"]
     if not isinstance(state, dict) or not state or not all(isinstance(v, torch.Tensor) for v in state.values()):

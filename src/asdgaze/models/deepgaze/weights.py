@@ -15,7 +15,7 @@ import shutil
 import urllib.request
 from pathlib import Path
 
-from asdgaze.errors import WeightsError
+from asdgaze.errors import OutputError, WeightsError
 from asdgaze.io import atomic_path, sha256_file
 from asdgaze.models.centerbias import load_template
 from asdgaze.models.deepgaze.cache import (  # noqa: F401 - re-exported: the public names of the weights code
@@ -100,6 +100,8 @@ def download(names: tuple[str, ...] = (WEIGHTS_FILE, CENTERBIAS_FILE), force: bo
                 except WeightsError as e:
                     raise WeightsError(f"downloaded {url}, but it is not the expected file: "
                                        f"{str(e).replace(str(tmp), name)}; nothing was written to {dest}") from None
+        except OutputError:  # the cache folder is full or read-only: not a download problem
+            raise
         except OSError as e:
             raise WeightsError(f"could not download {url} to {dest}: {e}. If this machine is offline, "
                                f"download the file elsewhere and run `asdgaze weights import FILE`") from None

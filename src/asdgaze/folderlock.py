@@ -74,12 +74,11 @@ class FolderClaim:
         delete the work of a run holding it.
         """
         folder = Path(folder)
-        folder.mkdir(parents=True, exist_ok=True)
         if fcntl is None:
             _no_locks(folder, "the platform has no flock")
             yield
             return
-        gate = os.open(folder / GATE, os.O_RDWR | os.O_CREAT, 0o666)
+        gate = _open(folder, GATE)
         try:
             try:
                 fcntl.flock(gate, fcntl.LOCK_EX)  # waits: held only for a settings check
@@ -89,7 +88,7 @@ class FolderClaim:
                 _no_locks(folder, e.strerror or str(e))
                 yield
                 return
-            fd = os.open(folder / LOCK, os.O_RDWR | os.O_CREAT, 0o666)
+            fd = _open(folder, LOCK)
             try:
                 self._join(fd, folder, settings, command, overwrite)
             except BaseException:
@@ -135,6 +134,14 @@ class FolderClaim:
                     fcntl.flock(fd, fcntl.LOCK_UN)
             finally:
                 os.close(fd)
+
+
+def _open(folder: Path, name: str) -> int:
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        return os.open(folder / name, os.O_RDWR | os.O_CREAT, 0o666)
+    except OSError as e:
+        raise OptionsError(f"{folder}: output folder not usable ({e.strerror or e})") from None
 
 
 def _read(fd: int) -> Any:

@@ -305,6 +305,8 @@ def score_image(ctx: Context, stem: str) -> dict[str, Any]:
             failures.append([stem, group, f"image {stem}: no readable image for these fixations"])
         elif group not in dataset.fixations:  # every file of the group failed to load
             failures.append([stem, group, f"group {group}: no readable fixations for any image"])
+        elif len(dataset.fixations_for(group, stem)) == 0:  # every metric is undefined (MIT's KL, SIM: a false 0)
+            failures.append([stem, group, dataset.no_fixations(group, stem)])
         else:
             ok_groups.append(group)
     rows: list[dict[str, Any]] = []

@@ -19,6 +19,7 @@ undetected and the run goes on.
 from __future__ import annotations
 
 import errno
+import functools
 import json
 import os
 import socket
@@ -26,7 +27,7 @@ import time
 import warnings
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator, TypeVar
 
 from asdgaze.errors import OptionsError
 from asdgaze.runfolder import differences, fingerprint
@@ -36,6 +37,7 @@ try:
 except ImportError:  # Windows: no flock
     fcntl = None  # type: ignore[assignment]
 
+F = TypeVar("F", bound=Callable[..., Any])
 LOCK = ".asdgaze-lock"
 GATE = ".asdgaze-lock-gate"
 # errors that mean "this file system does not lock", not "someone holds the lock"
@@ -54,10 +56,13 @@ class FolderClaim:
     """Held for one run: ``with FolderClaim() as claim: ... with claim.hold(folder, settings, ...): prepare()``.
 
     The shared lock taken by :meth:`hold` lasts until :meth:`release` (the ``with`` block's end).
+    ``alone``: after :meth:`hold`, whether no other run held the folder (so that files a killed run
+    left half-written are not another live run's).
     """
 
     def __init__(self) -> None:
         self._fds: list[int] = []
+        self.alone = False
 
     def __enter__(self) -> "FolderClaim":
         return self
@@ -116,7 +121,9 @@ class FolderClaim:
                 raise FolderInUse(f"{folder}: --overwrite would delete the work of another {_who(live)} writing into "
                                   "this folder now; wait for it to finish, or use another --out folder") from None
             fcntl.flock(fd, fcntl.LOCK_SH)  # only shared holders exist, and none can change under the gate
+            self.alone = False
             return
+        self.alone = True
         # Nobody holds the folder: record these settings, then share it with runs of the same settings.
         record = {"command": command, "fingerprint": fp, "pid": os.getpid(), "host": socket.gethostname(),
                   "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "settings": settings}
@@ -134,6 +141,16 @@ class FolderClaim:
                     fcntl.flock(fd, fcntl.LOCK_UN)
             finally:
                 os.close(fd)
+
+
+def claims_folder(fn: F) -> F:
+    """Call ``fn(..., claim=FolderClaim())`` and release the claim however ``fn`` ends (for a long
+    function that takes its folder midway)."""
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        with FolderClaim() as claim:
+            return fn(*args, claim=claim, **kwargs)
+    return wrapper  # type: ignore[return-value]
 
 
 def _open(folder: Path, name: str) -> int:

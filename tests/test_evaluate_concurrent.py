@@ -165,7 +165,7 @@ import sys, time
 from pathlib import Path
 from asdgaze.folderlock import FolderClaim
 claim = FolderClaim()
-with claim.hold(Path(sys.argv[1]), {"options": {"seed": int(sys.argv[2])}}, "evaluate"):
+with claim.hold(Path(sys.argv[1]), {"options": {"seed": int(sys.argv[2])}}, "evaluate run"):
     pass
 print("held", flush=True)
 time.sleep(120)
@@ -205,7 +205,7 @@ def test_same_settings_share_the_folder_but_overwrite_is_refused_while_it_is_hel
     evaluate(ds, tmp_path / "maps", out, OPTIONS, workers=1, progress=False)
     settings = json.loads((out / "parts" / "settings.json").read_text())["settings"]
     with FolderClaim() as claim:  # a live run with the same settings (another shard, say)
-        with claim.hold(out, settings, "evaluate"):
+        with claim.hold(out, settings, "evaluate run"):
             pass
         assert evaluate(ds, tmp_path / "maps", out, OPTIONS, workers=1, progress=False).ok
         with pytest.raises(EvaluateError, match="--overwrite would delete the work of another evaluate run"):

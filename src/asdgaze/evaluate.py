@@ -633,7 +633,7 @@ def _evaluate(dataset: Dataset, maps: str | Path | Mapping[str, str | Path] | No
     settings = _settings(dataset, options, baseline_info, {n: str(f) for n, f in folders.items()} or None)
     try:
         # Runs with other settings are refused while this one holds the folder; shards share it.
-        with claim.hold(out_dir, settings, "evaluate", overwrite):
+        with claim.hold(out_dir, settings, "evaluate run", overwrite):
             parts_dir = prepare(out_dir, settings, overwrite, OUTPUT_FILES + ("per_fixation.csv",)
                                 + tuple(p.name for p in shard_files(out_dir)))
     except OptionsError as e:

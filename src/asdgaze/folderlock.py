@@ -75,8 +75,8 @@ class FolderClaim:
         """Claim ``folder`` for a run with ``settings``; the block runs while no other run can check
         or record settings there (put the folder's settings check and record in it).
 
-        Raises FolderInUse when runs with other settings hold the folder, or when ``overwrite`` would
-        delete the work of a run holding it.
+        ``command`` names the run in messages ("evaluate run"). Raises FolderInUse when runs with other
+        settings hold the folder, or when ``overwrite`` would delete the work of a run holding it.
         """
         folder = Path(folder)
         if fcntl is None:
@@ -172,7 +172,7 @@ def _read(fd: int) -> Any:
 def _who(live: Any) -> str:
     if not isinstance(live, dict):
         return "run"
-    return (f"{live.get('command', 'asdgaze')} run (pid {live.get('pid')} on {live.get('host')}, "
+    return (f"{live.get('command', 'run')} (pid {live.get('pid')} on {live.get('host')}, "
             f"started {live.get('started')})")
 
 

@@ -232,7 +232,7 @@ def run_predict(out: str | os.PathLike, images=None, dataset=None, weights: str 
     settings = {"weights_sha256": wdesc["sha256"], "centerbias": cb.describe(), "precision": model_precision,
                 "outputs": list(chosen), "npy_dtype": npy_dtype}
     # Runs with other settings are refused while this one holds the folder; shards share it.
-    with claim.hold(out_dir, settings, "predict", overwrite):
+    with claim.hold(out_dir, settings, "predict run", overwrite):
         # Temp files of a killed run go; only old ones when another run (a shard) may be writing here now.
         remove_partial_files(out_dir, older_than_s=None if claim.alone else STALE_PART_SECONDS)
         has_outputs = any((out_dir / sub).is_dir() and any((out_dir / sub).iterdir()) for sub in ("maps", "overlays"))

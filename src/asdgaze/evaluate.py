@@ -558,14 +558,15 @@ def evaluate(
 
     Returns:
         The tables and written files. An (image, group) pair that cannot be scored (unusable map,
-        unreadable fixations in ``dataset.problems``) is listed in ``result.failures`` (and the
+        unreadable fixations in ``dataset.problems``, no fixation at all) is listed in ``result.failures`` (and the
         manifest) while every other pair is scored. Notes (constant or resized maps, loader notes)
         are issued once each as :class:`EvaluateWarning`.
 
     Raises:
         EvaluateError: bad options (unknown group, metric, baseline, convention, negative seed),
         missing maps (all missing stems are listed) while ``options.allow_missing`` is False, an output
-        folder holding another run, or a worker process that died.
+        folder holding another run's results (or in use now by a run with other settings, see
+        :mod:`asdgaze.folderlock`), or a worker process that died.
         EvaluateInterrupted: Ctrl-C; finished images are kept and a rerun resumes.
     """
     with FolderClaim() as claim:  # released on any exit; the kernel drops it if the process dies

@@ -53,7 +53,9 @@ from asdgaze.metrics.streams import metric_rng
 from asdgaze.metrics.suite import MIT_METRICS, Target, score_mit
 from asdgaze.models.fitted import BASELINES
 from asdgaze.evaluation.shards import DescribedBaseline, found_shards, reusable_plan, shard_files
-from asdgaze.runfolder import parse_shard, prepare, refuse_shard_overwrite, select_shard, shard_name, versions
+from asdgaze.folderlock import FolderClaim
+from asdgaze.runfolder import (fingerprint, parse_shard, prepare, refuse_shard_overwrite, select_shard, shard_name,
+                               versions)
 from asdgaze.models.baselines import CENTER_SIGMA_FRACTION, gaussian_center_log_density, uniform_log_density
 
 CONVENTION = "mit"
@@ -304,6 +306,8 @@ def score_image(ctx: Context, stem: str) -> dict[str, Any]:
             failures.append([stem, group, f"image {stem}: no readable image for these fixations"])
         elif group not in dataset.fixations:  # every file of the group failed to load
             failures.append([stem, group, f"group {group}: no readable fixations for any image"])
+        elif len(dataset.fixations_for(group, stem)) == 0:  # every metric is undefined (MIT's KL, SIM: a false 0)
+            failures.append([stem, group, dataset.no_fixations(group, stem)])
         else:
             ok_groups.append(group)
     rows: list[dict[str, Any]] = []
@@ -556,16 +560,24 @@ def evaluate(
 
     Returns:
         The tables and written files. An (image, group) pair that cannot be scored (unusable map,
-        unreadable fixations in ``dataset.problems``) is listed in ``result.failures`` (and the
+        unreadable fixations in ``dataset.problems``, no fixation at all) is listed in ``result.failures`` (and the
         manifest) while every other pair is scored. Notes (constant or resized maps, loader notes)
         are issued once each as :class:`EvaluateWarning`.
 
     Raises:
         EvaluateError: bad options (unknown group, metric, baseline, convention, negative seed),
         missing maps (all missing stems are listed) while ``options.allow_missing`` is False, an output
-        folder holding another run, or a worker process that died.
+        folder holding another run's results (or in use now by a run with other settings, see
+        :mod:`asdgaze.folderlock`), or a worker process that died.
         EvaluateInterrupted: Ctrl-C; finished images are kept and a rerun resumes.
     """
+    with FolderClaim() as claim:  # released on any exit; the kernel drops it if the process dies
+        return _evaluate(dataset, maps, out_dir, options, workers, progress, source, overwrite, shard, claim)
+
+
+def _evaluate(dataset: Dataset, maps: str | Path | Mapping[str, str | Path] | None, out_dir: str | Path,
+              options: EvaluateOptions, workers: int | None, progress: bool, source: dict[str, Any] | None,
+              overwrite: bool, shard: str | tuple[int, int] | None, claim: FolderClaim) -> EvaluateResult:
     t_start = time.perf_counter()
     out_dir = Path(out_dir).expanduser().resolve()
     try:
@@ -623,8 +635,10 @@ def evaluate(
         options = replace(options, maps_kind="log-density")  # implied: an HDF5 file holds log-densities
     settings = _settings(dataset, options, baseline_info, {n: str(f) for n, f in folders.items()} or None)
     try:
-        parts_dir = prepare(out_dir, settings, overwrite, OUTPUT_FILES + ("per_fixation.csv",)
-                            + tuple(p.name for p in shard_files(out_dir)))
+        # Runs with other settings are refused while this one holds the folder; shards share it.
+        with claim.hold(out_dir, settings, "evaluate run", overwrite):
+            parts_dir = prepare(out_dir, settings, overwrite, OUTPUT_FILES + ("per_fixation.csv",)
+                                + tuple(p.name for p in shard_files(out_dir)))
     except OptionsError as e:
         raise EvaluateError(str(e)) from None
     mit1003 = _match_mit1003(dataset, options.mit1003) if options.mit1003 and shard_kn is None else None
@@ -648,7 +662,10 @@ def evaluate(
     # A model is scored probabilistically only when every map of its folder is a .npy log-density: a
     # part made while a map was still a PNG (another shard's predict unfinished) lacks those rows.
     prob_maps = sorted(m.name for m in models if m.log_density_maps)
-    keys = {stem: {"map_sha256": {n: d.get(stem, "") for n, d in map_sha.items()},
+    # A part carries the fingerprint of the settings it was made with: one made with others (or by
+    # a version that recorded none) is scored again, never reused.
+    settings_fp = fingerprint(settings)
+    keys = {stem: {"settings": settings_fp, "map_sha256": {n: d.get(stem, "") for n, d in map_sha.items()},
                    "fixations_sha256": _fixation_digest(dataset, groups, [stem]),
                    "probabilistic_models": prob_maps} for stem in mine}
     results: dict[str, dict[str, Any]] = {}
@@ -709,7 +726,7 @@ def evaluate(
     if n_workers > 1 and start_method() is None:
         warnings.warn("torch has started CUDA in this process, so evaluate cannot fork worker processes (and spawned "
                       "ones would re-run an unguarded script): scoring in one process; run evaluate in a process "
-                      "without CUDA for parallel scoring", EvaluateWarning, stacklevel=2)
+                      "without CUDA for parallel scoring", EvaluateWarning, stacklevel=3)
         n_workers = 1
     bar = _progress(len(mine), progress, initial=len(resumed))
     ctx = Context(dataset, options, models, baseline, ig_base, shuffled, Blur(dataset.fixmap_sigma))
@@ -744,7 +761,7 @@ def evaluate(
     if mit1003 is not None:
         notes.append(mit1003["note"])
     for n in notes:
-        warnings.warn(n, EvaluateWarning, stacklevel=2)
+        warnings.warn(n, EvaluateWarning, stacklevel=3)
     per_image = pd.DataFrame(rows, columns=list(PER_IMAGE_COLUMNS))
     per_fixation = _per_fixation_frame(mine, results)
     summary = summarise(per_image)

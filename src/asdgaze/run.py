@@ -31,6 +31,7 @@ from asdgaze.data.types import Dataset
 from asdgaze.errors import AsdgazeError, OptionsError
 from asdgaze.evaluate import EvaluateOptions
 from asdgaze.evaluation.models import DEFAULT_BASELINES, default_baselines
+from asdgaze.folderlock import FolderClaim, claims_folder
 from asdgaze.maps.hdf5 import HDF5_SUFFIXES
 from asdgaze.models.fitted import BASELINES
 
@@ -182,13 +183,14 @@ def load_run_dataset(dataset: str | Path, table: str | None = None, coords: str 
     return ds, source
 
 
+@claims_folder
 def run(dataset: str | Path | Dataset, out: str | Path, *, models: str | Sequence[str] | None = (DEEPGAZE,),
         baselines: Sequence[str] | None = None, table: str | None = None, coords: str | None = None,
         evaluate_options: EvaluateOptions = EvaluateOptions(), compare_options: CompareOptions = CompareOptions(),
         weights: str | Path | None = None, centerbias: str = "mit1003", device: str = "auto",
         batch_size: int = 8, precision: str = "fp32", workers: int | None = None, overwrite: bool = False,
         progress: bool = True, echo: Callable[[str], None] = print, source: dict | None = None,
-        notes: Sequence[str] = (), shard: str | tuple[int, int] | None = None) -> RunResult:
+        notes: Sequence[str] = (), shard: str | tuple[int, int] | None = None, claim: FolderClaim) -> RunResult:
     """Run predict (when DeepGaze IIE is among ``models``), evaluate, compare and report into ``out``.
 
     Args:
@@ -207,6 +209,8 @@ def run(dataset: str | Path | Dataset, out: str | Path, *, models: str | Sequenc
             ``evaluate --shard``) and stop before compare and report, marking no stage done in
             ``run.json``; evaluate waits until the maps of every image are there (a later call scores the
             shard). A run without ``shard`` on the same folder then merges, compares and reports.
+        claim: given by ``@claims_folder``: ``out`` is held for the run, so a run with other settings
+            into it at the same time (which would mix compare/, report/ and run.json) is refused.
 
     Raises:
         AsdgazeError (WeightsError, RunError, ...) before any work for a missing file or a bad option.
@@ -235,12 +239,23 @@ def run(dataset: str | Path | Dataset, out: str | Path, *, models: str | Sequenc
     baselines = check_baselines(baselines, ds.groups)
     options = replace(evaluate_options, baselines=baselines, maps_kind=maps_kind)
 
-    manifest = rf.RunManifest(root)
     run_notes = list(notes)
+    prev = rf.fingerprint(_dataset_id(ds, source))
+    # Shards of one job share the folder; a run with other settings is refused while one holds it
+    # (compare/, report/ and run.json would mix). Taken before run.json is read.
+    predict_settings = {"weights": str(checkpoint), "centerbias": centerbias, "precision": precision}
+    try:
+        with claim.hold(root, {"dataset": prev, "models": {m.name: m.maps and str(m.maps) for m in specs},
+                               "predict": predict_settings if checkpoint is not None else None,
+                               "evaluate": asdict(options), "compare": asdict(compare_options), "notes": run_notes},
+                        "asdgaze run", overwrite):
+            pass
+    except OptionsError as e:
+        raise RunError(str(e)) from None
+    manifest = rf.RunManifest(root)
     manifest.data["notes"] = run_notes  # written with the next stage marker
     result = RunResult(root, rf.report_dir(root) / "report.html", rf.results_dir(root), rf.compare_dir(root), None)
     stages = [s for s in rf.STAGES if s != "predict" or checkpoint is not None]
-    prev = rf.fingerprint(_dataset_id(ds, source))
 
     def stage(name: str, settings: dict, work: Callable[[], dict | None]) -> None:
         nonlocal prev

@@ -333,7 +333,8 @@ def load_saliency4asd(
                 if sid in fixations[g]:
                     _check_fixpts(p, fixations[g][sid], stimuli[sid])
     return Dataset(name="saliency4asd", root=Path(path), stimuli=stimuli, fixations=fixations,
-                   fixation_maps=fixation_maps, problems=problems, notes=notes)
+                   fixation_maps=fixation_maps, problems=problems, notes=notes,
+                   fixations_source={g: str(parts.scanpaths[g] / f"{g}_scanpath_<image>.txt") for g in wanted})
 
 
 def _has_rows(path: Path) -> bool:

@@ -323,4 +323,4 @@ def load_table_dataset(
                     [r[0] for r in arr], [r[1] for r in arr], [r[2] for r in arr], [code[r[3]] for r in arr]
                 )
     return Dataset(name=table_path.stem, root=images_dir, stimuli=stimuli, fixations=fixations,
-                   problems=out_problems, notes=images.notes)
+                   problems=out_problems, notes=images.notes, fixations_source={g: str(table_path) for g in wanted})

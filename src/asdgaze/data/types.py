@@ -115,6 +115,14 @@ class Dataset:
     #: Gaussian (pixels) of the dataset's continuous fixation map recipe (Saliency4ASD: 43, with a
     #: 6-sigma kernel and zero padding); a fixation table takes it from ``--fixmap-sigma``.
     fixmap_sigma: float = 43.0
+    #: per group, the file its fixations were read from, for messages: a table, or a pattern with
+    #: ``<image>`` for one file per image (Saliency4ASD's scanpath files); default the dataset root
+    fixations_source: dict[str, str] = field(default_factory=dict)
+
+    def no_fixations(self, group: str, stimulus_id: str) -> str:
+        """The failure of a pair without a single fixation: "<file>: no fixations of group G for image S"."""
+        where = self.fixations_source.get(group, str(self.root)).replace("<image>", stimulus_id)
+        return f"{where}: no fixations of group {group} for image {stimulus_id}"
 
     def problem(self, group: str, stimulus_id: str) -> str | None:
         """Why (group, stimulus_id) has no usable fixations, or None if it has."""

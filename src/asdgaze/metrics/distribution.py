@@ -31,7 +31,9 @@ def _cc(prep: PreparedSaliency, d: np.ndarray) -> float:
 
 
 def _kl(prep: PreparedSaliency, d: np.ndarray) -> float:
-    q = d / d.sum() if np.any(d) else d
+    if not np.any(d):  # no fixations: KLdiv.m gives 0, a perfect score; undefined here
+        return math.nan
+    q = d / d.sum()
     t = q / prep.kl_model
     t += EPS
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -49,6 +51,8 @@ def _sim_probability(a: np.ndarray, cached: np.ndarray | None = None) -> np.ndar
 
 
 def _sim(prep: PreparedSaliency, d: np.ndarray) -> float:
+    if not np.any(d):  # no fixations: similarity.m gives 0, a plausible score; undefined here
+        return math.nan
     ps = _sim_probability(prep.flat, prep.probability)
     pc = _sim_probability(d)
     if ps is None or pc is None:
@@ -93,7 +97,8 @@ def kl_div(saliency: np.ndarray, density: np.ndarray) -> float:
         density: (H, W) continuous fixation map C.
 
     Returns:
-        Divergence in nats (0 for identical distributions).
+        Divergence in nats (0 for identical distributions); NaN for an all-zero C (no fixations),
+        where ``KLdiv.m`` returns 0.
 
     Example:
         >>> round(kl_div(np.array([[1.0, 1.0]]), np.array([[1.0, 0.0]])), 12)  # ln 2
@@ -115,7 +120,8 @@ def sim(saliency: np.ndarray, density: np.ndarray) -> float:
         density: (H, W) continuous fixation map C.
 
     Returns:
-        Score in [0, 1] (1 for identical maps); NaN if a map is a nonzero constant.
+        Score in [0, 1] (1 for identical maps); NaN if a map is a nonzero constant, or for an
+        all-zero C (no fixations), where ``similarity.m`` returns 0.
 
     Example:
         >>> sim(np.array([[0.0, 1.0, 1.0]]), np.array([[0.0, 2.0, 0.0]]))

@@ -287,6 +287,8 @@ def score_probabilistic(
             if m == "cc":
                 out.values[m] = P.cc_centered(get(derived, "smap_centered", lambda: P.centered(a)),
                                               get(emp, "centered", lambda: P.centered(b)))
+            elif not get(emp, "has_mass", lambda: P.has_mass(b)):  # no fixations: as P.kl_div and P.sim
+                out.values[m] = math.nan
             else:
                 pd_ = get(derived, "smap_density", lambda: P.to_density(a))
                 qd = get(emp, "density", lambda: P.to_density(b))

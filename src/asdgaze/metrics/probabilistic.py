@@ -42,6 +42,7 @@ __all__ = [
     "kl_div",
     "sim",
     "to_density",
+    "has_mass",
     "gaussian_blur",
     "empirical_map",
     "MIT_KL_EPS",
@@ -194,6 +195,8 @@ def _below_and_equal(values: np.ndarray, thresholds: np.ndarray) -> tuple[np.nda
 
 def _rank_fractions(positives: np.ndarray, negatives: np.ndarray) -> np.ndarray:
     """Per positive: ``(#(neg < pos) + 0.5 #(neg == pos)) / #neg`` (exact ROC, ties count 1/2)."""
+    if positives.size == 0:  # no fixations: no values (their mean is NaN)
+        return np.zeros(0)
     if negatives.size == 0:
         return np.full(positives.shape, math.nan)
     u, inv = np.unique(positives, return_inverse=True)
@@ -432,7 +435,8 @@ def kl_div(saliency: np.ndarray, empirical: np.ndarray, *, minimum_value: float 
     ``KL = sum Q ln(log_reg + Q / (P + quot_reg))`` with Q the empirical and P the model density,
     or ``sum Q (ln Q - ln P)`` when both regularisations are 0. The defaults are
     pysaliency's ``MIT_KLDiv`` (the Tübingen/MIT benchmark setting): minimum_value 0,
-    both regularisations 2.2204e-16. Pixels with Q = 0 contribute 0.
+    both regularisations 2.2204e-16. Pixels with Q = 0 contribute 0. An all-zero empirical map
+    (no fixations) gives NaN, where pysaliency would score against the uniform density.
 
     Example:
         >>> q = np.array([[0.5, 0.5]])
@@ -444,6 +448,8 @@ def kl_div(saliency: np.ndarray, empirical: np.ndarray, *, minimum_value: float 
     p = to_density(saliency, minimum_value)
     q = to_density(empirical, minimum_value)
     same_shape(p, q, "saliency", "empirical")
+    if not has_mass(empirical):
+        return math.nan
     return kl_densities(p, q, log_regularization, quotient_regularization)
 
 
@@ -473,7 +479,8 @@ def kl_densities(p: np.ndarray, q: np.ndarray, log_regularization: float = MIT_K
 def sim(saliency: np.ndarray, empirical: np.ndarray) -> float:
     """Histogram intersection ``sum min(P, Q)`` of the two densities (pysaliency ``metrics.SIM``).
 
-    Densities by :func:`to_density` with minimum_value 0: **no min-max**, unlike MIT SIM.
+    Densities by :func:`to_density` with minimum_value 0: **no min-max**, unlike MIT SIM. An
+    all-zero empirical map (no fixations) gives NaN, as in :func:`kl_div`.
 
     Example:
         >>> sim(np.array([[1.0, 3.0]]), np.array([[1.0, 1.0]]))
@@ -482,7 +489,19 @@ def sim(saliency: np.ndarray, empirical: np.ndarray) -> float:
     p = to_density(saliency)
     q = to_density(empirical)
     same_shape(p, q, "saliency", "empirical")
+    if not has_mass(empirical):
+        return math.nan
     return sim_densities(p, q)
+
+
+def has_mass(empirical: np.ndarray) -> bool:
+    """False for an all-zero empirical map (no fixations): :func:`to_density` would make it uniform
+    and KL and SIM would score the model against that, a plausible number for nothing.
+
+    >>> has_mass(np.zeros((2, 2))), has_mass(np.eye(2))
+    (False, True)
+    """
+    return bool(np.any(np.asarray(empirical)))
 
 
 def sim_densities(p: np.ndarray, q: np.ndarray) -> float:

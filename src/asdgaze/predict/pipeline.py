@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Sequence
 
 from asdgaze.errors import AsdgazeError, DataError, MapError, OptionsError, OutputError
+from asdgaze.folderlock import FolderClaim, claims_folder
 from asdgaze.io import package_versions, write_json_atomic
 from asdgaze.predict.outputs import (
     DEFAULT_PNG_LEVEL,
@@ -153,13 +154,14 @@ def _versions() -> dict:
     return out
 
 
+@claims_folder
 def run_predict(out: str | os.PathLike, images=None, dataset=None, weights: str | os.PathLike | None = None,
                 centerbias: str | os.PathLike = "mit1003", device: str = "auto", batch_size: int = 8,
                 precision: str = "fp32", overwrite: bool = False, progress: bool = True, model=None,
                 outputs: str | Sequence[str] | None = None, npy_dtype: str = "float32",
                 png_level: int = DEFAULT_PNG_LEVEL, shard: str | tuple[int, int] | None = None,
                 decode_workers: int | None = None, write_workers: int | None = None,
-                processes: int | None = None) -> PredictResult:
+                processes: int | None = None, *, claim: FolderClaim) -> PredictResult:
     """Predict DeepGaze IIE log densities for images and write the chosen outputs and a manifest.
 
     Args:
@@ -180,6 +182,8 @@ def run_predict(out: str | os.PathLike, images=None, dataset=None, weights: str 
         processes: worker processes that decode the images and write the outputs instead of threads
             (``--workers``; default: on a GPU host with 4 or more usable CPUs, one per CPU but one, at
             most 16, forked before CUDA starts; 0 = threads). The outputs are the same either way.
+        claim: given by ``@claims_folder``: the folder is held for the run, so a predict with other
+            settings into it at the same time is refused (OptionsError).
 
     Returns:
         :class:`PredictResult`; ``result.ok`` is False when any image failed.
@@ -234,18 +238,20 @@ def run_predict(out: str | os.PathLike, images=None, dataset=None, weights: str 
         wdesc = {"path": None, "sha256": None, "note": "model object passed in"}
     settings = {"weights_sha256": wdesc["sha256"], "centerbias": cb.describe(), "precision": model_precision,
                 "outputs": list(chosen), "npy_dtype": npy_dtype}
-    # Temp files of a killed run go; with --shard only old ones: other shards may be writing here now.
-    remove_partial_files(out_dir, older_than_s=STALE_PART_SECONDS if shard_kn is not None else None)
+    # Runs with other settings are refused while this one holds the folder; shards share it.
+    with claim.hold(out_dir, settings, "predict run", overwrite):
+        # Temp files of a killed run go; only old ones when another run (a shard) may be writing here now.
+        remove_partial_files(out_dir, older_than_s=None if claim.alone else STALE_PART_SECONDS)
+        has_outputs = any((out_dir / sub).is_dir() and any((out_dir / sub).iterdir()) for sub in ("maps", "overlays"))
+        if overwrite and read_settings(out_dir) != settings:
+            # Remove the old outputs before the new settings are recorded: a run killed after this point
+            # must not find files made with the old settings and take them for finished ones.
+            for stem, _ in all_items:
+                for path in output_paths(out_dir, stem, PER_IMAGE).values():
+                    path.unlink(missing_ok=True)
+            (out_dir / "maps.hdf5").unlink(missing_ok=True)
+        check_and_record(out_dir, settings, overwrite, has_outputs)
     per_image_kinds = [o for o in chosen if o in PER_IMAGE]
-    has_outputs = any((out_dir / sub).is_dir() and any((out_dir / sub).iterdir()) for sub in ("maps", "overlays"))
-    if overwrite and read_settings(out_dir) != settings:
-        # Remove the old outputs before the new settings are recorded: a run killed after this point
-        # must not find files made with the old settings and take them for finished ones.
-        for stem, _ in all_items:
-            for path in output_paths(out_dir, stem, PER_IMAGE).values():
-                path.unlink(missing_ok=True)
-        (out_dir / "maps.hdf5").unlink(missing_ok=True)
-    check_and_record(out_dir, settings, overwrite, has_outputs)
 
     result = PredictResult(out_dir=out_dir, total=len(items))
     # seconds since the start of run_predict at which each phase ended (manifest "timeline_seconds")

@@ -26,11 +26,13 @@ from scipy.special import logsumexp
 
 from asdgaze.errors import MapError
 
-__all__ = ["LogDensity", "SaliencyMap", "Prediction", "require_log_density", "LOGSUMEXP_TOL"]
+__all__ = ["LogDensity", "SaliencyMap", "Prediction", "require_log_density", "checked_log_density",
+           "resize_density", "LOGSUMEXP_TOL"]
 
-#: Default tolerance on |logsumexp(log p)|. DeepGaze computes in float32; its log-densities sum
-#: to 1 within about 1e-6. A larger offset means the array is not a normalised log-density.
-LOGSUMEXP_TOL = 1e-4
+#: The one tolerance on |logsumexp(log p)| of everything read or made as a log-density (maps, templates,
+#: priors, predictor outputs). DeepGaze computes in float32; its log-densities sum to 1 within about 1e-6,
+#: and a float16 ``.npy`` within about 1e-4. A larger offset means the array is not a normalised log-density.
+LOGSUMEXP_TOL = 1e-3
 
 
 def _frozen_2d(values: object, what: str) -> np.ndarray:
@@ -141,3 +143,31 @@ def require_log_density(pred: Prediction, metric: str) -> LogDensity:
     if isinstance(pred, LogDensity):
         return pred
     raise MapError(f"{metric} needs a log-density (--maps-kind log-density); a saliency map has no probabilities")
+
+
+def checked_log_density(values: object) -> LogDensity:
+    """A predictor's output as a LogDensity: checked, and renormalised only where rounding left it outside
+    :data:`LOGSUMEXP_TOL` (a predictor's densities are normalised by construction); a LogDensity as it is."""
+    if isinstance(values, LogDensity):
+        return values
+    try:
+        return LogDensity(values)
+    except MapError:
+        return LogDensity.normalized(values)
+
+
+def resize_density(d: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """A density resampled to ``shape`` (bilinear, pixel-area aligned) and renormalised.
+
+    >>> float(resize_density(np.full((2, 2), 0.25), (4, 4)).sum())
+    1.0
+    """
+    from scipy.ndimage import zoom
+
+    if d.shape == tuple(shape):
+        return d
+    z = zoom(d, (shape[0] / d.shape[0], shape[1] / d.shape[1]), order=1, mode="nearest", grid_mode=True)
+    if z.shape != tuple(shape):  # zoom rounds the output size; never expected with exact factors
+        raise ValueError(f"resampling {d.shape} to {tuple(shape)} gave {z.shape}")
+    z = np.maximum(z, 0.0)
+    return z / z.sum()

@@ -18,7 +18,7 @@ from asdgaze.metrics import registry
 from asdgaze.metrics.prob_scoring import PROB_METRICS, Blur, ShuffledBaseline, score_probabilistic
 from asdgaze.metrics.suite import MIT_METRICS
 from asdgaze.predictions import LogDensity, SaliencyMap, require_log_density
-from asdgaze.report.tables import METRIC_INFO
+from asdgaze.report.tables import info
 
 
 # --- typed predictions --------------------------------------------------------------------------
@@ -173,10 +173,10 @@ def test_registry_covers_both_conventions():
     mit = registry.metrics_for("mit")
     assert tuple(m.name for m in mit) == MIT_METRICS
     for m in mit:
-        label, direction = METRIC_INFO[m.name]
+        label, direction = info(m.name, "mit")
         assert (m.label, m.direction) == (label, direction)
     assert tuple(m.name for m in registry.metrics_for("probabilistic")) == PROB_METRICS
-    for m in registry.METRICS:
+    for m in registry.all_metrics():
         assert m.needs <= registry.NEEDS
         assert ("log_density" in m.needs) != ("saliency" in m.needs)
     assert "log_density" in registry.get("ll", "probabilistic").needs

@@ -17,7 +17,7 @@ def test_mit_metrics_is_the_registry_list_and_each_has_a_scorer():
     assert MIT_METRICS == tuple(m.name for m in mit)
     assert MIT_METRICS == ("auc_judd", "auc_borji", "auc_shuffled", "nss", "cc", "kl", "sim", "ig", "emd")
     assert all(callable(m.scorer) for m in mit)
-    assert all(m.scorer is None for m in registry.metrics_for("probabilistic"))
+    assert all(callable(m.scorer) for m in registry.metrics_for("probabilistic"))
 
 
 def _case():
@@ -32,20 +32,25 @@ def test_a_metric_added_to_the_registry_alone_is_scored(monkeypatch):
     def mean_at_fixations(inputs, name):
         return float(inputs.prep.original.ravel()[inputs.fix].mean())
 
-    toy = dataclasses.replace(registry.get("nss", "mit"), name="toy_mean", label="toy", scorer=mean_at_fixations)
-    monkeypatch.setattr(registry, "METRICS", registry.METRICS + (toy,))
-    s, targets = _case()
-    out = score_mit(s, targets, np.ones((4, 6)), metrics=("toy_mean", "nss"))
-    assert out["TD"]["toy_mean"] == 12.0
-    assert list(out["TD"]) == ["toy_mean", "nss"]
+    toy = dataclasses.replace(registry.get("nss", "mit"), name="toy_mean", label="toy", scorer=mean_at_fixations,
+                              default=False)
+    registry.register_metric(toy)
+    try:
+        s, targets = _case()
+        out = score_mit(s, targets, np.ones((4, 6)), metrics=("toy_mean", "nss"))
+        assert out["TD"]["toy_mean"] == 12.0
+        assert list(out["TD"]) == ["toy_mean", "nss"]
+    finally:
+        registry.unregister_metric("toy_mean", "mit")
+    with pytest.raises(ValueError, match="unknown"):  # removed again: unknown
+        score_mit(s, targets, np.ones((4, 6)), metrics=("toy_mean",))
 
 
-def test_a_metric_removed_from_the_registry_is_unknown(monkeypatch):
-
-    monkeypatch.setattr(registry, "METRICS", tuple(m for m in registry.METRICS if m.name != "emd"))
-    s, targets = _case()
-    with pytest.raises(ValueError, match="unknown"):
-        score_mit(s, targets, np.ones((4, 6)), metrics=("emd",))
+def test_builtin_metrics_cannot_be_removed_or_registered_twice():
+    with pytest.raises(ValueError, match="cannot be removed"):
+        registry.unregister_metric("emd", "mit")
+    with pytest.raises(ValueError, match="already registered"):
+        registry.register_metric(registry.get("emd", "mit"))
 
 
 def test_target_from_fixations_keeps_duplicates_and_viewers_and_derives_maps_once():

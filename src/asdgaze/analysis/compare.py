@@ -14,23 +14,19 @@ from pathlib import Path
 import pandas as pd
 
 from asdgaze.analysis.participants import participant_stats
-from asdgaze.analysis.permutation import (DEFAULT_PERMUTATIONS, FIXATION_AVERAGE_METRICS, PerFixation,
-                                          per_fixation_from_table, permutation_test)
-from asdgaze.analysis.rankings import CEILING_MODELS, image_rankings
+from asdgaze.analysis.permutation import DEFAULT_PERMUTATIONS, PerFixation, per_fixation_from_table, permutation_test
+from asdgaze.analysis.rankings import image_rankings
 from asdgaze.analysis.results import Results, load_results
 from asdgaze.analysis.stats import DEFAULT_RESAMPLES, group_means, group_stats, paired_differences
 from asdgaze.io import make_dir, write_json_atomic, write_text_atomic
+from asdgaze.metrics.registry import find
+from asdgaze.models.registry import traits_of
 
 EXCHANGEABILITY = (
     "Images are the replicates of the paired tests (bootstrap CI, Wilcoxon): the two groups' scores on one image "
     "form a pair. In the permutation test only scanpaths within one image are exchangeable: the data carry no "
     "child ids across images (in Saliency4ASD the k-th viewer of one image need not be the k-th viewer of "
     "another), so group labels are shuffled within each image, keeping group sizes, never across images.")
-
-
-#: Baselines fitted to each group's own fixations: relabelling scanpaths would change the prediction
-#: itself, so re-averaging their per-fixation values is not a permutation test; they are not permuted.
-GROUP_FITTED = ("centerbias", "gold-standard", "other-group")
 
 
 @dataclass(frozen=True)
@@ -68,50 +64,15 @@ def compare(results: Results | str | Path, out: str | Path | None = None, option
     """
     res = results if isinstance(results, Results) else load_results(results)
     a, b = options.group_a, options.group_b
-    notes: list[str] = []
     if per_fixation is None and res.per_fixation is not None:
         per_fixation = per_fixation_from_table(res.per_fixation)
-    perms: dict[tuple[str, str, str], tuple[float, int]] = {}
-    not_averages: list[str] = []
-    skipped = sorted({k[0] for k in (per_fixation or {}) if k[0] in GROUP_FITTED})
-    if skipped:
-        notes.append(f"Permutation test: not done for {', '.join(skipped)}: fitted to each group's own fixations, "
-                     "their predictions change when scanpaths change group, so p_permutation is empty for them.")
-    # A metric scored against a group-fitted baseline (the probabilistic IG's default) changes with the
-    # labels through its baseline too: not a permutation test either.
-    fitted_base = set()
-    if "baseline" in res.per_image.columns:
-        pi = res.per_image
-        hit = pi[pi["baseline"].fillna("").astype(str).isin(GROUP_FITTED)]
-        fitted_base = set(zip(hit["model"], hit["convention"], hit["metric"]))
-    against_fitted = sorted(f"{k[0]} {k[2]}" for k in (per_fixation or {})
-                            if k in fitted_base and k[0] not in GROUP_FITTED)
-    if against_fitted:
-        notes.append("Permutation test: not done for " + ", ".join(against_fitted) + ": scored against a baseline "
-                     "fitted to each group's own fixations, which changes when scanpaths change group.")
-    for key, mapping in sorted((per_fixation or {}).items()):
-        if key[0] in GROUP_FITTED or key in fitted_base:
-            continue
-        if key[2] not in FIXATION_AVERAGE_METRICS:
-            not_averages.append(f"{key[0]} {key[2]}")
-            continue
-        r = permutation_test(mapping, a, b, n_permutations=options.n_permutations, seed=options.seed)
-        perms[key] = (r.p_value, r.n_permutations)
-    if not_averages:  # one note, not one per model
-        notes.append("Per-fixation values given but not a fixation average, so not permuted: "
-                     + ", ".join(not_averages) + ".")
-    if not perms:
-        notes.append("Permutation test: no per-fixation values in these results, so p_permutation is empty; "
-                     "map metrics (CC, KL, SIM, EMD, AUC-Borji, shuffled AUC) are never permuted.")
-    else:
-        done = sorted({k[2] for k in perms})
-        notes.append(f"Permutation test ({options.n_permutations} permutations, seed {options.seed}) for "
-                     f"{', '.join(done)}; the map metrics are not permuted (n_permutations 0).")
+    perms, notes = _permutations(res, per_fixation or {}, options)
     stats_df = group_stats(res.per_image, a, b, n_resamples=options.n_resamples, seed=options.seed, permutations=perms)
-    stats_df["is_ceiling"] = stats_df["model"].isin(CEILING_MODELS)  # the gold standard: a noise ceiling
+    ceiling = res.ceiling_models()
+    stats_df["is_ceiling"] = stats_df["model"].isin(ceiling)  # the gold standard: a noise ceiling
     means = group_means(res.per_image, [a, b], n_resamples=options.n_resamples, seed=options.seed)
     paired = paired_differences(res.per_image, a, b)
-    rankings = image_rankings(paired, a, b, top=options.top)
+    rankings = image_rankings(paired, a, b, top=options.top, ceiling=ceiling)
     participants = None
     if res.per_participant is not None:
         participants = participant_stats(res.per_participant, a, b, n_resamples=options.n_resamples,
@@ -136,3 +97,51 @@ def compare(results: Results | str | Path, out: str | Path | None = None, option
         write_json_atomic(out / "compare.json", meta)
         result.files["compare.json"] = out / "compare.json"
     return result
+
+
+def _permutations(res: Results, per_fixation: Mapping[tuple[str, str, str], PerFixation], options: CompareOptions
+                  ) -> tuple[dict[tuple[str, str, str], tuple[float, int]], list[str]]:
+    """The permutation test of every (model, convention, metric) whose relabelling is its null, and notes
+    saying why the others are not permuted. The rules are read from the model's traits (a model fitted to
+    each group's own fixations changes its prediction when scanpaths change group) and from the metric
+    registry (a metric is permutable when re-averaging its per-fixation values is the null); a metric
+    scored against a baseline fitted to each group (the probabilistic IG's default) changes through its
+    baseline too."""
+    perms: dict[tuple[str, str, str], tuple[float, int]] = {}
+    why: dict[str, list[str]] = {}
+    fitted_base: set[tuple[str, str, str]] = set()
+    if "baseline" in res.per_image.columns:
+        pi = res.per_image
+        names = pi["baseline"].fillna("").astype(str)
+        dependent = {n for n in names.unique() if n and (traits_of(n) or res.traits(n)).group_dependent}
+        hit = pi[names.isin(dependent)]
+        fitted_base = set(zip(hit["model"], hit["convention"], hit["metric"]))
+    for key, mapping in sorted(per_fixation.items()):
+        model, convention, metric = key
+        spec = find(metric, convention)
+        if res.traits(model).group_dependent:
+            reason = ("fitted to each group's own fixations, its prediction changes when scanpaths change group")
+            why.setdefault(reason, []).append(model)
+            continue
+        if key in fitted_base:
+            why.setdefault("scored against a baseline fitted to each group's own fixations, which changes when "
+                           "scanpaths change group", []).append(f"{model} {metric}")
+            continue
+        if spec is None or not spec.permutable:
+            reason = spec.not_permuted if spec is not None else "not a metric of the registry"
+            why.setdefault(reason, []).append(f"{model} {metric}")
+            continue
+        r = permutation_test(mapping, options.group_a, options.group_b, n_permutations=options.n_permutations,
+                             seed=options.seed)
+        perms[key] = (r.p_value, r.n_permutations)
+    notes = [f"Permutation test: not done for {', '.join(dict.fromkeys(items))}: {reason}; p_permutation is empty."
+             for reason, items in why.items()]
+    if not perms:
+        notes.append("Permutation test: no per-fixation values in these results that it applies to, so "
+                     "p_permutation is empty; map metrics (CC, KL, SIM, EMD, AUC-Borji, shuffled AUC) are never "
+                     "permuted.")
+    else:
+        done = sorted({k[2] for k in perms})
+        notes.append(f"Permutation test ({options.n_permutations} permutations, seed {options.seed}) for "
+                     f"{', '.join(done)}; the map metrics are not permuted (n_permutations 0).")
+    return perms, notes

@@ -7,21 +7,24 @@ themselves much less than the other group's.
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
 import numpy as np
 import pandas as pd
 
-from asdgaze.analysis.results import LOWER_IS_BETTER
+from asdgaze.metrics.registry import lower_is_better
 
-CEILING_MODELS = ("gold-standard", "ceiling")
 RANKING_COLUMNS = ["model", "convention", "metric", "baseline", "worse_for", "rank", "image", "value_a", "value_b",
                    "diff", "is_ceiling"]
 
 
-def image_rankings(paired: pd.DataFrame, group_a: str, group_b: str, *, top: int = 5) -> pd.DataFrame:
+def image_rankings(paired: pd.DataFrame, group_a: str, group_b: str, *, top: int = 5,
+                   ceiling: Collection[str] = ()) -> pd.DataFrame:
     """The ``top`` images per (model, convention, metric, baseline) where the fit is worse for each group.
 
     ``paired`` comes from :func:`asdgaze.analysis.stats.paired_differences`. "Worse for B" means
-    a - b largest for higher-is-better metrics (smallest for KL and EMD).
+    a - b largest for higher-is-better metrics (smallest for the lower-is-better ones of the metric
+    registry, KL and EMD). ``ceiling``: the models that are a noise ceiling (``is_ceiling``).
 
     Example:
         >>> p = pd.DataFrame({"model": "m", "convention": "mit", "metric": "nss", "baseline": "",
@@ -34,7 +37,7 @@ def image_rankings(paired: pd.DataFrame, group_a: str, group_b: str, *, top: int
     keys = ["model", "convention", "metric", "baseline"]
     parts = []
     for key, t in paired.groupby(keys, sort=True):
-        sign = -1.0 if key[2] in LOWER_IS_BETTER else 1.0
+        sign = -1.0 if lower_is_better(key[2], key[1]) else 1.0
         oriented = sign * t["diff"]  # > 0: the fit is better for a, i.e. worse for b
         for worse_for, order in ((group_b, False), (group_a, True)):
             idx = oriented.sort_values(ascending=order, kind="stable").index[:top]
@@ -44,7 +47,7 @@ def image_rankings(paired: pd.DataFrame, group_a: str, group_b: str, *, top: int
                 sel[col] = v
             sel["worse_for"] = worse_for
             sel["rank"] = np.arange(1, len(sel) + 1)
-            sel["is_ceiling"] = key[0] in CEILING_MODELS
+            sel["is_ceiling"] = key[0] in ceiling
             parts.append(sel)
     if not parts:
         return pd.DataFrame(columns=RANKING_COLUMNS)

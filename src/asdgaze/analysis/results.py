@@ -19,11 +19,10 @@ import numpy as np
 import pandas as pd
 
 from asdgaze.errors import DataError
+from asdgaze.models.base import Traits
 
 REQUIRED_COLUMNS = ("image", "group", "metric", "value", "convention", "n_fixations")
 OPTIONAL_DEFAULTS: dict[str, Any] = {"model": "maps", "baseline": "", "n_viewers": np.nan}
-#: Metrics where a smaller value is a better fit (all others: larger is better).
-LOWER_IS_BETTER = frozenset({"kl", "emd"})
 
 
 @dataclass
@@ -36,6 +35,22 @@ class Results:
     manifests: dict[str, dict] = field(default_factory=dict)  # folder (relative) -> manifest.json
     per_fixation: pd.DataFrame | None = None
     per_participant: pd.DataFrame | None = None
+
+    def traits(self, model: str) -> Traits:
+        """What evaluate recorded about ``model`` (its manifest's ``models`` entry), else what the baseline
+        registry declares for that name, else the traits of a plain model (a folder of maps)."""
+        for m in self.manifests.values():
+            for d in m.get("models") or []:
+                if isinstance(d, dict) and d.get("name") == model and isinstance(d.get("traits"), dict):
+                    known = {k: bool(v) for k, v in d["traits"].items() if k in Traits.__dataclass_fields__}
+                    return Traits(**known)
+        from asdgaze.models.registry import traits_of
+
+        return traits_of(model) or Traits()
+
+    def ceiling_models(self) -> set[str]:
+        """The models that are a noise ceiling (the gold standard)."""
+        return {m for m in self.per_image["model"].unique() if self.traits(m).ceiling}
 
 
 def normalise_per_image(df: pd.DataFrame, model: str = "maps", source: str = "per_image.csv") -> pd.DataFrame:

@@ -27,16 +27,18 @@ from dataclasses import dataclass, field
 from typing import Iterable, Literal, Sequence
 
 import numpy as np
-from scipy.ndimage import zoom
 
 from asdgaze.metrics import probabilistic as P
-from asdgaze.metrics._checks import real_map, same_shape
+from asdgaze.metrics import registry as _registry
+from asdgaze.metrics.prob_scorers import ProbInputs
 from asdgaze.predictions import LogDensity
+from asdgaze.predictions import resize_density as _resize_density
 
 __all__ = ["PROB_METRICS", "Blur", "ProbScore", "ShuffledBaseline", "score_probabilistic", "map_descriptions",
            "shuffled_negatives", "MODES"]
 
-PROB_METRICS: tuple[str, ...] = ("ll", "ig", "auc", "sauc", "nss", "cc", "kl", "sim")
+#: The probabilistic metrics scored by default (the registry's, in reporting order).
+PROB_METRICS: tuple[str, ...] = _registry.defaults("probabilistic")
 MODES: tuple[str, ...] = ("metric-specific", "density")
 Mode = Literal["metric-specific", "density"]
 
@@ -55,17 +57,6 @@ class Blur:
 
     def describe(self) -> str:
         return f"p blurred (Gaussian sigma={self.sigma:g} px, mode={self.mode})"
-
-
-def _resize_density(d: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
-    """A density resampled to ``shape`` (bilinear, pixel-area aligned) and renormalised."""
-    if d.shape == tuple(shape):
-        return d
-    z = zoom(d, (shape[0] / d.shape[0], shape[1] / d.shape[1]), order=1, mode="nearest", grid_mode=True)
-    if z.shape != tuple(shape):  # zoom rounds the output size; never expected with exact factors
-        raise ValueError(f"resampling {d.shape} to {tuple(shape)} gave {z.shape}")
-    z = np.maximum(z, 0.0)
-    return z / z.sum()
 
 
 class ShuffledBaseline:
@@ -144,7 +135,7 @@ def shuffled_negatives(
 
 
 def map_descriptions(mode: Mode, blur: Blur = Blur()) -> dict[str, str]:
-    """Which map each metric scores in ``mode`` (for manifests and reports).
+    """Which map each probabilistic metric scores in ``mode`` (for manifests and reports), from the registry.
 
     Example:
         >>> map_descriptions("metric-specific")["sauc"], map_descriptions("density")["cc"]
@@ -152,18 +143,7 @@ def map_descriptions(mode: Mode, blur: Blur = Blur()) -> dict[str, str]:
     """
     if mode not in MODES:
         raise ValueError(f"mode must be one of {', '.join(MODES)}, got {mode!r}")
-    if mode == "density":
-        return {m: ("log p" if m in ("ll", "ig") else "p") for m in PROB_METRICS}
-    return {
-        "ll": "log p",
-        "ig": "log p",
-        "auc": "p",
-        "sauc": "log p - log p_shuffled",
-        "nss": "p",
-        "cc": blur.describe(),
-        "kl": blur.describe(),
-        "sim": blur.describe() + " (approximation of the SIM-optimal map)",
-    }
+    return {m.name: m.scored_map(mode, blur.describe()) for m in _registry.metrics_for("probabilistic")}
 
 
 @dataclass
@@ -224,9 +204,10 @@ def score_probabilistic(
     """
     if mode not in MODES:
         raise ValueError(f"mode must be one of {', '.join(MODES)}, got {mode!r}")
-    unknown = [m for m in metrics if m not in PROB_METRICS]
+    specs = {m.name: m for m in _registry.metrics_for("probabilistic")}  # read per call: the one list
+    unknown = [m for m in metrics if m not in specs]
     if unknown:
-        raise ValueError(f"unknown probabilistic metric(s) {', '.join(unknown)}; expected {', '.join(PROB_METRICS)}")
+        raise ValueError(f"unknown probabilistic metric(s) {', '.join(unknown)}; expected {', '.join(specs)}")
     if not isinstance(prediction, LogDensity):
         raise TypeError("score_probabilistic needs a LogDensity; a SaliencyMap has no probabilities")
     logp = prediction.values
@@ -235,63 +216,15 @@ def score_probabilistic(
             raise ValueError(f"{name}: shape {np.shape(arr)} differs from the prediction's {logp.shape}")
     if baseline is not None and baseline.shape != logp.shape:
         raise ValueError(f"baseline: shape {baseline.shape} differs from the prediction's {logp.shape}")
-    derived = {} if derived is None else derived
-    emp = {} if empirical_derived is None else empirical_derived
-
-    def get(d: dict, key: str, make):
-        if key not in d:
-            d[key] = make()
-        return d[key]
-
-    p = get(derived, "p", prediction.density)
+    inputs = ProbInputs(prediction, xs, ys, empirical, None if baseline is None else baseline.values, other_xs,
+                        other_ys, shuffled, mode == "metric-specific", blur, blurred,
+                        {} if derived is None else derived, {} if empirical_derived is None else empirical_derived)
     out = ProbScore()
-    specific = mode == "metric-specific"
-    described = map_descriptions(mode, blur)
-
-    def put(name: str, per_fix: np.ndarray) -> None:
-        out.per_fixation[name] = per_fix
-        out.values[name] = float(per_fix.mean()) if per_fix.size else math.nan
-        out.maps[name] = described[name]
-
-    if "ll" in metrics:
-        put("ll", P.log_likelihoods(logp, xs, ys))
-    if "ig" in metrics:
-        base = None if baseline is None else baseline.values
-        put("ig", P.information_gains(logp, base, xs, ys))
-    if "auc" in metrics:
-        put("auc", P.auc_per_fixation(p, xs, ys))
-    if "nss" in metrics:
-        put("nss", P.nss_per_fixation(p, xs, ys, moments=get(derived, "moments", lambda: P.map_moments(p))))
-    if "sauc" in metrics:
-        if other_xs is None or other_ys is None:
-            raise ValueError("sauc needs the other images' fixations (other_xs, other_ys)")
-        if specific:
-            if shuffled is None:
-                raise ValueError("sauc in metric-specific mode needs the shuffled log-density (shuffled=)")
-            put("sauc", P.sauc_per_fixation(logp - np.asarray(shuffled, dtype=float), xs, ys, other_xs, other_ys))
-        else:
-            put("sauc", P.sauc_per_fixation(p, xs, ys, other_xs, other_ys))
-    map_metrics = [m for m in ("cc", "kl", "sim") if m in metrics]
-    if map_metrics:
-        if empirical is None:
-            raise ValueError(f"{', '.join(map_metrics)} need the empirical map (empirical=)")
-        if specific:
-            smap = get(derived, "smap", lambda: P.gaussian_blur(p, blur.sigma, blur.mode) if blurred is None
-                       else np.asarray(blurred, float))
-        else:
-            smap = p
-        a = real_map(smap, "saliency")
-        b = real_map(empirical, "empirical")
-        same_shape(a, b, "saliency", "empirical")
-        for m in map_metrics:
-            if m == "cc":
-                out.values[m] = P.cc_centered(get(derived, "smap_centered", lambda: P.centered(a)),
-                                              get(emp, "centered", lambda: P.centered(b)))
-            elif not get(emp, "has_mass", lambda: P.has_mass(b)):  # no fixations: as P.kl_div and P.sim
-                out.values[m] = math.nan
-            else:
-                pd_ = get(derived, "smap_density", lambda: P.to_density(a))
-                qd = get(emp, "density", lambda: P.to_density(b))
-                out.values[m] = P.kl_densities(pd_, qd) if m == "kl" else P.sim_densities(pd_, qd)
-            out.maps[m] = described[m]
+    for m in metrics:
+        spec = specs[m]
+        value, per_fix = spec.scorer(inputs, m)
+        out.values[m] = value
+        if per_fix is not None:
+            out.per_fixation[m] = per_fix
+        out.maps[m] = spec.scored_map(mode, blur.describe())
     return out

@@ -108,7 +108,7 @@ def score_mit(
         saliency: (h, w) saliency map, any real dtype.
         targets: group name -> :class:`Target`.
         baseline: (h', w') baseline map for information gain (needed only if "ig" is asked for).
-        metrics: metric names, MIT entries of :data:`asdgaze.metrics.registry.METRICS` (default:
+        metrics: metric names, MIT entries of the registry (:mod:`asdgaze.metrics.registry`; default:
             :data:`MIT_METRICS`, the registry's MIT names when this module was imported).
         seed: base seed of the random streams (see the module docstring).
         n_splits: splits of AUC-Borji and shuffled AUC.

@@ -4,7 +4,8 @@ A :class:`Predictor` answers, for one stimulus (and, where it matters, one group
 viewers left out), where the next fixation lands:
 
     log_density(stimulus, group=None, exclude_viewers=()) -> float64 (H, W), logsumexp == 0
-    saliency_map(stimulus, group=None) -> float64 map the MIT metrics score
+                                                            (or a checked LogDensity)
+    saliency_map(stimulus, group=None, density=None) -> float64 map the MIT metrics score
 
 Folders and HDF5 files of maps (:mod:`asdgaze.models.maps`), DeepGaze IIE's maps, uniform, the centre
 biases, the gold standard and the other group (:mod:`asdgaze.models.fitted`) are all predictors. What a
@@ -17,7 +18,7 @@ predictor through :class:`asdgaze.models.image.ImageModelPredictor`.
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from dataclasses import asdict, dataclass
 from typing import Protocol, runtime_checkable
 
@@ -65,9 +66,14 @@ class Predictor(Protocol):
     def log_density(self, stimulus: Stimulus, group: str | None = None,
                     exclude_viewers: Collection[int] = ()) -> np.ndarray: ...
 
-    def saliency_map(self, stimulus: Stimulus, group: str | None = None) -> np.ndarray: ...
+    def saliency_map(self, stimulus: Stimulus, group: str | None = None,
+                     density: Callable[[], np.ndarray] | None = None) -> np.ndarray: ...
 
     def describe(self) -> dict: ...
+
+    def covers(self, stem: str) -> bool: ...
+
+    def where(self, stimulus: Stimulus) -> str: ...
 
 
 class PredictorBase:
@@ -79,13 +85,25 @@ class PredictorBase:
 
     name: str = ""
     traits: Traits = Traits()
+    #: What the MIT convention scores of it (the rows' ``saliency_map`` column).
+    mit_map_scored: str = "exp(log p) scaled to max 1 (float64)"
+
+    def covers(self, stem: str) -> bool:
+        """Whether it predicts image ``stem`` (a folder of maps may lack some)."""
+        return True
+
+    def where(self, stimulus: Stimulus) -> str:
+        """What messages about its prediction on ``stimulus`` name (a file, or the model)."""
+        return self.name
 
     def log_density(self, stimulus: Stimulus, group: str | None = None,
                     exclude_viewers: Collection[int] = ()) -> np.ndarray:
         raise NotImplementedError
 
-    def saliency_map(self, stimulus: Stimulus, group: str | None = None) -> np.ndarray:
-        log_p = self.log_density(stimulus, group)
+    def saliency_map(self, stimulus: Stimulus, group: str | None = None,
+                     density: Callable[[], np.ndarray] | None = None) -> np.ndarray:
+        """``density``: the log-density of this stimulus and group if the caller already has it."""
+        log_p = density() if density is not None else np.asarray(self.log_density(stimulus, group))
         return np.exp(log_p - log_p.max())
 
     def describe(self) -> dict:

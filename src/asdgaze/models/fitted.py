@@ -31,9 +31,10 @@ from scipy.optimize import minimize_scalar
 from asdgaze.data.types import Dataset, Stimulus
 from asdgaze.errors import DataError, OptionsError
 from asdgaze.models import kde
+from asdgaze.models.base import PredictorBase, Traits
+from asdgaze.models.registry import register_baseline
 
-__all__ = ["FitResult", "FittedCenterBias", "GoldStandard", "OtherGroupPredictor", "best_mixture_weight",
-           "BASELINES", "make_baseline"]
+__all__ = ["FitResult", "FittedCenterBias", "GoldStandard", "OtherGroupPredictor", "best_mixture_weight"]
 
 #: Grid cells per image side for the centre-bias KDE.
 CB_GRID = 64
@@ -142,10 +143,18 @@ def _check_group(dataset: Dataset, group: str | None, who: str) -> str:
     return group
 
 
-class FittedCenterBias:
-    """Leave-one-image-out fitted centre bias per group; fitted at construction (see the module docstring)."""
+@register_baseline("centerbias", label="centre bias (fitted)", default=True,
+                   help="a 2-D Gaussian KDE of the group's fixations on the other images, mixed with uniform")
+class FittedCenterBias(PredictorBase):
+    """Leave-one-image-out fitted centre bias per group; fitted at construction (see the module docstring).
+    It is the density of the group's fixations on the other images, so it is its own shuffled density."""
 
     name = "centerbias"
+    traits = Traits(group_dependent=True, own_shuffle=True)
+
+    @classmethod
+    def fit(cls, context) -> "FittedCenterBias":
+        return cls(context.dataset, context.groups)
 
     def __init__(self, dataset: Dataset, groups: Collection[str] | None = None, grid: int = CB_GRID,
                  sigma_range: tuple[float, float] = CB_SIGMA_RANGE,
@@ -285,10 +294,17 @@ class FittedCenterBias:
                 "fits": {g: _jsonable(asdict(f)) for g, f in self.fits.items()}}
 
 
-class GoldStandard:
+@register_baseline("gold-standard", label="gold standard (noise ceiling)", default=True,
+                   help="the noise ceiling: each viewer predicted from the other viewers of the group and image")
+class GoldStandard(PredictorBase):
     """Leave-one-viewer-out KDE of a group's fixations on the same image, mixed with the fitted centre bias."""
 
     name = "gold-standard"
+    traits = Traits(group_dependent=True, ceiling=True, leaves_viewers_out=True)
+
+    @classmethod
+    def fit(cls, context) -> "GoldStandard":
+        return cls(context.dataset, context.get("centerbias"), context.groups)
 
     def __init__(self, dataset: Dataset, centerbias: FittedCenterBias | None = None,
                  groups: Collection[str] | None = None,
@@ -437,10 +453,17 @@ class GoldStandard:
                 "centerbias": self.centerbias.describe()}
 
 
-class OtherGroupPredictor:
+@register_baseline("other-group", label="the other group", default=True, groups=2,
+                   help="each group's fixations predicted by the other group's density on the same image")
+class OtherGroupPredictor(PredictorBase):
     """Group g's fixations predicted by another group's gold-standard density (all its viewers)."""
 
     name = "other-group"
+    traits = Traits(group_dependent=True)
+
+    @classmethod
+    def fit(cls, context) -> "OtherGroupPredictor":
+        return cls(context.get("gold-standard"))
 
     def __init__(self, gold: GoldStandard, source: dict[str, str] | None = None) -> None:
         self.gold = gold
@@ -461,26 +484,3 @@ class OtherGroupPredictor:
 
     def describe(self) -> dict:
         return {"name": self.name, "source": self.source, "gold_standard": self.gold.describe()}
-
-
-#: The baselines by name, as a command line would name them.
-BASELINES = ("uniform", "centerbias-mit1003", "centerbias", "gold-standard", "other-group")
-
-
-def make_baseline(name: str, dataset: Dataset | None = None):
-    """The baseline predictor called ``name`` (one of :data:`BASELINES`); the fitted ones need ``dataset``
-    and are fitted here (gold-standard and other-group also fit the centre bias they mix with)."""
-    from asdgaze.models.predictor import CenterBiasMIT1003Predictor, UniformPredictor
-
-    if name == "uniform":
-        return UniformPredictor()
-    if name == "centerbias-mit1003":
-        return CenterBiasMIT1003Predictor()
-    if name not in BASELINES:
-        raise OptionsError(f"unknown baseline {name!r} (choose from {', '.join(BASELINES)})")
-    if dataset is None:
-        raise OptionsError(f"the {name} baseline is fitted to a dataset's fixations: give the dataset")
-    if name == "centerbias":
-        return FittedCenterBias(dataset)
-    gold = GoldStandard(dataset)
-    return gold if name == "gold-standard" else OtherGroupPredictor(gold)

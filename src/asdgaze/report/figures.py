@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import io
+from collections.abc import Collection
 from pathlib import Path
 
 import matplotlib
@@ -19,9 +20,13 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
+<<<<<<< HEAD
 from asdgaze.analysis.rankings import CEILING_MODELS  # noqa: E402
 from asdgaze.io import write_bytes_atomic  # noqa: E402
 from asdgaze.report.tables import INFO, METRIC_INFO  # noqa: E402
+=======
+from asdgaze.report.tables import info  # noqa: E402
+>>>>>>> 01e2876 (WIP issue 16: registries, traits, priors, maps model, prob scorers (not yet wired))
 
 GROUP_STYLE = [dict(color=plt.get_cmap("cividis")(0.05), marker="o"),
                dict(color=plt.get_cmap("cividis")(0.8), marker="s")]
@@ -31,8 +36,8 @@ DIFF_CMAP = "PuOr"
 
 def _label(metric: str, convention: str | None = None) -> str:
     if convention is None:
-        return METRIC_INFO.get(metric, (metric, ""))[0]
-    return f"{INFO.get(convention, METRIC_INFO).get(metric, (metric, ''))[0]} ({convention})"
+        return info(metric)[0]
+    return f"{info(metric, convention)[0]} ({convention})"
 
 
 def _panels(df: pd.DataFrame, value: str) -> list[tuple[str, pd.DataFrame]]:
@@ -81,24 +86,24 @@ def save_figure(fig: Figure, path: str | Path, dpi: int = 90) -> str:
     return "data:image/png;base64," + base64.b64encode(data).decode("ascii")
 
 
-def metric_ci_figure(means: pd.DataFrame, group_a: str, group_b: str) -> Figure:
-    """Mean ± bootstrap 95% CI of each group, per metric (panels) and model (x); ceiling shaded."""
+def metric_ci_figure(means: pd.DataFrame, group_a: str, group_b: str, ceiling: Collection[str] = ()) -> Figure:
+    """Mean ± bootstrap 95% CI of each group, per metric (panels) and model (x); ``ceiling`` models shaded."""
     panels = _panels(means, "mean")
     fig, axes = _grid(len(panels))
     for ax, (title, t) in zip(axes.flat, panels):
         models = list(dict.fromkeys(t["series"]))
-        ceiling = set(t.loc[t["model"].isin(CEILING_MODELS), "series"])
+        shaded = set(t.loc[t["model"].isin(list(ceiling)), "series"])
         for k, (group, style) in enumerate(zip((group_a, group_b), GROUP_STYLE)):
             g = t[t["group"] == group].set_index("series").reindex(models)
             x = np.arange(len(models)) + (k - 0.5) * 0.25
             err = np.vstack([g["mean"] - g["ci_low"], g["ci_high"] - g["mean"]])
             ax.errorbar(x, g["mean"], yerr=np.abs(err), linestyle="none", capsize=3, label=group, **style)
         for i, m in enumerate(models):
-            if m in ceiling:
+            if m in shaded:
                 ax.axvspan(i - 0.45, i + 0.45, color="0.85", zorder=0)
         ax.set_xlim(-0.6, len(models) - 0.4)
         ax.set_xticks(np.arange(len(models)))
-        ax.set_xticklabels([f"{m}\n(ceiling)" if m in ceiling else m for m in models], fontsize=7,
+        ax.set_xticklabels([f"{m}\n(ceiling)" if m in shaded else m for m in models], fontsize=7,
                            rotation=20)
         ax.set_title(title, fontsize=9)
     axes.flat[0].legend(fontsize=7)

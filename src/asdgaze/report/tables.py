@@ -6,15 +6,23 @@ import math
 
 import pandas as pd
 
-from asdgaze.metrics.registry import metrics_for
+from asdgaze.metrics.registry import find
 
-#: Label and direction of each metric per convention, from the metric registry.
-INFO: dict[str, dict[str, tuple[str, str]]] = {
-    conv: {m.name: (m.label, m.direction) for m in metrics_for(conv)} for conv in ("mit", "probabilistic")
-}
-INFO["probabilistic"]["ig_pct_gold"] = ("IG as % of gold standard", "higher is better")
-#: Direction and unit of each MIT-convention metric, shown beside its name.
-METRIC_INFO: dict[str, tuple[str, str]] = INFO["mit"]
+#: Summary rows that are no metric of the registry but derived from one (evaluate's summary).
+DERIVED = {"ig_pct_gold": ("IG as % of gold standard", "higher is better")}
+
+
+def info(metric: str, convention: str | None = "mit") -> tuple[str, str]:
+    """(label, direction) of a metric, read from the metric registry when asked (a metric registered at
+    run time included); an unknown name is its own label, without a direction.
+
+    >>> info("kl"), info("ll", "probabilistic")[1]
+    (('KL divergence (nats)', 'lower is better'), 'higher is better')
+    """
+    spec = find(metric, convention or "mit")
+    if spec is not None:
+        return spec.label, spec.direction
+    return DERIVED.get(metric, (metric, ""))
 
 
 def _cell(mean: float, sd: float, n: int) -> str:
@@ -41,18 +49,18 @@ def summary_table(summary: pd.DataFrame) -> str:
     if "model" in summary.columns and "convention" in summary.columns:
         blocks = []
         for (model, conv), sel in summary.groupby(["model", "convention"], sort=False):
-            table = _one_table(sel.reset_index(drop=True), INFO.get(str(conv), METRIC_INFO))
+            table = _one_table(sel.reset_index(drop=True), str(conv))
             blocks.append(f"{model} ({conv} convention)\n{table}")
         return "\n\n".join(blocks)
-    return _one_table(summary, METRIC_INFO)
+    return _one_table(summary, "mit")
 
 
-def _one_table(summary: pd.DataFrame, info: dict[str, tuple[str, str]]) -> str:
+def _one_table(summary: pd.DataFrame, convention: str) -> str:
     groups = list(dict.fromkeys(summary["group"]))
     metrics = list(dict.fromkeys(summary["metric"]))
     rows = [["metric", *groups, "direction"]]
     for metric in metrics:
-        label, direction = info.get(metric, (metric, ""))
+        label, direction = info(metric, convention)
         cells = []
         for group in groups:
             sel = summary[(summary["group"] == group) & (summary["metric"] == metric)]

@@ -80,7 +80,7 @@ def ratio(ds, maps: Path, out: Path, workers: int | None) -> None:
     model alone in the MIT convention, measured here one after the other (issue 16's figure)."""
     from asdgaze.evaluate import EvaluateOptions, evaluate
 
-    from asdgaze.evaluation.models import default_baselines
+    from asdgaze.models.registry import default_baselines
 
     alone = EvaluateOptions(maps_kind="log-density", conventions=("mit",))
     full = EvaluateOptions(maps_kind="log-density", baselines=default_baselines(ds.groups))
@@ -99,7 +99,7 @@ def time_pysaliency(ds, maps: Path, tmp: Path, n: int, python: str) -> dict | No
     import json
     import subprocess
 
-    from asdgaze.evaluation.prob import other_fixations  # noqa: F401  (same negatives rule, per group)
+    from asdgaze.evaluate.score import other_fixations  # noqa: F401  (same negatives rule, per group)
     from asdgaze.metrics.prob_scoring import score_probabilistic, shuffled_negatives
     from asdgaze.predictions import LogDensity
 
@@ -174,7 +174,7 @@ def main() -> None:
     from asdgaze.data import load_dataset
     from asdgaze.data.fixmaps import continuous_map, other_fixation_map
     from asdgaze.evaluate import EvaluateOptions, evaluate
-    from asdgaze.evaluation.models import DEFAULT_BASELINES
+    from asdgaze.models.registry import default_baselines
     from asdgaze.maps.io import load_map
     from asdgaze.metrics.streams import metric_rng
     from asdgaze.metrics.suite import Target, score_mit
@@ -191,7 +191,7 @@ def main() -> None:
         if args.mit_only:
             opts = EvaluateOptions(maps_kind="log-density", conventions=("mit",))
         else:
-            opts = EvaluateOptions(maps_kind="log-density", baselines=DEFAULT_BASELINES)
+            opts = EvaluateOptions(maps_kind="log-density", baselines=default_baselines(ds.groups))
 
         t0 = time.perf_counter()
         res = evaluate(ds, Path(tmp) / "maps", Path(tmp) / "out", opts, workers=args.workers, progress=False)

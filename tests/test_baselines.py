@@ -2,8 +2,7 @@ import numpy as np
 import pytest
 from scipy.special import logsumexp
 
-from asdgaze.models.base import SaliencyModel
-from asdgaze.models.baselines import (GaussianCenterModel, UniformModel, gaussian_center_log_density,
+from asdgaze.models.baselines import (gaussian_center_log_density,
                                       uniform_log_density)
 
 
@@ -37,11 +36,17 @@ def test_gaussian_is_symmetric_and_peaks_in_centre():
     assert ld[3, 4] == ld.max()
 
 
-def test_models_follow_the_interface():
-    img = np.zeros((10, 12, 3), dtype=np.uint8)
-    for model in (UniformModel(), GaussianCenterModel()):
-        assert isinstance(model, SaliencyModel)
-        ld = model.log_density(img)
+def test_predictors_follow_the_interface():
+    from pathlib import Path
+
+    from asdgaze.data.types import Stimulus
+    from asdgaze.models.base import Predictor
+    from asdgaze.models.simple import GaussianCenterPredictor, UniformPredictor
+
+    stim = Stimulus("1", Path("1.png"), 10, 12)
+    for model in (UniformPredictor(), GaussianCenterPredictor()):
+        assert isinstance(model, Predictor) and model.traits.shape_only
+        ld = model.log_density(stim)
         assert ld.shape == (10, 12) and abs(logsumexp(ld)) < 1e-12
 
 

@@ -25,7 +25,7 @@ from asdgaze.evaluate import EvaluateError, EvaluateOptions, evaluate
 from asdgaze.folderlock import LOCK
 from asdgaze.maps.io import save_npy
 
-SRC = str(Path(ev.__file__).resolve().parents[1])
+SRC = str(Path(ev.__file__).resolve().parents[2])
 H, W = 24, 32
 # seed-dependent metrics only (shuffled AUC: the other images drawn and the splits), small and fast
 OPTIONS = EvaluateOptions(maps_kind="log-density", metrics=("auc_shuffled", "auc_borji"), n_splits=5,
@@ -223,7 +223,7 @@ def test_the_claim_is_released_when_the_run_fails(tmp_path):
         raise RuntimeError("a bug while scoring")
 
     mp = pytest.MonkeyPatch()
-    mp.setattr(ev, "_score_image", boom)
+    mp.setattr(ev.pool, "_score_image", boom)
     try:
         with pytest.raises(RuntimeError, match="a bug"):
             evaluate(ds, tmp_path / "maps", out, OPTIONS, workers=1, progress=False)

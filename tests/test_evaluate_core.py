@@ -13,7 +13,8 @@ from scipy.special import logsumexp
 from asdgaze.cli import main
 from asdgaze.data import demo_dataset_path, load_demo
 from asdgaze.evaluate import EvaluateError, EvaluateOptions, evaluate
-from asdgaze.evaluation.summary import PER_FIXATION_COLUMNS, PER_IMAGE_COLUMNS, ig_percent_of_gold, read_results, summarise
+from asdgaze.analysis.results import load_results
+from asdgaze.evaluate.outputs import PER_FIXATION_COLUMNS, PER_IMAGE_COLUMNS, ig_percent_of_gold, summarise
 from asdgaze.maps.io import save_npy
 
 DEFAULT = ("uniform", "centerbias", "gold-standard", "other-group")
@@ -116,7 +117,7 @@ def test_mit_rows_are_those_of_a_mit_only_single_model_run(run, tmp_path):
 
 def test_reader_round_trip(run):
     _, _, res, tmp = run
-    back = read_results(tmp / "out")
+    back = load_results(tmp / "out")
     pd.testing.assert_frame_equal(back.per_image[list(PER_IMAGE_COLUMNS[:6])].reset_index(drop=True),
                                   res.per_image[list(PER_IMAGE_COLUMNS[:6])].reset_index(drop=True),
                                   check_dtype=False, rtol=1e-9)

@@ -87,7 +87,7 @@ def test_cli_exits_non_zero_on_a_failed_pair(tmp_path, monkeypatch, capsys):
     _maps(tmp_path / "maps", ds)
     ds.problems = {"ASD": {"1": "ASD/ASD_scanpath_1.txt: malformed line 3"}}
     del ds.fixations["ASD"]["1"]
-    monkeypatch.setattr(cli, "_load_dataset", lambda *a: (ds, {}))
+    monkeypatch.setattr("asdgaze.cli.evaluate.load_dataset_for", lambda *a: (ds, {}))
     rc = cli.main(["evaluate", "--dataset", str(tmp_path), "--maps", str(tmp_path / "maps"), "--maps-kind",
                    "saliency", "--out", str(tmp_path / "out"), "--workers", "1", "--no-progress"])
     assert rc == 1
@@ -114,7 +114,7 @@ def test_saliency_read_as_log_density_warns_once_with_the_remedy(tmp_path, monke
 
     ds = _dataset(tmp_path)
     _maps(tmp_path / "maps", ds)
-    monkeypatch.setattr(cli, "_load_dataset", lambda *a: (ds, {}))
+    monkeypatch.setattr("asdgaze.cli.evaluate.load_dataset_for", lambda *a: (ds, {}))
     rc = cli.main(["evaluate", "--dataset", str(tmp_path), "--maps", str(tmp_path / "maps"), "--maps-kind",
                    "log-density", "--out", str(tmp_path / "out"), "--workers", "1", "--no-progress"])
     err = capsys.readouterr().err
@@ -204,7 +204,7 @@ stimuli = {s: Stimulus(s, root + "/x.png", 20, 20) for s in "1234"}
 fix = {"TD": {s: Fixations.from_arrays([3.5, 9.5], [4.5, 12.5]) for s in stimuli}}
 for s in stimuli:
     save_npy(root + f"/maps/{s}.npy", np.random.default_rng(int(s)).random((20, 20)))
-ev._score_image_rows = lambda *a, **k: os._exit(3)  # a worker that dies (e.g. killed for memory)
+ev.score._image_rows = lambda *a, **k: os._exit(3)  # a worker that dies (e.g. killed for memory)
 try:
     ev.evaluate(Dataset("t", root, stimuli, fix), root + "/maps", root + "/out",
                 ev.EvaluateOptions(maps_kind="saliency"), workers=2, progress=False)
@@ -219,7 +219,7 @@ def test_a_dead_worker_ends_the_run_at_once_with_a_clear_error(tmp_path):
     import sys
     import time
 
-    src = str(Path(ev.__file__).resolve().parents[1])
+    src = str(Path(ev.__file__).resolve().parents[2])
     t0 = time.monotonic()
     out = subprocess.run([sys.executable, "-c", DIE_SCRIPT, str(tmp_path)], capture_output=True, text=True,
                          timeout=100, env={**os.environ, "PYTHONPATH": src})
@@ -252,7 +252,7 @@ def test_cli_metrics_option(tmp_path, monkeypatch):
 
     ds = _dataset(tmp_path, n=2)
     _maps(tmp_path / "maps", ds)
-    monkeypatch.setattr(cli, "_load_dataset", lambda *a: (ds, {}))
+    monkeypatch.setattr("asdgaze.cli.evaluate.load_dataset_for", lambda *a: (ds, {}))
     rc = cli.main(["evaluate", "--dataset", str(tmp_path), "--maps", str(tmp_path / "maps"), "--maps-kind",
                    "saliency", "--out", str(tmp_path / "out"), "--workers", "1", "--no-progress",
                    "--metrics", "cc,sim"])
@@ -302,7 +302,7 @@ def test_everything_is_checked_before_the_first_image(tmp_path, monkeypatch):
     def never(stem):
         raise AssertionError("scoring started")
 
-    monkeypatch.setattr(ev, "_score_image", never)
+    monkeypatch.setattr(ev.pool, "_score_image", never)
     (tmp_path / "afile").write_text("x")
     for kw, match in (
         (dict(out=tmp_path / "afile"), "output folder not usable"),
@@ -336,7 +336,7 @@ def test_a_saliency_array_given_as_a_log_density_baseline_is_refused(tmp_path, m
     _maps(tmp_path / "maps", ds)
     sal = np.random.default_rng(0).random((100, 100))  # values in 0..1 summing to ~5000: a saliency map
     save_npy(tmp_path / "sal.npy", sal)
-    monkeypatch.setattr(ev, "_score_image", lambda stem: (_ for _ in ()).throw(AssertionError("scoring started")))
+    monkeypatch.setattr(ev.pool, "_score_image", lambda stem: (_ for _ in ()).throw(AssertionError("scoring started")))
     flag = "--" + option.replace("_", "-")
     with pytest.raises(OptionsError, match=f"{flag}: {tmp_path / 'sal.npy'}: .*looks like a saliency map"):
         evaluate(ds, tmp_path / "maps", tmp_path / "out",
@@ -372,7 +372,7 @@ def test_cli_manifest_names_absolute_files_when_given_relative_paths(tmp_path, m
 def _cli_run(tmp_path, monkeypatch, ds, *extra):
     from asdgaze import cli
 
-    monkeypatch.setattr(cli, "_load_dataset", lambda *a: (ds, {}))
+    monkeypatch.setattr("asdgaze.cli.evaluate.load_dataset_for", lambda *a: (ds, {}))
     return cli.main(["evaluate", "--dataset", str(tmp_path), "--maps", str(tmp_path / "maps"), "--maps-kind",
                      "saliency", "--out", str(tmp_path / "out"), "--workers", "1", "--no-progress", *extra])
 

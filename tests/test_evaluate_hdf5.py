@@ -319,7 +319,7 @@ def test_bad_datasets_fail_their_image_only_and_the_cli_exits_1(tmp_path, monkey
     arrays["2.png"] = np.stack([arrays["2.png"]] * 2)  # 3-D
     arrays["3.png"] = np.zeros((H, W), dtype=np.int32)  # not float
     path = _h5(tmp_path / "m.hdf5", arrays)
-    monkeypatch.setattr(cli, "_load_dataset", lambda *a: (ds, {}))
+    monkeypatch.setattr("asdgaze.cli.evaluate.load_dataset_for", lambda *a: (ds, {}))
     rc = cli.main(["evaluate", "--dataset", str(tmp_path), "--maps", str(path), "--baselines", "uniform",
                    "--metrics", "nss,ll", "--out", str(tmp_path / "o"), "--workers", "1", "--no-progress"])
     err = capsys.readouterr().err
@@ -359,7 +359,7 @@ def test_maps_kind_saliency_with_an_hdf5_file_is_refused(tmp_path, monkeypatch, 
 
     ds = _tiny(tmp_path)
     path = _h5(tmp_path / "m.hdf5", _good(ds))
-    monkeypatch.setattr(cli, "_load_dataset", lambda *a: (ds, {}))
+    monkeypatch.setattr("asdgaze.cli.evaluate.load_dataset_for", lambda *a: (ds, {}))
     rc = cli.main(["evaluate", "--dataset", str(tmp_path), "--maps", f"x={path}", "--maps-kind", "saliency",
                    "--out", str(tmp_path / "o"), "--workers", "1", "--no-progress"])
     err = capsys.readouterr().err

@@ -7,9 +7,12 @@ import numpy as np
 from scipy.special import logsumexp
 
 from asdgaze.data import load_demo
-from asdgaze.evaluation.models import SHUFFLED_GRID, Model, Shuffled, fit_baselines
+from asdgaze.evaluate.scored import Scored
+from asdgaze.evaluate.shuffled import SHUFFLED_GRID, Shuffled
 from asdgaze.maps.io import save_npy
-from asdgaze.metrics.prob_scoring import _resize_density
+from asdgaze.models import registry
+from asdgaze.models.maps import open_maps
+from asdgaze.predictions import resize_density as _resize_density
 
 
 def test_plan_pool_equals_threads_and_the_definition(tmp_path):
@@ -22,9 +25,9 @@ def test_plan_pool_equals_threads_and_the_definition(tmp_path):
         save_npy(tmp_path / f"{stem}.npy", lp.astype(np.float32))
         maps[stem] = tmp_path / f"{stem}.npy"
     groups = tuple(ds.groups)
-    fitted = fit_baselines(ds, ("uniform", "centerbias", "other-group"), groups)
-    models = [Model("maps", "maps", tmp_path, maps, log_density_maps=True)]
-    models += [Model(n, "baseline", predictor=p) for n, p in fitted.items()]
+    fitted = registry.fit(ds, ("uniform", "centerbias", "other-group"), groups)
+    models = [Scored("maps", open_maps("maps", tmp_path, ds, "log-density"))]
+    models += [Scored(n, p) for n, p in fitted.items()]
     stems = list(ds.stimuli)
     one, two = Shuffled(), Shuffled()
     one.build_all(models, ds, stems, groups, workers=1)

@@ -21,7 +21,7 @@ from asdgaze.data.types import Dataset, Fixations, Stimulus
 from asdgaze.evaluate import EvaluateError, EvaluateOptions, evaluate
 from asdgaze.maps.io import save_npy
 
-SRC = str(Path(ev.__file__).resolve().parents[1])
+SRC = str(Path(ev.__file__).resolve().parents[2])
 DEMO = Path(SRC) / "asdgaze" / "demo" / "TrainingDataset"
 H, W = 24, 32
 CSVS = ("per_image.csv", "summary.csv")
@@ -67,8 +67,8 @@ def test_a_rerun_scores_only_the_missing_images(tmp_path, monkeypatch):
     for name in CSVS:
         (tmp_path / "out" / name).unlink()
     scored = []
-    real = ev._score_image
-    monkeypatch.setattr(ev, "_score_image", lambda stem: scored.append(stem) or real(stem))
+    real = ev.pool._score_image
+    monkeypatch.setattr(ev.pool, "_score_image", lambda stem: scored.append(stem) or real(stem))
     res = evaluate(ds, tmp_path / "maps", tmp_path / "out", EvaluateOptions(maps_kind="saliency"), workers=1,
                    progress=False)
     assert scored == ["2", "4", "5"] and res.resumed == ["1", "3"]
@@ -176,9 +176,9 @@ demo, root = sys.argv[1], sys.argv[2]
 ds = load_dataset(demo)
 for stem, st in ds.stimuli.items():
     save_npy(f"{root}/maps/{stem}.npy", np.random.default_rng(0).random(st.shape))
-from asdgaze.evaluation.models import DEFAULT_BASELINES
+from asdgaze.models.registry import default_baselines
 evaluate(ds, f"{root}/maps", f"{root}/lib", EvaluateOptions(maps_kind="saliency", metrics=("nss", "emd"),
-         prob_metrics=("nss",), baselines=DEFAULT_BASELINES), workers=2, progress=False)
+         prob_metrics=("nss",), baselines=default_baselines(ds.groups)), workers=2, progress=False)
 rc = main(["evaluate", "--dataset", demo, "--maps", f"{root}/maps", "--maps-kind", "saliency", "--out",
            f"{root}/cli", "--metrics", "nss,emd", "--no-progress"])
 print("RC", rc, "torch" in sys.modules)
@@ -220,7 +220,7 @@ def test_an_unguarded_script_that_imports_torch_first_does_not_hang(tmp_path):
 def test_with_cuda_started_the_run_stays_in_one_process_with_a_warning(tmp_path, monkeypatch):
     import types
 
-    from asdgaze.evaluation.procs import start_method
+    from asdgaze.procs import start_method
 
     fake = types.SimpleNamespace(cuda=types.SimpleNamespace(is_initialized=lambda: True))
     monkeypatch.setitem(sys.modules, "torch", fake)
@@ -246,8 +246,8 @@ def test_a_spawned_worker_that_never_starts_fails_the_run_instead_of_hanging(tmp
     (tmp_path / "script.py").write_text(
         "import torch\n"  # with torch imported, the re-run script's own failure leaves the worker alive
         "import asdgaze.evaluate as ev\n"
-        "ev.start_method = lambda: 'spawn'\n"
-        "ev.WORKER_START_S = 30\n"  # should the worker stay alive instead of dying
+        "ev.pool.start_method = lambda: 'spawn'\n"
+        "ev.pool.WORKER_START_S = 30\n"  # should the worker stay alive instead of dying
         "from asdgaze.data import load_dataset\n"
         f"ds = load_dataset({str(DEMO)!r})\n"
         "ev.evaluate(ds, 'maps', 'results', ev.EvaluateOptions(maps_kind='saliency', metrics=('nss',), "
@@ -263,8 +263,8 @@ def test_a_worker_that_never_comes_up_ends_the_run_after_the_start_up_wait(tmp_p
     def stuck(*args):  # a worker that never reaches its loop (as a spawned one re-running a script)
         time.sleep(600)
 
-    monkeypatch.setattr(ev, "_init_worker", stuck)
-    monkeypatch.setattr(ev, "WORKER_START_S", 2.0)
+    monkeypatch.setattr(ev.pool, "_init_worker", stuck)
+    monkeypatch.setattr(ev.pool, "WORKER_START_S", 2.0)
     ds = _dataset(tmp_path, n=3)
     _maps(tmp_path / "maps", ds.stimuli)
     t0 = time.monotonic()

@@ -19,7 +19,7 @@ from asdgaze.data.types import Dataset, Fixations, Stimulus
 from asdgaze.evaluate import EvaluateError, EvaluateOptions, evaluate
 from asdgaze.maps.io import save_npy
 
-SRC = str(Path(ev.__file__).resolve().parents[1])
+SRC = str(Path(ev.__file__).resolve().parents[2])
 DEMO = Path(SRC) / "asdgaze" / "demo" / "TrainingDataset"
 H, W = 24, 32
 TABLES = ("per_image.csv", "per_fixation.csv", "summary.csv", "summary.json")
@@ -74,13 +74,13 @@ def test_three_shards_then_a_merge_equal_a_single_run_byte_for_byte(tmp_path, mo
 
     # The merge: a plain evaluate on the same folder. Nothing is scored, nothing fitted.
     scored: list[str] = []
-    monkeypatch.setattr(ev, "_score_image", lambda stem: scored.append(stem))
+    monkeypatch.setattr(ev.pool, "_score_image", lambda stem: scored.append(stem))
 
     def no_fit(*args, **kwargs):
         raise AssertionError("the merge refitted the baselines")
 
-    monkeypatch.setattr(ev, "fit_baselines", no_fit)
-    monkeypatch.setattr(ev.Shuffled, "build_all", no_fit)
+    monkeypatch.setattr("asdgaze.models.registry.fit", no_fit)
+    monkeypatch.setattr(ev.shuffled.Shuffled, "build_all", no_fit)
     merged = evaluate(ds, tmp_path / "maps", out, OPTIONS, workers=1, progress=False)
     assert scored == [] and merged.ok and merged.shard is None
     assert {p: p.stat().st_mtime_ns for p in parts} == parts
@@ -98,11 +98,13 @@ def test_three_shards_then_a_merge_equal_a_single_run_byte_for_byte(tmp_path, mo
 def test_a_shard_fits_the_baselines_on_every_image(tmp_path, monkeypatch):
     ds = _dataset(tmp_path)
     seen: list[list[str]] = []
-    real = ev.fit_baselines
-    monkeypatch.setattr(ev, "fit_baselines", lambda d, *a: seen.append(sorted(d.stimuli)) or real(d, *a))
+    from asdgaze.models import registry
+
+    real = registry.fit
+    monkeypatch.setattr(registry, "fit", lambda d, *a: seen.append(sorted(d.stimuli)) or real(d, *a))
     built: list[list[str]] = []
-    real_build = ev.Shuffled.build_all
-    monkeypatch.setattr(ev.Shuffled, "build_all",
+    real_build = ev.shuffled.Shuffled.build_all
+    monkeypatch.setattr(ev.shuffled.Shuffled, "build_all",
                         lambda self, models, d, stems, *a, **k: built.append(sorted(stems)) or
                         real_build(self, models, d, stems, *a, **k))
     res = evaluate(ds, None, tmp_path / "out", OPTIONS, workers=1, progress=False, shard="2/3")

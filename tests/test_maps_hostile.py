@@ -105,7 +105,7 @@ def test_hdf5_datasets_declared_huge_fail_their_image_unread_and_the_rest_is_sco
         f.create_dataset("3.png", shape=(20000, 20000), chunks=(1000, 1000), dtype="f8",
                          compression="gzip")[:1000, :1000] = -20.0
     assert path.stat().st_size < 20 * 2**20
-    monkeypatch.setattr(cli, "_load_dataset", lambda *a: (ds, {}))
+    monkeypatch.setattr("asdgaze.cli.evaluate.load_dataset_for", lambda *a: (ds, {}))
     argv = ["evaluate", "--dataset", str(tmp_path), "--maps", str(path), "--baselines", "uniform",
             "--metrics", "nss,ll,sauc", "--out", str(tmp_path / "o"), "--workers", "1",
             "--no-progress"]

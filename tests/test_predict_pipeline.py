@@ -93,7 +93,7 @@ def test_settings_recorded_before_outputs_and_mismatch_named(folder, tmp_path):
     with pytest.raises(OptionsError) as err:
         run(out, folder, centerbias=cb)
     msg = str(err.value)
-    assert f"--centerbias: uniform before, file {cb} (sha256 " in msg and "--overwrite" in msg
+    assert f"--centerbias: uniform -> file {cb} (sha256 " in msg and "--overwrite" in msg
     assert len(list((out / "maps").glob("*.npy"))) == 2  # nothing new was written
     r = run(out, folder, centerbias=cb, overwrite=True)
     assert len(r.written) == 7
@@ -115,11 +115,11 @@ def test_a_record_without_outputs_does_not_bind_the_next_run(folder, tmp_path):
 def test_other_settings_each_named(folder, tmp_path):
     out = tmp_path / "o"
     run(out, folder, outputs="npy")
-    with pytest.raises(OptionsError, match=r"--outputs: \[\"npy\"\] before, \[\"npy\", \"png\"\] now"):
+    with pytest.raises(OptionsError, match=r"--outputs: \[\"npy\"\] -> \[\"npy\", \"png\"\]"):
         run(out, folder, outputs="npy,png")
-    with pytest.raises(OptionsError, match="--npy-dtype: 'float32' before, 'float16' now"):
+    with pytest.raises(OptionsError, match='--npy-dtype: "float32" -> "float16"'):
         run(out, folder, outputs="npy", npy_dtype="float16")
-    with pytest.raises(OptionsError, match="--precision: 'fp32' before, 'fp16' now"):
+    with pytest.raises(OptionsError, match='--precision: "fp32" -> "fp16"'):
         run(out, folder, outputs="npy", precision="fast")
 
 
@@ -335,7 +335,7 @@ def test_checkpoint_hash_is_remembered_by_size_and_mtime(tmp_path, monkeypatch):
     import hashlib
     import os
 
-    import asdgaze.predict.settings as settings
+    import asdgaze.models.deepgaze.cache as settings
 
     monkeypatch.setenv("ASDGAZE_HOME", str(tmp_path / "home"))
     f = tmp_path / "w.pth"

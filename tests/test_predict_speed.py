@@ -92,7 +92,7 @@ def test_worker_processes_do_not_import_torch(folder, tmp_path):  # noqa: F811
 
 
 def test_worker_processes_by_default_only_where_they_can_be_forked(monkeypatch):
-    from asdgaze.evaluation import procs
+    from asdgaze import procs
     from asdgaze.predict import stages as pl
 
     monkeypatch.setattr(pl, "usable_cpus", lambda: 64)
@@ -215,7 +215,7 @@ def test_predict_in_a_child_process_returns_what_predict_here_returns(folder, tm
 
 
 def test_run_predicts_in_a_child_only_where_it_would_start_cuda(monkeypatch):
-    from asdgaze.evaluation import procs
+    from asdgaze import procs
     from asdgaze.predict import isolated
 
     monkeypatch.setattr(procs, "start_method", lambda: "fork")
@@ -246,7 +246,7 @@ def test_a_predict_child_that_dies_is_a_clear_error(folder, tmp_path):  # noqa: 
 
 
 def test_run_and_predict_offer_every_precision_the_pipeline_accepts():
-    from asdgaze.cli import PRECISIONS
+    from asdgaze.cli.predict import PRECISIONS
     from asdgaze.predict.pipeline import PRECISION_CHOICES
 
     assert tuple(PRECISIONS) == PRECISION_CHOICES  # `asdgaze run --precision fast` was refused before

@@ -51,8 +51,8 @@ def test_three_run_shards_then_a_plain_run_equal_an_unsharded_run(tmp_path, monk
         assert not (out / "results" / "per_image.csv").exists() and not (out / "compare").exists()
         assert not r.report_html.exists()
     scored: list[str] = []
-    real = ev._score_image
-    monkeypatch.setattr(ev, "_score_image", lambda stem: scored.append(stem) or real(stem))
+    real = ev.pool._score_image
+    monkeypatch.setattr(ev.pool, "_score_image", lambda stem: scored.append(stem) or real(stem))
     merged = run(demo_dataset_path(), out, echo=lambda s: None, **kw)
     assert scored == [] and merged.ok and merged.report_html.is_file()
     assert merged.stages == {s: "ran" for s in ("evaluate", "compare", "report")}
@@ -106,8 +106,8 @@ def test_a_deepgaze_shard_evaluates_once_every_map_is_there(tmp_path, monkeypatc
     assert r1.stages == {"predict": "ran (shard 1/2)", "evaluate": "ran (shard 1/2)"} and _stages(out) == {}
     assert len(list((out / "results" / "parts").glob("[0-9]*.json"))) == 8
     scored: list[str] = []
-    real = ev._score_image
-    monkeypatch.setattr(ev, "_score_image", lambda stem: scored.append(stem) or real(stem))
+    real = ev.pool._score_image
+    monkeypatch.setattr(ev.pool, "_score_image", lambda stem: scored.append(stem) or real(stem))
     merged = run(demo_dataset_path(), out, **kw)
     assert scored == [] and predicted[-1] == (None, [str(i) for i in range(1, 9)])
     assert merged.ok and merged.stages == {s: "ran" for s in ("predict", "evaluate", "compare", "report")}

@@ -187,7 +187,7 @@ def test_baselines_into_a_full_disk(tmp_path, monkeypatch, capsys):
 
 def test_an_environment_error_from_anywhere_is_one_line(tmp_path, monkeypatch, capsys):
     """A full disk met where no stage names it still ends as one line, not a traceback."""
-    import asdgaze.evaluation.baselines_cmd as cmd
+    import asdgaze.evaluate.baselines as cmd
 
     def full(*args, **kwargs):
         raise OSError(errno.ENOSPC, ENOSPC, "/some/file")

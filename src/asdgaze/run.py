@@ -30,14 +30,12 @@ from asdgaze.analysis.compare import CompareOptions, CompareResult
 from asdgaze.data.types import Dataset
 from asdgaze.errors import AsdgazeError, OptionsError
 from asdgaze.evaluate import EvaluateOptions
-from asdgaze.evaluation.models import DEFAULT_BASELINES, default_baselines
 from asdgaze.folderlock import FolderClaim, claims_folder
-from asdgaze.maps.hdf5 import HDF5_SUFFIXES
-from asdgaze.models.fitted import BASELINES
+from asdgaze.models import registry
+from asdgaze.models.maps import parse_model_specs
+from asdgaze.stagefolder import StageFolder
 
 DEEPGAZE = "deepgaze2e"
-#: Baselines evaluate fits and scores itself (centerbias-mit1003 needs the cached MIT1003 template).
-RUN_BASELINES = BASELINES
 
 
 class RunError(OptionsError):
@@ -74,44 +72,32 @@ class RunResult:
 
 def parse_models(spec: str | Sequence[str] | None) -> tuple[ModelSpec, ...]:
     """``deepgaze2e,NAME=DIR,...`` (or a list of such items) -> model specs; DIR is a folder of maps
-    or an HDF5 file of log-densities (``.hdf5``/``.h5``, pysaliency's layout).
+    or an HDF5 file of log-densities (``.hdf5``/``.h5``, pysaliency's layout). Parsed by the one parser of
+    ``NAME=DIR`` (:func:`asdgaze.models.maps.parse_model_specs`).
 
     >>> [m.name for m in parse_models("deepgaze2e")]
     ['deepgaze2e']
     """
-    items = [s.strip() for s in (spec.split(",") if isinstance(spec, str) else (spec or ())) if s.strip()]
-    out: list[ModelSpec] = []
-    for item in items:
-        if item == DEEPGAZE:
-            out.append(ModelSpec(DEEPGAZE))
-            continue
-        name, sep, folder = item.partition("=")
-        name, folder = name.strip(), folder.strip()
-        if not sep or not name or not folder:
-            raise RunError(f"--models: {item!r} is neither {DEEPGAZE} nor NAME=DIR (a folder of maps) "
-                           "nor NAME=FILE.hdf5")
-        if "/" in name or "\\" in name or name.startswith("."):
-            raise RunError(f"--models: {name!r} cannot be a model name (it names an output folder)")
-        if not (Path(folder).is_dir() or (Path(folder).is_file() and Path(folder).suffix.lower() in HDF5_SUFFIXES)):
-            raise RunError(f"--models {item}: {folder}: no such folder of maps (or .hdf5 file of log-densities)")
-        out.append(ModelSpec(name, Path(folder)))
-    names = [m.name for m in out]
-    dup = sorted({n for n in names if names.count(n) > 1} | (set(names) & set(RUN_BASELINES)))
-    if dup:
-        raise RunError(f"--models: the name(s) {', '.join(dup)} are used twice (models and baselines need distinct "
-                       "names)")
-    return tuple(out)
+    if spec is None or (isinstance(spec, str) and not spec.strip()):
+        return ()
+    try:
+        parsed = parse_model_specs(spec, flag="--models", keywords=(DEEPGAZE,))
+    except OptionsError as e:
+        raise RunError(str(e)) from None
+    if list(parsed) == ["maps"]:  # a lone DIR: evaluate's plain --maps DIR; run names every model
+        raise RunError(f"--models: {spec!r} is neither {DEEPGAZE} nor NAME=DIR (a folder of maps) nor NAME=FILE.hdf5")
+    for name, path in parsed.items():
+        if path is not None and not path.exists():  # checked before any work, as a folder is
+            raise RunError(f"--models {name}={path}: no such folder of maps (or .hdf5 file of log-densities)")
+    return tuple(ModelSpec(name, path) for name, path in parsed.items())
 
 
-def check_baselines(names: Sequence[str] | None, groups: Sequence[str] = ()) -> tuple[str, ...]:
-    """Refuse unknown baselines; None gives :data:`DEFAULT_BASELINES` (other-group only for two ``groups``)."""
-    if names is None:
-        return default_baselines(groups)
-    names = tuple(dict.fromkeys(n.strip() for n in names if n.strip()))
-    for n in names:
-        if n not in RUN_BASELINES:
-            raise RunError(f"--baselines: unknown baseline {n!r} (choose from {', '.join(RUN_BASELINES)})")
-    return names
+def check_baselines(names: str | Sequence[str] | None, groups: Sequence[str] = ()) -> tuple[str, ...]:
+    """Refuse unknown baselines; None (or "default") gives the registry's defaults for ``groups``."""
+    try:
+        return registry.check_names(names, groups)
+    except OptionsError as e:
+        raise RunError(str(e)) from None
 
 
 def check_deepgaze(weights: str | Path | None, centerbias: str) -> Path:
@@ -198,8 +184,9 @@ def run(dataset: str | Path | Dataset, out: str | Path, *, models: str | Sequenc
             (then ``source`` describes it, e.g. ``{"path": ...}``).
         models: ``deepgaze2e`` and/or ``NAME=DIR`` folders of maps (or HDF5 files) (``evaluate_options.maps_kind``
             says what their .npy hold); may be empty when only baselines are scored.
-        baselines: names from :data:`RUN_BASELINES`; None: :data:`DEFAULT_BASELINES` (other-group
-            only with two groups). They replace ``evaluate_options.baselines``.
+        baselines: names of :mod:`asdgaze.models.registry` (a comma-separated string or a list; "default",
+            "none"); None: the registry's defaults (other-group only with two groups). They replace
+            ``evaluate_options.baselines``.
         evaluate_options / compare_options: as ``asdgaze evaluate`` / ``asdgaze compare``.
         weights, centerbias, device, batch_size, precision: DeepGaze IIE's, as ``asdgaze predict``.
         overwrite: replace outputs made with other settings (otherwise predict/evaluate refuse them).
@@ -224,8 +211,8 @@ def run(dataset: str | Path | Dataset, out: str | Path, *, models: str | Sequenc
         raise RunError(str(e)) from None
     specs = parse_models(models)
     if baselines is not None:
-        baselines = check_baselines(baselines)
-    if not specs and baselines == ():
+        check_baselines(baselines)  # names checked before any work; the defaults need the dataset's groups
+    if not specs and baselines is not None and check_baselines(baselines) == ():
         raise RunError("nothing to score: give --models and/or --baselines")
     maps_kind = _maps_kind(specs, evaluate_options.maps_kind)
     checkpoint = check_deepgaze(weights, centerbias) if any(m.maps is None for m in specs) else None
@@ -239,6 +226,12 @@ def run(dataset: str | Path | Dataset, out: str | Path, *, models: str | Sequenc
     baselines = check_baselines(baselines, ds.groups)
     options = replace(evaluate_options, baselines=baselines, maps_kind=maps_kind)
 
+    try:
+        options = options.validate(ds, workers)
+        folder = StageFolder(root, "run")
+        folder.check_kind()  # not an evaluate or predict folder
+    except OptionsError as e:
+        raise RunError(str(e)) from None
     run_notes = list(notes)
     prev = rf.fingerprint(_dataset_id(ds, source))
     # Shards of one job share the folder; a run with other settings is refused while one holds it
@@ -252,6 +245,7 @@ def run(dataset: str | Path | Dataset, out: str | Path, *, models: str | Sequenc
             pass
     except OptionsError as e:
         raise RunError(str(e)) from None
+    folder.mark()
     manifest = rf.RunManifest(root)
     manifest.data["notes"] = run_notes  # written with the next stage marker
     result = RunResult(root, rf.report_dir(root) / "report.html", rf.results_dir(root), rf.compare_dir(root), None)
@@ -382,4 +376,4 @@ def _finish_shard(result: RunResult, shard: tuple[int, int], ds: Dataset, model_
 
 
 __all__ = ["run", "RunResult", "RunError", "ModelSpec", "parse_models", "check_baselines", "check_deepgaze",
-           "RUN_BASELINES", "DEFAULT_BASELINES", "DEEPGAZE", "AsdgazeError"]
+           "DEEPGAZE", "AsdgazeError"]

@@ -1,10 +1,6 @@
 """Run folders: the settings record of one stage's folder, and the layout of ``asdgaze run``.
 
-**One stage's folder** (evaluate, baselines): a command that writes into a folder records its
-settings (``parts/settings.json`` while it runs, ``manifest.json["settings"]`` when done). A later
-run with other settings is refused with a message naming every setting that differs (old and new
-value) unless ``overwrite`` is given, which deletes the earlier results first. Files are written
-atomically (:mod:`asdgaze.io`), paths recorded absolute.
+One stage's folder (its kind, settings record and lock) is :mod:`asdgaze.stagefolder`'s.
 
 **The run folder of ``asdgaze run``**: where each stage writes, and its done-markers.
 
@@ -31,84 +27,48 @@ from __future__ import annotations
 
 import hashlib
 import json
-import shutil
-import tempfile
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Mapping, Sequence
 
 from asdgaze.errors import OptionsError
 from asdgaze.io import package_versions, write_json_atomic
 
-PARTS = "parts"
-SETTINGS = "settings.json"
 STAGES = ("predict", "evaluate", "compare", "report")  # evaluate fits and scores the baselines itself
 
 
-def previous_settings(out_dir: Path) -> Any:
-    """The settings of an earlier run in ``out_dir``: None if none, "unreadable" if damaged."""
-    for f in (out_dir / PARTS / SETTINGS, out_dir / "manifest.json"):
-        if f.is_file():
-            try:
-                data = json.loads(f.read_text(encoding="utf-8"))
-            except (OSError, ValueError):
-                return "unreadable"
-            return data.get("settings", "unknown") if isinstance(data, dict) else "unreadable"
-    return None
+def _short(v: Any) -> str:
+    """A setting's value for a message: a described file (kind, path, sha256) in words, else as JSON."""
+    if isinstance(v, dict) and "kind" in v:
+        text = str(v["kind"]) + (f" {v['path']}" if v.get("path") else "")
+        return text + (f" (sha256 {v['sha256'][:12]})" if v.get("sha256") else "")
+    text = json.dumps(v, sort_keys=True, default=str)
+    return text if len(text) <= 80 else text[:77] + "..."
 
 
-def differences(old: Any, new: Any, prefix: str = "", limit: int = 6) -> list[str]:
-    """``"name: old -> new"`` for each setting that differs (nested keys joined with dots).
+def differences(old: Any, new: Any, labels: Mapping[str, str] | None = None, prefix: str = "",
+                limit: int = 6) -> list[str]:
+    """``"name: old -> new"`` for each setting that differs (nested keys joined with dots; ``labels``
+    names top-level settings as the command line does).
 
     Example:
         >>> differences({"a": 1, "b": {"c": 2}}, {"a": 1, "b": {"c": 3}, "d": 4})
         ['b.c: 2 -> 3', 'd: (absent) -> 4']
     """
-    if isinstance(old, dict) and isinstance(new, dict):
+    labels = labels or {}
+    described = any(isinstance(v, dict) and "kind" in v for v in (old, new))  # a file or prior: one value
+    if isinstance(old, dict) and isinstance(new, dict) and not (prefix and described):
         out: list[str] = []
         for k in list(old) + [k for k in new if k not in old]:
-            name = f"{prefix}.{k}" if prefix else str(k)
+            name = f"{prefix}.{k}" if prefix else labels.get(str(k), str(k))
             if k not in new:
                 out.append(f"{name}: {_short(old[k])} -> (absent)")
             elif k not in old:
                 out.append(f"{name}: (absent) -> {_short(new[k])}")
             elif old[k] != new[k]:
-                out += differences(old[k], new[k], name, limit)
+                out += differences(old[k], new[k], None, name, limit)
         return out[:limit]
     return [f"{prefix or 'settings'}: {_short(old)} -> {_short(new)}"]
-
-
-def _short(v: Any) -> str:
-    text = json.dumps(v, sort_keys=True, default=str)
-    return text if len(text) <= 80 else text[:77] + "..."
-
-
-def prepare(out_dir: Path, settings: dict[str, Any], overwrite: bool, output_files: tuple[str, ...],
-            command: str = "evaluate") -> Path:
-    """Check ``out_dir`` against ``settings`` and make ``out_dir/parts``; returns the parts folder.
-
-    Raises OptionsError naming the differing settings when the folder holds another run's results
-    and ``overwrite`` is False, or when the folder is not writable.
-    """
-    parts = out_dir / PARTS
-    previous = previous_settings(out_dir)
-    if previous is not None and previous != settings:
-        if not overwrite:
-            diff = "; ".join(differences(previous, settings)) if isinstance(previous, dict) else str(previous)
-            raise OptionsError(f"{out_dir}: holds results of another {command} run (different settings: {diff}); "
-                               "use another --out folder or --overwrite")
-    if previous is not None and (previous != settings or overwrite):
-        shutil.rmtree(parts, ignore_errors=True)
-        for name in output_files:
-            (out_dir / name).unlink(missing_ok=True)
-    try:
-        parts.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryFile(dir=parts):
-            pass
-    except OSError as e:
-        raise OptionsError(f"{out_dir}: output folder not usable ({e.strerror or e})") from e
-    write_json_atomic(parts / SETTINGS, {"settings": settings})
-    return parts
 
 
 def parse_shard(value: str | tuple[int, int] | None) -> tuple[int, int] | None:

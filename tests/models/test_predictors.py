@@ -10,11 +10,12 @@ from scipy.ndimage import zoom
 from scipy.special import logsumexp
 from scipy.stats import norm
 
-from asdgaze.data.types import Stimulus
-from asdgaze.errors import MapError, WeightsError
+from asdgaze.data.types import Dataset, Fixations, Stimulus
+from asdgaze.errors import MapError, OptionsError, WeightsError
 from asdgaze.models import kde
-from asdgaze.models.predictor import (CenterBiasMIT1003Predictor, MapFolderPredictor, Predictor,
-                                      UniformPredictor)
+from asdgaze.models.base import Predictor
+from asdgaze.models.maps import open_maps
+from asdgaze.models.simple import CenterBiasMIT1003Predictor, UniformPredictor
 
 STIM = Stimulus("7", Path("/nonexistent/7.png"), 30, 40)
 
@@ -27,33 +28,45 @@ def test_uniform_is_minus_log_pixels():
     np.testing.assert_array_equal(ld, np.full((30, 40), -np.log(1200.0)))
 
 
+def _dataset(tmp_path, stems, h=30, w=40) -> Dataset:
+    stimuli = {s: Stimulus(s, tmp_path / f"{s}.png", h, w) for s in stems}
+    return Dataset("t", tmp_path, stimuli, {"A": {s: Fixations.from_arrays([1.0], [1.0]) for s in stems}})
+
+
 def test_map_folder_removes_constant_and_checks(tmp_path):
+    maps = tmp_path / "maps"
+    maps.mkdir()
     a = np.arange(1200, dtype=np.float32).reshape(30, 40) / 100.0 + 5.0
-    np.save(tmp_path / "7.npy", a)
-    p = MapFolderPredictor(tmp_path)
-    assert isinstance(p, Predictor)
-    ld = p.log_density(STIM)
+    np.save(maps / "7.npy", a)
+    np.save(maps / "8.npy", np.zeros((30, 60)))
+    bad = np.zeros((30, 40)); bad[3, 3] = np.nan
+    np.save(maps / "9.npy", bad)
+    (maps / "11.npy").write_bytes(b"not a numpy file")
+    ds = _dataset(tmp_path, ["7", "8", "9", "11"])
+    p = open_maps("m", maps, ds, "log-density")
+    assert isinstance(p, Predictor) and p.traits.density
+    ld = p.log_density(ds.stimuli["7"]).values
     a64 = a.astype(np.float64)
     np.testing.assert_allclose(ld, a64 - np.log(np.exp(a64).sum()), rtol=0, atol=1e-12)
     assert abs(logsumexp(ld)) < 1e-12
-
-    np.save(tmp_path / "8.npy", np.zeros((30, 41)))
-    with pytest.raises(MapError, match=r"8\.npy: map is 30x41, the image is 30x40"):
-        p.log_density(Stimulus("8", Path("8.png"), 30, 40))
-    bad = np.zeros((30, 40)); bad[3, 3] = np.nan
-    np.save(tmp_path / "9.npy", bad)
+    with pytest.raises(MapError, match=r"8\.npy: map is 60x30, .*aspect ratio differs"):
+        p.log_density(ds.stimuli["8"])
     with pytest.raises(MapError, match=r"9\.npy: .*NaN"):
-        p.log_density(Stimulus("9", Path("9.png"), 30, 40))
-    with pytest.raises(MapError, match=r"10\.npy: missing map"):
-        p.log_density(Stimulus("10", Path("10.png"), 30, 40))
-    (tmp_path / "11.npy").write_bytes(b"not a numpy file")
-    with pytest.raises(MapError, match=r"11\.npy: cannot read"):
-        p.log_density(Stimulus("11", Path("11.png"), 30, 40))
+        p.log_density(ds.stimuli["9"])
+    with pytest.raises(MapError, match=r"11\.npy: "):
+        p.log_density(ds.stimuli["11"])
 
 
-def test_map_folder_missing_folder(tmp_path):
-    with pytest.raises(MapError, match="no such folder"):
-        MapFolderPredictor(tmp_path / "absent")
+def test_map_folder_missing_maps_and_folder(tmp_path):
+    (tmp_path / "maps").mkdir()
+    np.save(tmp_path / "maps" / "7.npy", np.zeros((30, 40)))
+    ds = _dataset(tmp_path, ["7", "10"])
+    with pytest.raises(OptionsError, match=r"no map in .* for 1 of 2 images: 10"):
+        open_maps("m", tmp_path / "maps", ds, "log-density")
+    p = open_maps("m", tmp_path / "maps", ds, "log-density", allow_missing=True)
+    assert p.covers("7") and not p.covers("10") and p.missing == ["10"]
+    with pytest.raises(OptionsError, match="maps folder not found"):
+        open_maps("m", tmp_path / "absent", ds, "log-density")
 
 
 def test_mit1003_missing_is_clear_error(tmp_path, monkeypatch):

@@ -11,9 +11,10 @@ from scipy.special import logsumexp
 
 from asdgaze.data.types import Fixations
 from asdgaze.errors import DataError, OptionsError
-from asdgaze.models.fitted import (BASELINES, FittedCenterBias, GoldStandard, OtherGroupPredictor,
-                                   best_mixture_weight, make_baseline)
-from asdgaze.models.predictor import Predictor
+from asdgaze.models.fitted import (FittedCenterBias, GoldStandard, OtherGroupPredictor,
+                                   best_mixture_weight)
+from asdgaze.models import registry
+from asdgaze.models.base import Predictor
 
 sys.path.insert(0, str(Path(__file__).parent))
 from _synth import clipped, make_dataset  # noqa: E402
@@ -225,20 +226,20 @@ def test_fits_are_deterministic():
     assert a.describe() == b.describe()
 
 
-def test_make_baseline_and_strict_json_description():
+def test_registry_fits_each_baseline_with_a_strict_json_description():
     import json
 
     ds = _small_dataset()
-    for name in BASELINES:
+    for name in registry.names():
         if name == "centerbias-mit1003":
             continue  # needs the cached template; covered in test_predictors.py
-        p = make_baseline(name, ds)
-        assert p.name == name
+        p = registry.fit(ds, (name,), ds.groups)[name]
+        assert p.name == name and isinstance(p, Predictor)
         json.dumps(p.describe(), allow_nan=False)
     with pytest.raises(OptionsError, match="unknown baseline 'nope'"):
-        make_baseline("nope", ds)
-    with pytest.raises(OptionsError, match="give the dataset"):
-        make_baseline("gold-standard")
+        registry.fit(ds, ("nope",), ds.groups)
+    with pytest.raises(OptionsError, match="needs exactly 2 groups"):
+        registry.fit(ds, ("other-group",), ds.groups[:1])
     given = FittedCenterBias(ds, params={"ASD": (0.2, 0.5), "TD": (0.2, 0.5)})
     assert given.describe()["fits"]["ASD"]["mean_log_likelihood"] is None
 

@@ -29,6 +29,7 @@ from asdgaze.data.fixmaps import (
     saliency4asd_fixation_map,
     to_png8,
 )
+from asdgaze.data.formats import DEMO
 from asdgaze.data.saliency4asd import find_saliency4asd_parts, load_saliency4asd, read_scanpath
 from asdgaze.data.table import load_table_dataset
 from asdgaze.data.types import Dataset, Fixations, Stimulus
@@ -129,5 +130,5 @@ def load_demo() -> Dataset:
         ('asdgaze-demo', ['ASD', 'TD'], 8)
     """
     ds = load_saliency4asd(demo_dataset_path())
-    ds.name = "asdgaze-demo"
+    ds.name, ds.format = "asdgaze-demo", DEMO
     return ds

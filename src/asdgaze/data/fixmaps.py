@@ -22,9 +22,7 @@ from asdgaze.data.errors import DataError
 from asdgaze.data.types import Dataset
 from asdgaze.io import read_gray_png
 
-#: Saliency4ASD's Gaussian: ``fspecial('gaussian', 6 * 43, 43)``.
-S4A_SIGMA = 43.0
-S4A_KERNEL_SIZE = 258
+from asdgaze.data.formats import S4A_KERNEL_SIZE, S4A_SIGMA  # noqa: E402 (declared once, with the formats)
 
 __all__ = [
     "S4A_KERNEL_SIZE",
@@ -170,12 +168,8 @@ def continuous_map(dataset: Dataset, group: str, stimulus_id: str) -> np.ndarray
                 f"{stim.path} is {stim.height}x{stim.width}"
             )
         return cmap
-    sigma = float(getattr(dataset, "fixmap_sigma", S4A_SIGMA))
-    if sigma == S4A_SIGMA:
-        return saliency4asd_fixation_map(fixations.binary_map(stim.height, stim.width))
-    # the same recipe with another Gaussian (a fixation table's --fixmap-sigma): a 6-sigma kernel
-    return saliency4asd_fixation_map(fixations.binary_map(stim.height, stim.width), sigma=sigma,
-                                     kernel_size=max(1, int(round(6 * sigma))))
+    # the dataset format's recipe (another Gaussian for a fixation table's --fixmap-sigma: a 6-sigma kernel)
+    return dataset.format.recipe(dataset.fixmap_sigma).make(fixations.binary_map(stim.height, stim.width))
 
 
 def other_fixation_map(

@@ -83,8 +83,9 @@ class DatasetFormat:
         MIT1003 overlap (``--mit1003``) is stated for any format."""
         if not mit1003:
             return None
-        return (f"{mit1003['n_matched']} of {mit1003['n_images']} images match an MIT1003 image (perceptual "
-                f"hash, {mit1003['folder']}); DeepGaze IIE was trained on MIT1003 (and its centre bias fitted "
+        return (f"Overlap with MIT1003 (DeepGaze IIE's training set), measured with --mit1003 "
+                f"{mit1003.get('folder', '?')}: {mit1003['n_matched']} of {mit1003['n_images']} images match an "
+                "MIT1003 image (perceptual hash). DeepGaze IIE was trained on MIT1003 (and its centre bias fitted "
                 "there): absolute DeepGaze scores on those images are optimistic; ASD-vs-TD comparisons on the "
                 "same images remain meaningful. Report the baselines beside any model.")
 

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import numpy as np
 
+from asdgaze.data.formats import TABLE, DatasetFormat
+
 
 @dataclass(frozen=True)
 class Stimulus:
@@ -103,6 +105,8 @@ class Dataset:
     notes: things the loader repaired or wants the user to know (e.g. a truncated image whose size
     was still readable); shown once and written to every manifest.
     fixmap_sigma: the continuous fixation map recipe's Gaussian (see :mod:`asdgaze.data.fixmaps`).
+    format: the dataset format it was read as (:mod:`asdgaze.data.formats`; a Dataset built in Python:
+    the fixation-table format, whose recipe's Gaussian is ``fixmap_sigma``).
     """
 
     name: str
@@ -115,6 +119,8 @@ class Dataset:
     #: Gaussian (pixels) of the dataset's continuous fixation map recipe (Saliency4ASD: 43, with a
     #: 6-sigma kernel and zero padding); a fixation table takes it from ``--fixmap-sigma``.
     fixmap_sigma: float = 43.0
+    #: How the dataset is laid out (:mod:`asdgaze.data.formats`): its recipe, options and caveats.
+    format: DatasetFormat = TABLE
     #: per group, the file its fixations were read from, for messages: a table, or a pattern with
     #: ``<image>`` for one file per image (Saliency4ASD's scanpath files); default the dataset root
     fixations_source: dict[str, str] = field(default_factory=dict)

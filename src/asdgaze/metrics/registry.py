@@ -8,10 +8,10 @@ a convention; the same name in both (``nss``, ``cc``, ...) is a different defini
 Each entry names its ``scorer`` (:mod:`asdgaze.metrics.mit_scorers`, :mod:`asdgaze.metrics.prob_scorers`):
 both conventions dispatch by registry entry, so adding a metric is one entry here (plus its scorer
 function). Evaluate, the group comparison and the report read the facts declared here: direction
-(``higher_is_better``), ``per_fixation`` (its per-fixation values are written and can be re-averaged),
-``permutable`` (re-averaging them with scanpaths' group labels shuffled within each image is the
-permutation null; ``not_permuted`` says why not where it is not), and for the probabilistic
-convention which map each mode scores (``maps``).
+(``higher_is_better``), ``per_fixation`` (evaluate writes its per-fixation values), ``permutable`` (it is an
+average over fixations, so re-averaging per-fixation values with scanpaths' group labels shuffled within
+each image is the permutation null, where such values are given; ``not_permuted`` says why not where it
+is not), and for the probabilistic convention which map each mode scores (``maps``).
 
 Needs (what the caller must supply):
 
@@ -63,6 +63,7 @@ class MetricSpec:
     not_permuted: str = ""  # why the permutation test skips it ("" where permutable)
     default: bool = True  # scored when no --metrics is given
     maps: Callable[[str, str], str] | None = field(default=None, compare=False)
+    lead: bool = False  # a metric the report leads with (one per convention)
 
     @property
     def direction(self) -> str:
@@ -77,11 +78,11 @@ class MetricSpec:
 
 def _m(name: str, conv: str, label: str, unit: str, hib: bool, needs: str, per_fix: bool = False,
        scorer: Callable | None = None, permutable: bool = False, not_permuted: str = "",
-       maps: Callable[[str, str], str] | None = None) -> MetricSpec:
+       maps: Callable[[str, str], str] | None = None, lead: bool = False) -> MetricSpec:
     if not permutable and not not_permuted:
         not_permuted = MIT_NO_VALUES if conv == "mit" else MAP_METRIC
     return MetricSpec(name, conv, label, unit, hib, frozenset(needs.split()), per_fix, scorer, permutable,
-                      not_permuted, True, maps)
+                      not_permuted, True, maps, lead)
 
 
 def _specific(metric_specific: str) -> Callable[[str, str], str]:
@@ -90,19 +91,21 @@ def _specific(metric_specific: str) -> Callable[[str, str], str]:
 
 # Order within a convention is the reporting order.
 _BUILTIN: tuple[MetricSpec, ...] = (
-    _m("auc_judd", "mit", "AUC-Judd", "AUC", True, "binary_map saliency", scorer=_mit.auc_judd),
+    _m("auc_judd", "mit", "AUC-Judd", "AUC", True, "binary_map saliency", scorer=_mit.auc_judd, lead=True,
+       permutable=True),
     _m("auc_borji", "mit", "AUC-Borji", "AUC", True, "binary_map saliency", scorer=_mit.auc_borji),
     _m("auc_shuffled", "mit", "shuffled AUC", "AUC", True, "binary_map other_fixations saliency", scorer=_mit.auc_shuffled),
-    _m("nss", "mit", "NSS", "standard deviations", True, "binary_map saliency", scorer=_mit.nss),
+    _m("nss", "mit", "NSS", "standard deviations", True, "binary_map saliency", scorer=_mit.nss, permutable=True),
     _m("cc", "mit", "CC", "correlation", True, "continuous_map saliency", scorer=_mit.cc),
     _m("kl", "mit", "KL divergence (nats)", "nats", False, "continuous_map saliency", scorer=_mit.kl),
     _m("sim", "mit", "SIM", "histogram intersection", True, "continuous_map saliency", scorer=_mit.sim),
-    _m("ig", "mit", "information gain (bits)", "bits per fixated pixel", True, "binary_map baseline saliency", scorer=_mit.ig),
+    _m("ig", "mit", "information gain (bits)", "bits per fixated pixel", True, "binary_map baseline saliency", scorer=_mit.ig,
+       permutable=True),
     _m("emd", "mit", "EMD (1/32 cells)", "1/32 cells", False, "continuous_map saliency", scorer=_mit.emd),
     _m("ll", "probabilistic", "log-likelihood (nats/fixation)", "nats per fixation", True,
        "fixations log_density", True, _prob.ll, permutable=True),
     _m("ig", "probabilistic", "information gain (bits/fixation)", "bits per fixation", True,
-       "fixations baseline log_density", True, _prob.ig, permutable=True),
+       "fixations baseline log_density", True, _prob.ig, permutable=True, lead=True),
     _m("auc", "probabilistic", "AUC (all pixels)", "AUC", True, "fixations saliency", True, _prob.auc, permutable=True),
     _m("sauc", "probabilistic", "shuffled AUC", "AUC", True, "fixations other_fixations saliency", True, _prob.sauc,
        not_permuted="its negatives are the group's own fixations on the other images, which change when "
@@ -184,6 +187,11 @@ def metrics_for(convention: str) -> tuple[MetricSpec, ...]:
     if convention not in CONVENTIONS:
         raise KeyError(f"unknown convention {convention!r}; expected one of {', '.join(CONVENTIONS)}")
     return tuple(m for m in _BY_KEY.values() if m.convention == convention)
+
+
+def lead_metrics() -> tuple[MetricSpec, ...]:
+    """The metrics the report leads with (probabilistic first: it needs a density, the MIT one any map)."""
+    return tuple(m for c in ("probabilistic", "mit") for m in metrics_for(c) if m.lead)
 
 
 def defaults(convention: str) -> tuple[str, ...]:

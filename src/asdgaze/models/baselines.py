@@ -1,13 +1,9 @@
-"""Image-independent baseline models: uniform and a fixed Gaussian centre bias.
-
-Both implement :class:`asdgaze.models.base.SaliencyModel` and return a log-density, so they can
-stand wherever DeepGaze IIE stands (as a model to score, or as the information-gain baseline).
-"""
+"""Image-independent log-densities: uniform and a fixed Gaussian centre bias (the predictors that score
+them are in :mod:`asdgaze.models.simple`)."""
 
 from __future__ import annotations
 
 import numpy as np
-from scipy.special import logsumexp
 
 #: Default Gaussian width as a fraction of each image side (our documented choice, see
 #: :func:`gaussian_center_log_density`).
@@ -61,28 +57,9 @@ def gaussian_center_log_density(height: int, width: int, sigma_fraction: float =
     _check_shape(height, width)
     if not sigma_fraction > 0:
         raise ValueError(f"sigma_fraction must be > 0, got {sigma_fraction}")
+    from scipy.special import logsumexp  # here: importing the models package stays free of scipy
+
     r = (np.arange(height) + 0.5 - height / 2) / (sigma_fraction * height)
     c = (np.arange(width) + 0.5 - width / 2) / (sigma_fraction * width)
     log_p = -0.5 * (r[:, None] ** 2 + c[None, :] ** 2)
     return log_p - logsumexp(log_p)
-
-
-class UniformModel:
-    """Every pixel equally likely."""
-
-    name = "uniform"
-
-    def log_density(self, image: np.ndarray) -> np.ndarray:
-        return uniform_log_density(*np.shape(image)[:2])
-
-
-class GaussianCenterModel:
-    """Fixed Gaussian centre bias (see :func:`gaussian_center_log_density`)."""
-
-    def __init__(self, sigma_fraction: float = CENTER_SIGMA_FRACTION) -> None:
-        self.sigma_fraction = float(sigma_fraction)
-        self.name = f"gaussian-center(sigma={self.sigma_fraction:g})"
-
-    def log_density(self, image: np.ndarray) -> np.ndarray:
-        h, w = np.shape(image)[:2]
-        return gaussian_center_log_density(h, w, self.sigma_fraction)

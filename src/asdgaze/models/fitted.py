@@ -26,11 +26,10 @@ from collections.abc import Collection, Iterator
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
-from scipy.optimize import minimize_scalar
 
 from asdgaze.data.types import Dataset, Stimulus
 from asdgaze.errors import DataError, OptionsError
-from asdgaze.models import kde
+import asdgaze.models.kde as kde
 from asdgaze.models.base import PredictorBase, Traits
 from asdgaze.models.registry import register_baseline
 
@@ -68,6 +67,8 @@ def best_mixture_weight(p_model: np.ndarray, p_mix: np.ndarray) -> tuple[float, 
     >>> round(w, 4)
     0.0
     """
+    from scipy.optimize import minimize_scalar  # here: importing the models package stays free of scipy
+
     p_model = np.asarray(p_model, dtype=np.float64)
     p_mix = np.asarray(p_mix, dtype=np.float64)
     if len(p_model) == 0:
@@ -88,6 +89,8 @@ def _search(evaluate, lo: float, hi: float) -> tuple[float, float, float, dict]:
     """Maximise ``evaluate(sigmas) -> list[(weight, ll)]`` over sigma in [lo, hi]: a coarse log grid,
     then bounded Brent on log sigma between the best grid point's neighbours (to 0.5 % in sigma).
     Returns sigma, weight, ll and a record of every evaluation."""
+    from scipy.optimize import minimize_scalar
+
     coarse = np.geomspace(lo, hi, COARSE_POINTS)
     tried: dict[float, tuple[float, float]] = dict(zip(coarse.tolist(), evaluate(coarse)))
     k = int(np.argmax([tried[s][1] for s in coarse.tolist()]))

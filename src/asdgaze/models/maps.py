@@ -23,8 +23,8 @@ import numpy as np
 
 from asdgaze.data.types import Dataset, Stimulus
 from asdgaze.errors import AsdgazeError, MapError, OptionsError
-from asdgaze.maps.hdf5 import H5Map, describe_extra, find_h5_maps, is_hdf5_source, map_digest, stimulus_paths
-from asdgaze.maps.io import MapKindError, check_aspect, find_maps, load_map, load_prediction
+from asdgaze.maps.hdf5 import HDF5_SUFFIXES, H5Map, describe_extra, find_h5_maps, is_hdf5_source, stimulus_paths
+from asdgaze.maps.io import MapKindError, check_aspect, check_map, find_maps, load_map, load_prediction, map_key
 from asdgaze.models.base import Traits
 
 __all__ = ["MapsModel", "open_maps", "parse_model_specs", "check_model_name"]
@@ -41,9 +41,12 @@ def check_model_name(name: str, flag: str = "--maps") -> str:
     from asdgaze.models import registry
 
     taken = set(registry.names()) | {a for n in registry.names() for a in registry.baseline(n).aliases}
-    if not name or "," in name or "/" in name or "\\" in name or name.startswith(".") or name in taken:
+    if not name or "," in name or "/" in name or "\\" in name or name.startswith("."):
         raise OptionsError(f"{flag} {name}=...: a model name must be non-empty, without commas or path "
-                           f"separators, not start with '.', and not be a baseline's name ({', '.join(sorted(taken))})")
+                           "separators, and not start with '.' (it names an output folder)")
+    if name in taken:
+        raise OptionsError(f"{flag} {name}=...: the name {name!r} is used twice: a baseline is called so (models "
+                           f"and baselines need distinct names; the baselines: {', '.join(sorted(taken))})")
     return name
 
 
@@ -91,7 +94,7 @@ def parse_model_specs(values: str | os.PathLike | Sequence[str] | Mapping[str, A
             continue
         check_model_name(name, flag)
         p = Path(path).expanduser().resolve()
-        if not p.exists():
+        if not p.exists() and p.suffix.lower() not in HDF5_SUFFIXES:  # a missing HDF5 file: named when opened
             raise OptionsError(f"{flag} {name}={path}: no such folder of maps (or .hdf5 file of log-densities)")
         out[name] = p
     return out
@@ -127,8 +130,11 @@ class MapsModel:
 
     def saliency_map(self, stimulus: Stimulus, group: str | None = None, density=None) -> np.ndarray:
         """The map as the MIT code reads it, at its own size (the metrics resize it as the MIT code does);
-        warnings (a log-density that does not sum to 1, tiny values) are issued to the caller."""
-        return load_map(self.maps[stimulus.id], self.maps_kind)
+        warnings (a log-density that does not sum to 1, tiny values) are issued to the caller. Its size is
+        checked from the file's header first, so a file that lies about it is never read."""
+        path = self.maps[stimulus.id]
+        check_map(path, stimulus.id, stimulus.shape, self.allow_aspect_change)
+        return load_map(path, self.maps_kind)
 
     def log_density(self, stimulus: Stimulus, group: str | None = None, exclude_viewers: Collection[int] = ()):
         """The map as a checked LogDensity at the image's size (see :meth:`prediction`)."""
@@ -143,6 +149,7 @@ class MapsModel:
             raise MapError(f"{path}: a saliency map has no probabilities (the probabilistic convention needs "
                            ".npy log-densities, --maps-kind log-density)")
         # The MIT convention's reading of the same file reports its warnings: none here.
+        check_map(path, stimulus.id, stimulus.shape, self.allow_aspect_change)  # from the header, before reading it
         pred = load_prediction(path, "log-density", warn=False)
         if pred.shape != stimulus.shape:  # resized as the MIT side resizes (within 1 % of the aspect, or allowed)
             check_aspect(path, pred.shape, stimulus.id, stimulus.shape, self.allow_aspect_change)
@@ -153,9 +160,11 @@ class MapsModel:
                            "convention needs a positive density everywhere")
         return pred
 
-    def digest(self, stem: str) -> str:
-        """The resume key of one map (sha256 of the file, or of the HDF5 dataset)."""
-        return map_digest(self.maps[stem])
+    def digest(self, stimulus: Stimulus) -> str | None:
+        """The resume key of one map (sha256 of the file, or of the HDF5 dataset); None for a map whose
+        header fails its image (too many pixels, another aspect ratio): it fails when scored, and a file
+        declaring a huge array must not be read whole here."""
+        return map_key(self.maps[stimulus.id], stimulus.id, stimulus.shape, self.allow_aspect_change)
 
     def describe(self) -> dict[str, Any]:
         hdf5 = {} if self.hdf5_sha256 is None else {"hdf5_sha256": self.hdf5_sha256}

@@ -16,7 +16,7 @@ from __future__ import annotations
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
@@ -52,8 +52,9 @@ class Prior:
     kind: str
     info: dict[str, Any]
     predictor: Any = None  # a baseline predictor (log_density(stimulus, group))
-    template: np.ndarray | None = field(default=None, repr=False)  # a file's array (or the MIT1003 template)
-    mit: Callable[[Stimulus, str], np.ndarray] | None = field(default=None, repr=False)
+    template: np.ndarray | None = field(default=None, repr=False)  # a .npy log-density file's array
+    mit_template: np.ndarray | None = field(default=None, repr=False)  # a file's MIT map, at its own size
+    mit_scaled: bool = True  # the MIT map of a predictor: its density scaled to max 1 (else the density)
 
     @property
     def group_dependent(self) -> bool:
@@ -74,7 +75,11 @@ class Prior:
     def mit_map(self, stimulus: Stimulus, group: str) -> np.ndarray:
         """The MIT information-gain baseline map (float64; a template file at its own size: the metric
         resizes it as MIT's ``InfoGain.m`` does)."""
-        return self.mit(stimulus, group)
+        if self.mit_template is not None:
+            return self.mit_template
+        if self.mit_scaled:
+            return self.predictor.saliency_map(stimulus, group)
+        return np.exp(self.predictor.log_density(stimulus, group))
 
     def log_density(self, stimulus: Stimulus, group: str):
         """The probabilistic information gain's baseline on ``stimulus`` as a LogDensity."""
@@ -115,8 +120,7 @@ def resolve_prior(option: str, flag: str, *, dataset: Dataset | None = None, gro
         if dataset is None:
             raise OptionsError(f"{flag} {option}: needs the dataset it is fitted to")
         pred = (fitted or {}).get(kind) or registry.fit(dataset, (kind,), groups)[kind]
-        return Prior(str(option), kind, {"kind": kind, **pred.describe()}, predictor=pred,
-                     mit=lambda st, g: pred.saliency_map(st, g))
+        return Prior(str(option), kind, {"kind": kind, **pred.describe()}, predictor=pred)
     if kind in FIXED:
         try:
             pred = (fitted or {}).get(registry.baseline(kind).name) or _fixed_predictor(kind)
@@ -125,10 +129,9 @@ def resolve_prior(option: str, flag: str, *, dataset: Dataset | None = None, gro
         if kind == "mit1003":  # the template's density scaled to max 1, as before
             info = {**pred.centerbias.describe(), "path": str(Path(pred.centerbias.path).resolve()),
                     "content": "log-density, rescaled to each image"}
-            return Prior(str(option), kind, info, predictor=pred, mit=lambda st, g: pred.saliency_map(st, g))
+            return Prior(str(option), kind, info, predictor=pred)
         # the fixed priors' MIT map is their density itself (min-max scaled by the metric)
-        return Prior(str(option), kind, {"kind": kind}, predictor=pred,
-                     mit=lambda st, g: np.exp(pred.log_density(st, g)))
+        return Prior(str(option), kind, {"kind": kind}, predictor=pred, mit_scaled=False)
     return _file_prior(str(option), flag, file_kind)
 
 
@@ -165,4 +168,4 @@ def _file_prior(option: str, flag: str, file_kind: str) -> Prior:
                else "log-density, resampled bilinearly to each image and renormalised")
     info = {"kind": "file", "path": str(path.resolve()), "content": content, "sha256": sha or sha256_file(path)}
     return Prior(option, "file", info, template=None if template is None else np.asarray(template, np.float64),
-                 mit=lambda st, g: mit_map)
+                 mit_template=mit_map)

@@ -59,7 +59,6 @@ class BaselineEntry:
 
 _REGISTRY: dict[str, BaselineEntry] = {}
 _ALIASES: dict[str, str] = {}
-_BUILTIN_LOADED = False
 
 
 def register_baseline(name: str, *, label: str, help: str = "", default: bool = False, groups: int | None = None,
@@ -92,24 +91,13 @@ def unregister_baseline(name: str) -> None:
         _ALIASES.pop(a, None)
 
 
-def _load_builtin() -> None:
-    """The built-in baselines register themselves when their modules are imported."""
-    global _BUILTIN_LOADED
-    if not _BUILTIN_LOADED:
-        _BUILTIN_LOADED = True
-        import asdgaze.models.fitted  # noqa: F401
-        import asdgaze.models.simple  # noqa: F401
-
-
 def names() -> tuple[str, ...]:
     """Every baseline's name, in registration order (built-ins first)."""
-    _load_builtin()
     return tuple(_REGISTRY)
 
 
 def baseline(name: str) -> BaselineEntry:
     """The entry of ``name`` (or an alias); OptionsError naming the known ones."""
-    _load_builtin()
     key = _ALIASES.get(name, name)
     if key not in _REGISTRY:
         raise OptionsError(f"unknown baseline {name!r} (choose from {', '.join(_REGISTRY)})")
@@ -118,21 +106,18 @@ def baseline(name: str) -> BaselineEntry:
 
 def traits_of(name: str) -> Traits | None:
     """The traits of a registered baseline, or None for any other name (a model's own maps)."""
-    _load_builtin()
     key = _ALIASES.get(name, name)
     return _REGISTRY[key].traits if key in _REGISTRY else None
 
 
 def label_of(name: str) -> str:
     """The report's label of ``name`` (a model's name is its own label)."""
-    _load_builtin()
     key = _ALIASES.get(name, name)
     return _REGISTRY[key].label if key in _REGISTRY else name
 
 
 def default_baselines(groups: Sequence[str]) -> tuple[str, ...]:
     """The default baselines for these groups (one that needs another number of groups is left out)."""
-    _load_builtin()
     return tuple(e.name for e in _REGISTRY.values() if e.default and (e.groups is None or e.groups == len(groups)))
 
 
@@ -147,10 +132,9 @@ def check_names(value: str | Sequence[str] | None, groups: Sequence[str]) -> tup
         return ()
     if [s.lower() for s in items] == ["default"]:
         return default_baselines(groups)
-    _load_builtin()
     unknown = [s for s in items if _ALIASES.get(s, s) not in _REGISTRY]
     if unknown:
-        raise OptionsError(f"--baselines: unknown baseline(s) {', '.join(unknown)} (choose from "
+        raise OptionsError(f"--baselines: unknown baseline {', '.join(map(repr, unknown))} (choose from "
                            f"{', '.join(_REGISTRY)}, 'default' or 'none')")
     return tuple(dict.fromkeys(_ALIASES.get(s, s) for s in items))
 

@@ -3,7 +3,7 @@
 The pipeline is in :mod:`asdgaze.predict.pipeline` (its streaming stages in
 :mod:`asdgaze.predict.stages`; in a child process, for callers that must stay free of CUDA, in
 :mod:`asdgaze.predict.isolated`), the files it writes in :mod:`asdgaze.predict.outputs`, the
-settings record that makes resuming safe in :mod:`asdgaze.predict.settings`.
+settings record that makes resuming safe in :mod:`asdgaze.stagefolder` (shared with evaluate and run).
 """
 
 from asdgaze.predict.outputs import (

@@ -16,7 +16,7 @@ from asdgaze.predict.pipeline import PredictInterrupted, PredictResult, WorkerDi
 
 def predict_in_child_wanted(device: str = "auto") -> bool:
     """True where ``run_predict`` would start CUDA here and a child can be forked (Linux, no CUDA yet)."""
-    from asdgaze.evaluation.procs import start_method
+    from asdgaze.procs import start_method
 
     return start_method() == "fork" and resolve_device(device).startswith("cuda")
 

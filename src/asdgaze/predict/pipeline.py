@@ -9,7 +9,7 @@ matter and a killed run leaves only finished files (plus ``.part`` temp files, r
 run).
 
 Before the first output is written the run's settings are recorded in ``run-settings.json``
-(:mod:`asdgaze.predict.settings`); a rerun with other settings is refused unless ``overwrite``,
+(:mod:`asdgaze.stagefolder`); a rerun with other settings is refused unless ``overwrite``,
 and a rerun with the same settings does only the missing images.
 """
 
@@ -40,7 +40,8 @@ from asdgaze.predict.outputs import (
     remove_partial_files,
     write_outputs,
 )
-from asdgaze.predict.settings import cached_sha256, check_and_record, read_settings
+from asdgaze.models.deepgaze.cache import cached_sha256
+from asdgaze.stagefolder import StageFolder
 from asdgaze.predict.stages import (
     BatchFeeder,
     Busy,
@@ -154,6 +155,11 @@ def _versions() -> dict:
     return out
 
 
+#: What each recorded setting is called on the command line, for messages.
+SETTING_NAMES = {"weights_sha256": "--weights (sha256)", "centerbias": "--centerbias", "precision": "--precision",
+                 "outputs": "--outputs", "npy_dtype": "--npy-dtype"}
+
+
 @claims_folder
 def run_predict(out: str | os.PathLike, images=None, dataset=None, weights: str | os.PathLike | None = None,
                 centerbias: str | os.PathLike = "mit1003", device: str = "auto", batch_size: int = 8,
@@ -238,19 +244,22 @@ def run_predict(out: str | os.PathLike, images=None, dataset=None, weights: str 
         wdesc = {"path": None, "sha256": None, "note": "model object passed in"}
     settings = {"weights_sha256": wdesc["sha256"], "centerbias": cb.describe(), "precision": model_precision,
                 "outputs": list(chosen), "npy_dtype": npy_dtype}
+    folder = StageFolder(out_dir, "predict")
+    folder.check_kind()  # not a run folder, nor an evaluate one
     # Runs with other settings are refused while this one holds the folder; shards share it.
     with claim.hold(out_dir, settings, "predict run", overwrite):
+        folder.mark()
         # Temp files of a killed run go; only old ones when another run (a shard) may be writing here now.
         remove_partial_files(out_dir, older_than_s=None if claim.alone else STALE_PART_SECONDS)
         has_outputs = any((out_dir / sub).is_dir() and any((out_dir / sub).iterdir()) for sub in ("maps", "overlays"))
-        if overwrite and read_settings(out_dir) != settings:
+        if overwrite and folder.previous_settings() != settings:
             # Remove the old outputs before the new settings are recorded: a run killed after this point
             # must not find files made with the old settings and take them for finished ones.
             for stem, _ in all_items:
                 for path in output_paths(out_dir, stem, PER_IMAGE).values():
                     path.unlink(missing_ok=True)
             (out_dir / "maps.hdf5").unlink(missing_ok=True)
-        check_and_record(out_dir, settings, overwrite, has_outputs)
+        folder.check_outputs(settings, overwrite, has_outputs, SETTING_NAMES)
     per_image_kinds = [o for o in chosen if o in PER_IMAGE]
 
     result = PredictResult(out_dir=out_dir, total=len(items))

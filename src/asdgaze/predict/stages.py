@@ -287,7 +287,7 @@ def start_process_pool(workers: int, method: str | None = None) -> Executor:
     (a spawned child imports numpy, PIL and asdgaze's predict and data modules, never torch)."""
     import multiprocessing
 
-    from asdgaze.evaluation.procs import start_method
+    from asdgaze.procs import start_method
 
     ctx = multiprocessing.get_context(method or start_method() or "spawn")
     pool = ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_ignore_ctrl_c)
@@ -310,7 +310,7 @@ def worker_processes(processes: int | None, gpu: bool) -> tuple[int, str]:
     Default: on a GPU host with 4 or more usable CPUs, one per CPU but one, at most 16; only where
     they can be forked (a spawned worker would re-run a caller's unguarded script), so not once this
     process has started CUDA (then threads, as on CPU)."""
-    from asdgaze.evaluation.procs import start_method
+    from asdgaze.procs import start_method
 
     if processes is not None:
         if processes < 0:

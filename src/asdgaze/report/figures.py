@@ -20,13 +20,8 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
-<<<<<<< HEAD
-from asdgaze.analysis.rankings import CEILING_MODELS  # noqa: E402
 from asdgaze.io import write_bytes_atomic  # noqa: E402
-from asdgaze.report.tables import INFO, METRIC_INFO  # noqa: E402
-=======
 from asdgaze.report.tables import info  # noqa: E402
->>>>>>> 01e2876 (WIP issue 16: registries, traits, priors, maps model, prob scorers (not yet wired))
 
 GROUP_STYLE = [dict(color=plt.get_cmap("cividis")(0.05), marker="o"),
                dict(color=plt.get_cmap("cividis")(0.8), marker="s")]

@@ -18,19 +18,11 @@ import pandas as pd
 
 from asdgaze import __version__
 from asdgaze.analysis.compare import EXCHANGEABILITY, CompareOptions, CompareResult, compare
-from asdgaze.analysis.rankings import CEILING_MODELS
 from asdgaze.analysis.results import Results, load_results
 from asdgaze.errors import AsdgazeError
 from asdgaze.io import make_dir, write_text_atomic
 from asdgaze.report import figures
 
-DEMO_GROUPS = ("The demo data are 8 OSIE images with real fixations of adult observers, split arbitrarily into "
-               "groups named 'ASD' (observers 1-7) and 'TD' (8-15): no one in them has a diagnosis, and no group "
-               "difference is expected.")
-MIT1003_UNMEASURED = ("Overlap with MIT1003 (DeepGaze IIE's training set): not measured in this run. The "
-                      "Saliency4ASD images are very likely a subset of MIT1003, so absolute DeepGaze scores on "
-                      "them are optimistic; ASD-vs-TD comparisons on the same images remain meaningful.")
-PANEL_METRICS = ("ll", "log_likelihood", "nss", "ig", "auc_judd", "cc")
 
 
 @dataclass
@@ -85,24 +77,19 @@ def _run_info(res: Results) -> list[tuple[str, str]]:
     return info
 
 
-def mit1003_caveat(manifest: dict) -> str:
-    """The MIT1003 overlap as evaluate measured it (``manifest["mit1003"]``, from ``--mit1003``), or
-    that it was not measured."""
-    mit = manifest.get("mit1003")
-    if not isinstance(mit, dict) or mit.get("n_matched") is None:
-        return MIT1003_UNMEASURED
-    return (f"Overlap with MIT1003 (DeepGaze IIE's training set), measured with --mit1003 {mit.get('folder', '?')}: "
-            f"{mit['n_matched']} of {mit.get('n_images', '?')} images match an MIT1003 image (perceptual hash). "
-            "Absolute DeepGaze scores on those images are optimistic; ASD-vs-TD comparisons on the same images "
-            "remain meaningful.")
+def dataset_format(manifest: dict):
+    """The dataset format an evaluate manifest records (older manifests: from the dataset's name)."""
+    from asdgaze.data.formats import FORMATS, TABLE
+
+    ds = manifest.get("dataset") or {}
+    return FORMATS.get(str(ds.get("format") or ds.get("name") or ""), TABLE)
 
 
 def _caveats(res: Results, cmp: CompareResult) -> list[str]:
     m = _first_manifest(res)
-    name = m.get("dataset", {}).get("name", "")
-    out = [mit1003_caveat(m)]
-    if name == "asdgaze-demo":
-        out.append(DEMO_GROUPS)
+    fmt = dataset_format(m)
+    mit = m.get("mit1003") if isinstance(m.get("mit1003"), dict) and m["mit1003"].get("n_matched") is not None else None
+    out = [c for c in (fmt.caveat(mit), fmt.about) if c]
     out.append("Conventions used: " + ", ".join(sorted(res.per_image["convention"].unique())) + ". " +
                " ".join(f"{_plain(v)}." for v in (m.get("description") or {}).values()))
     out.append("What is exchangeable: " + EXCHANGEABILITY)
@@ -155,7 +142,10 @@ def _panels(res: Results, cmp: CompareResult, out: Path, a: str, b: str, n: int)
         for model_name, record in _map_records(m, f).items():
             folders.setdefault(model_name, (record.get("folder"), m))
     r = r[r["model"].isin(list(folders))]
-    metric = next((m for m in PANEL_METRICS if m in set(r["metric"])), None)
+    from asdgaze.metrics.registry import lead_metrics
+
+    ranked = set(r["metric"])
+    metric = next((m.name for m in lead_metrics() if m.name in ranked), next(iter(sorted(ranked)), None))
     if metric is None:
         return [], "Per-image panels skipped: no model with its own folder of maps was ranked (baselines have no maps)."
     r = r[r["metric"] == metric]
@@ -250,9 +240,9 @@ def build_report(results: str | Path, out: str | Path | None = None, options: Co
                              collapse=True))
     make_dir(out / "figures")
     figs = [
-        (figures.metric_ci_figure(cmp.group_means, a, b), "metrics_ci.png",
+        (figures.metric_ci_figure(cmp.group_means, a, b, res.ceiling_models()), "metrics_ci.png",
          f"Mean of each group (markers: {a} circle, {b} square) with bootstrap 95% CI, per model; "
-         f"ceiling models ({', '.join(CEILING_MODELS)}) shaded."),
+         f"ceiling models ({', '.join(sorted(res.ceiling_models())) or 'none'}) shaded."),
         (figures.scatter_figure(cmp.paired, a, b), "scatter.png",
          f"Per image: {a} (y) against {b} (x); dashed: equal fit."),
         (figures.differences_figure(cmp.paired, a, b), "differences.png",

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 from pathlib import Path
 
 from asdgaze.errors import WeightsError
@@ -103,3 +104,35 @@ def status() -> list[dict]:
 def weights_sha256(path: str | os.PathLike) -> str:
     """sha256 of a weights file (always computed from the bytes, about 1 s for 400 MB)."""
     return sha256_file(path)
+
+
+_HASH_LOCK = threading.Lock()
+
+
+def cached_sha256(path: str | os.PathLike) -> str:
+    """sha256 of a file, remembered with its size and mtime so an unchanged 420 MB checkpoint is read once.
+
+    The record lives in the asdgaze cache (``file-hashes.json``); if it cannot be read or written
+    the hash is simply computed.
+    """
+    p = Path(path).resolve()
+    st = p.stat()
+    key = str(p)
+    cache_path = cache_dir() / "file-hashes.json"
+    with _HASH_LOCK:
+        try:
+            cache = json.loads(cache_path.read_text())
+            if not isinstance(cache, dict):
+                cache = {}
+        except (OSError, ValueError):
+            cache = {}
+        hit = cache.get(key)
+        if isinstance(hit, dict) and hit.get("size") == st.st_size and hit.get("mtime_ns") == st.st_mtime_ns:
+            return str(hit["sha256"])
+        sha = sha256_file(p)
+        cache[key] = {"size": st.st_size, "mtime_ns": st.st_mtime_ns, "sha256": sha}
+        try:
+            write_json_atomic(cache_path, cache)
+        except OSError:
+            pass
+        return sha

@@ -15,10 +15,12 @@ import numpy as np
 
 from asdgaze.data.types import Dataset
 from asdgaze.errors import OptionsError
-from asdgaze.evaluation.models import fit_baselines
+from asdgaze.evaluate.outputs import finite_json
 from asdgaze.io import make_dir, write_json_atomic
 from asdgaze.maps.io import save_npy
+from asdgaze.models import registry
 from asdgaze.runfolder import versions
+from asdgaze.stagefolder import StageFolder
 
 
 def write_baselines(dataset: Dataset, names: tuple[str, ...], out_dir: str | os.PathLike,
@@ -28,10 +30,13 @@ def write_baselines(dataset: Dataset, names: tuple[str, ...], out_dir: str | os.
     groups = tuple(groups or dataset.groups)
     if not names:
         raise OptionsError("--baselines: no baseline to write")
+    folder = StageFolder(out, "baselines")
+    folder.check_kind()
     for name in names:
         if (out / name).exists() and any((out / name).rglob("*.npy")) and not overwrite:
             raise OptionsError(f"{out / name}: holds maps written earlier; use another --out folder or --overwrite")
-    fitted = fit_baselines(dataset, names, groups)
+    fitted = registry.fit(dataset, names, groups)
+    folder.mark()
     written: dict[str, Path] = {}
     for name, pred in fitted.items():
         for g in groups:
@@ -41,9 +46,7 @@ def write_baselines(dataset: Dataset, names: tuple[str, ...], out_dir: str | os.
                 log_p = pred.log_density(stim, g)
                 save_npy(folder / f"{stem}.npy", np.asarray(log_p, dtype=np.float32))
         written[name] = out / name
-    from asdgaze.evaluate import _finite_json
-
-    write_json_atomic(out / "manifest.json", _finite_json({
+    write_json_atomic(out / "manifest.json", finite_json({
         "tool": "asdgaze baselines", "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "versions": versions(),
         "dataset": {"name": dataset.name, "root": str(Path(dataset.root).resolve()), "groups": list(groups)},
         "layout": "<baseline>/<group>/<stem>.npy: float32 natural-log density (logsumexp 0)",

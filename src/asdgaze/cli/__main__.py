@@ -1,0 +1,5 @@
+import sys
+
+from asdgaze.cli import main
+
+sys.exit(main())

@@ -127,3 +127,37 @@ def test_weights_download_checks_the_template(tmp_path, capsys, monkeypatch):
 
     assert f"centerbias_mit1003.npy: sha256 {hashlib.sha256(cached.read_bytes()).hexdigest()}" in capsys.readouterr().out
     assert not (tmp_path / "cache" / "deepgaze2e.pth").exists()  # --file: only the template
+
+
+def test_run_and_evaluate_share_their_settings(tmp_path, capsys):
+    """run takes evaluate's settings, generated from one definition (same flags, same help)."""
+    import re
+
+    from asdgaze.cli import cli
+
+    def options(name):
+        cmd = cli.get_command(None, name)
+        return {p.opts[0]: p.help for p in cmd.params if p.opts and p.opts[0].startswith("--")}
+
+    ev, rn = options("evaluate"), options("run")
+    shared = ["--maps-kind", "--convention", "--saliency-maps", "--prob-ig-baseline", "--ig-baseline",
+              "--ig-baseline-kind", "--fixmap-sigma", "--allow-missing", "--allow-aspect-change", "--metrics",
+              "--baselines", "--shuffled-others", "--mit1003", "--workers", "--overwrite", "--shard"]
+    for flag in shared:
+        assert flag in ev and flag in rn and ev[flag] == rn[flag], flag
+    assert re.search(r"at most 8", rn["--workers"]) and "evaluate" in rn["--workers"]
+
+
+def test_run_derives_the_conventions_from_the_metrics_as_evaluate_does(tmp_path, capsys):
+    """`run --models '' --baselines uniform --metrics emd` scores the MIT convention only (it failed with
+    'unknown probabilistic metric(s) (none given)' while evaluate succeeded)."""
+    import pandas as pd
+
+    from asdgaze.data import demo_dataset_path
+
+    rc = main(["run", "--dataset", str(demo_dataset_path()), "--out", str(tmp_path / "r"), "--models", "",
+               "--baselines", "uniform", "--metrics", "emd", "--no-progress", "--n-resamples", "100",
+               "--n-permutations", "10"])
+    assert rc == 0, capsys.readouterr().err
+    pi = pd.read_csv(tmp_path / "r" / "results" / "per_image.csv")
+    assert set(pi.convention) == {"mit"} and set(pi.metric) == {"emd"} and set(pi.model) == {"uniform"}

@@ -143,7 +143,7 @@ def test_summary_image_and_fixation_weighted_means_by_hand():
         for i, (v, n) in enumerate(vals):
             rows.append(dict(image=str(i), group="TD", metric="ig", value=v, convention="probabilistic",
                              n_fixations=n, model=model, baseline="uniform", n_viewers=2, saliency_map="log p"))
-    s = summarise(pd.DataFrame(rows))
+    s = summarise(pd.DataFrame(rows), ["gold-standard"])
     m = s[(s.model == "m") & (s.metric == "ig")].iloc[0]
     assert m["mean"] == 2.0 and m["fixation_weighted_mean"] == pytest.approx((10 + 90) / 40)
     pct = s[(s.model == "m") & (s.metric == "ig_pct_gold")].iloc[0]
@@ -156,7 +156,7 @@ def test_ig_percent_of_gold_hand_cases():
                       "convention": ["probabilistic"] * 5, "group": ["ASD", "ASD", "TD", "TD", "TD"],
                       "metric": ["ig"] * 5, "mean": [0.3, 1.2, -0.5, 2.0, 0.0], "n": [4] * 5,
                       "fixation_weighted_mean": [0.2, 0.8, 1.0, 0.0, 0.5], "baseline": ["centerbias"] * 5})
-    out = ig_percent_of_gold(s).set_index(["model", "group"])
+    out = ig_percent_of_gold(s, ["gold-standard"]).set_index(["model", "group"])
     assert out.loc[("a", "ASD"), "mean"] == pytest.approx(25.0)
     assert out.loc[("a", "TD"), "mean"] == pytest.approx(-25.0)
     assert out.loc[("b", "TD"), "mean"] == 0.0

@@ -9,8 +9,9 @@ Saliency4ASD-layout set (``benchmarks/bench_evaluate.py``'s builder, N images 76
 ``_s.png``); smooth log-density maps for both (float32 ``.npy``) and 8-bit PNG saliency maps for the demo;
 a fixation table of the demo's fixations. Each configuration runs ``python -m asdgaze.cli`` (the command
 line, whose commands and options both revisions share) once with ``PYTHONPATH`` at the base's ``src/``
-and once at the working tree's, and every ``*.csv`` written (per_image, per_fixation, summary) is
-compared byte for byte. Exit 0 when all are identical; otherwise the first differing lines are shown.
+and once at the working tree's, and every score table written (``per_image.csv``, ``per_fixation.csv``,
+``summary.csv``; the comparison's and the report's tables may gain columns) is compared byte for byte.
+Exit 0 when all are identical; otherwise the first differing lines are shown.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from pathlib import Path
 import numpy as np
 
 REPO = Path(__file__).resolve().parent.parent
+SCORES = ("per_image.csv", "per_fixation.csv", "summary.csv")
 
 
 def _smooth_log_density(h: int, w: int, rng: np.random.Generator) -> np.ndarray:
@@ -106,7 +108,7 @@ def run_all(src: Path, confs: dict[str, list[str]], out: Path) -> None:
 
 def compare(a: Path, b: Path) -> list[str]:
     problems = []
-    names = sorted({p.relative_to(a) for p in a.rglob("*.csv")} | {p.relative_to(b) for p in b.rglob("*.csv")})
+    names = sorted({p.relative_to(root) for root in (a, b) for p in root.rglob("*.csv") if p.name in SCORES})
     if not names:
         return ["no CSV file was written"]
     for rel in names:
@@ -145,7 +147,7 @@ def main() -> int:
         run_all(base_tree / "src", confs, work / "base")
         run_all(REPO / "src", confs, work / "new")
         problems = compare(work / "base", work / "new")
-        n = len(list((work / "base").rglob("*.csv")))
+        n = len([p for p in (work / "base").rglob("*.csv") if p.name in SCORES])
         if problems:
             print(f"NOT identical ({len(problems)} of {n} CSV files):")
             print("\n".join(problems))

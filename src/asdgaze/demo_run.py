@@ -22,8 +22,6 @@ from asdgaze.run import RunResult, check_deepgaze, run
 
 #: Seconds the demo waits for the download server before it goes on without DeepGaze IIE.
 CONNECT_TIMEOUT = 5.0
-DEMO_GROUPS_NOTE = ("The demo's groups are an arbitrary split of adult OSIE observers (1-7 filed as 'ASD', 8-15 as "
-                    "'TD'): no one has a diagnosis and no group difference is expected.")
 
 
 @dataclass
@@ -104,7 +102,7 @@ def run_demo(out_dir: str | Path, *, workers: int | None = None, weights: str | 
     plan = plan_demo(weights, centerbias, download, echo)
     dataset = load_demo()
     echo(f"demo data: {len(dataset.stimuli)} images, groups {', '.join(dataset.groups)} ({dataset.root})")
-    echo(DEMO_GROUPS_NOTE)
+    echo(dataset.format.about)
     if plan.checkpoint is None:
         echo(f"DeepGaze IIE: MISSING, not run: {plan.reason}. Get it with `asdgaze weights download` (internet), "
              "or download deepgaze2e.pth and centerbias_mit1003.npy elsewhere and run `asdgaze weights import FILE` "

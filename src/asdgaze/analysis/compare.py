@@ -70,6 +70,7 @@ def compare(results: Results | str | Path, out: str | Path | None = None, option
     stats_df = group_stats(res.per_image, a, b, n_resamples=options.n_resamples, seed=options.seed, permutations=perms)
     ceiling = res.ceiling_models()
     stats_df["is_ceiling"] = stats_df["model"].isin(ceiling)  # the gold standard: a noise ceiling
+    stats_df["direction"] = [_direction(m, c) for m, c in zip(stats_df["metric"], stats_df["convention"])]
     means = group_means(res.per_image, [a, b], n_resamples=options.n_resamples, seed=options.seed)
     paired = paired_differences(res.per_image, a, b)
     rankings = image_rankings(paired, a, b, top=options.top, ceiling=ceiling)
@@ -97,6 +98,12 @@ def compare(results: Results | str | Path, out: str | Path | None = None, option
         write_json_atomic(out / "compare.json", meta)
         result.files["compare.json"] = out / "compare.json"
     return result
+
+
+def _direction(metric: str, convention: str) -> str:
+    """The metric's direction from the registry ("" for a name it does not know)."""
+    spec = find(metric, convention)
+    return spec.direction if spec is not None else ""
 
 
 def _permutations(res: Results, per_fixation: Mapping[tuple[str, str, str], PerFixation], options: CompareOptions

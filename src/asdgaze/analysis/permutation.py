@@ -25,8 +25,6 @@ import pandas as pd
 from asdgaze.errors import OptionsError
 
 DEFAULT_PERMUTATIONS = 1_000
-#: Metrics that are means over fixations, so a permutation is a re-averaging.
-FIXATION_AVERAGE_METRICS = ("nss", "ig", "ll", "log_likelihood", "information_gain", "auc_judd", "auc")
 
 
 @dataclass(frozen=True)

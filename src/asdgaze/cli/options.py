@@ -108,7 +108,8 @@ def shared_options(*names: str) -> Callable:
     """Options several commands share, with one help text each."""
     defs = {
         "workers": click.option("--workers", type=click.IntRange(min=1), default=None,
-                                help="Parallel processes (default: CPU cores, at most 8)."),
+                                help="Worker processes of evaluate's scoring (default: CPU cores, at most 8; "
+                                     "predict's decoders and writers have their own, `asdgaze predict --help`)."),
         "overwrite": click.option("--overwrite", is_flag=True,
                                   help="Replace outputs made with other settings in --out."),
         "shard": click.option("--shard", help="K/N: only the K-th of N disjoint parts of the images (for job "

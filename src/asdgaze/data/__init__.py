@@ -22,21 +22,17 @@ from typing import Iterable, Literal
 
 from asdgaze.data._checks import DEFAULT_MAX_PIXELS, MAX_PIXELS_ENV
 from asdgaze.data.errors import DataError, DataWarning
-from asdgaze.errors import OptionsError
 from asdgaze.data.fixmaps import (
     continuous_map,
     other_fixation_map,
     saliency4asd_fixation_map,
     to_png8,
 )
-from asdgaze.data.formats import DEMO
+from asdgaze.data.formats import demo_path, detect
 from asdgaze.data.saliency4asd import find_saliency4asd_parts, load_saliency4asd, read_scanpath
 from asdgaze.data.table import load_table_dataset
 from asdgaze.data.types import Dataset, Fixations, Stimulus
 
-#: How a plain images folder is loaded, said for CLI and Python users alike.
-_TABLE_HINT = ("--table FILE --coords 0-based|1-based (from Python: table=<fixations CSV/TSV>, "
-               "coords='0-based' or '1-based')")
 
 __all__ = [
     "DEFAULT_MAX_PIXELS",
@@ -90,24 +86,8 @@ def load_dataset(
         >>> ds.groups, len(ds)
         (['TD'], 8)
     """
-    if table is not None:
-        if coords is None:
-            raise OptionsError(
-                f"{table}: coords is required with a table: say whether its x, y are 0-based or 1-based "
-                f"with --coords 0-based|1-based (from Python: coords=)"
-            )
-        return load_table_dataset(path, table, coords=coords, groups=groups, max_pixels=max_pixels)
-    if coords not in (None, "1-based"):
-        raise OptionsError(f"--coords {coords} (from Python: coords={coords!r}) applies only with --table: "
-                           "Saliency4ASD coordinates are always 1-based")
-    root = Path(path)
-    if root.is_file():
-        raise DataError(f"{root}: is a file; give a Saliency4ASD folder, or a folder of images with {_TABLE_HINT}")
-    try:
-        find_saliency4asd_parts(root)
-    except DataError as exc:
-        raise DataError(f"{exc}. For a plain folder of images, add {_TABLE_HINT}") from None
-    return load_saliency4asd(root, groups=groups, max_pixels=max_pixels)
+    fmt = detect(Path(path), table)
+    return fmt.load(Path(path), table=table, coords=coords, groups=groups, max_pixels=max_pixels)
 
 
 def demo_dataset_path() -> Path:
@@ -117,7 +97,7 @@ def demo_dataset_path() -> Path:
         >>> demo_dataset_path().name
         'TrainingDataset'
     """
-    return Path(__file__).resolve().parent.parent / "demo" / "TrainingDataset"
+    return demo_path()
 
 
 def load_demo() -> Dataset:
@@ -129,6 +109,4 @@ def load_demo() -> Dataset:
         >>> ds.name, ds.groups, len(ds)
         ('asdgaze-demo', ['ASD', 'TD'], 8)
     """
-    ds = load_saliency4asd(demo_dataset_path())
-    ds.name, ds.format = "asdgaze-demo", DEMO
-    return ds
+    return load_dataset(demo_dataset_path())

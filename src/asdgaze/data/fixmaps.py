@@ -22,7 +22,7 @@ from asdgaze.data.errors import DataError
 from asdgaze.data.types import Dataset
 from asdgaze.io import read_gray_png
 
-from asdgaze.data.formats import S4A_KERNEL_SIZE, S4A_SIGMA  # noqa: E402 (declared once, with the formats)
+from asdgaze.recipe import S4A_KERNEL_SIZE, S4A_SIGMA
 
 __all__ = [
     "S4A_KERNEL_SIZE",

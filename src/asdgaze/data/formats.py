@@ -9,22 +9,22 @@ continuous fixation-map recipe and what every report on it must say.
 - :data:`DEMO`: the bundled demo, in the Saliency4ASD layout but made of OSIE images and arbitrarily
   split adult observers (what its report must say instead of the Saliency4ASD caveat).
 
-:func:`asdgaze.data.load_dataset` asks the formats in turn; a new format is one more object here.
+:func:`asdgaze.data.load_dataset` asks the formats in turn (:func:`detect`) and lets the one that
+recognises the data load it; a new format is one more object here (and in :data:`DETECTED`).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 __all__ = ["FixmapRecipe", "DatasetFormat", "SALIENCY4ASD", "TABLE", "DEMO", "FORMATS", "S4A_SIGMA",
-           "S4A_KERNEL_SIZE", "MIT1003_CAVEAT"]
+           "S4A_KERNEL_SIZE", "MIT1003_CAVEAT", "DEMO_ABOUT", "detect", "demo_path"]
 
-#: Saliency4ASD's Gaussian: ``fspecial('gaussian', 6 * 43, 43)``.
-S4A_SIGMA = 43.0
-S4A_KERNEL_SIZE = 258
+from asdgaze.recipe import S4A_KERNEL_SIZE, S4A_SIGMA
 
 MIT1003_CAVEAT = (
     "The Saliency4ASD images are very likely a subset of MIT1003, on which DeepGaze IIE was trained "
@@ -61,12 +61,22 @@ class FixmapRecipe:
 
 
 class DatasetFormat:
-    """One way datasets are laid out. ``name`` is what a Dataset's ``format`` records."""
+    """One way datasets are laid out. ``name`` is what a Dataset's ``format`` records; ``options``: the
+    loading options it takes (``table``, ``coords``)."""
 
     name = ""
     label = ""
+    options: tuple[str, ...] = ()
     #: Whether ``--fixmap-sigma`` may change the recipe (a table's may; a dataset with shipped maps' not).
     fixed_recipe = False
+
+    def detect(self, path: Path, table: Any = None) -> bool:
+        """Whether ``path`` (with these options) is a dataset of this format."""
+        return False
+
+    def load(self, path: Path, *, table: Any = None, coords: str | None = None, groups: Any = None,
+             max_pixels: int | None = None) -> Any:
+        raise NotImplementedError
 
     def recipe(self, sigma: float = S4A_SIGMA) -> FixmapRecipe:
         return FixmapRecipe.for_sigma(sigma)
@@ -103,6 +113,30 @@ class _Saliency4ASD(DatasetFormat):
     label = "Saliency4ASD"
     fixed_recipe = True
 
+    def detect(self, path: Path, table: Any = None) -> bool:
+        return table is None
+
+    def load(self, path: Path, *, table: Any = None, coords: str | None = None, groups: Any = None,
+             max_pixels: int | None = None) -> Any:
+        from asdgaze.data.errors import DataError
+        from asdgaze.data.saliency4asd import find_saliency4asd_parts, load_saliency4asd
+        from asdgaze.errors import OptionsError
+
+        if coords not in (None, "1-based"):
+            raise OptionsError(f"--coords {coords} (from Python: coords={coords!r}) applies only with --table: "
+                               "Saliency4ASD coordinates are always 1-based")
+        root = Path(path)
+        if root.is_file():
+            raise DataError(f"{root}: is a file; give a Saliency4ASD folder, or a folder of images with {TABLE_HINT}")
+        try:
+            find_saliency4asd_parts(root)
+        except DataError as exc:
+            raise DataError(f"{exc}. For a plain folder of images, add {TABLE_HINT}") from None
+        ds = load_saliency4asd(root, groups=groups, max_pixels=max_pixels)
+        if _is_demo(root):  # the bundled demo: OSIE images in this layout
+            ds.name, ds.format = "asdgaze-demo", DEMO
+        return ds
+
     def caveat(self, mit1003: dict[str, Any] | None = None) -> str | None:
         if mit1003:
             return super().caveat(mit1003)
@@ -112,6 +146,22 @@ class _Saliency4ASD(DatasetFormat):
 class _Table(DatasetFormat):
     name = "table"
     label = "fixation table"
+    options = ("table", "coords")
+
+    def detect(self, path: Path, table: Any = None) -> bool:
+        return table is not None
+
+    def load(self, path: Path, *, table: Any = None, coords: str | None = None, groups: Any = None,
+             max_pixels: int | None = None) -> Any:
+        from asdgaze.data.table import load_table_dataset
+        from asdgaze.errors import OptionsError
+
+        if coords is None:
+            raise OptionsError(
+                f"{table}: coords is required with a table: say whether its x, y are 0-based or 1-based "
+                f"with --coords 0-based|1-based (from Python: coords=)"
+            )
+        return load_table_dataset(path, table, coords=coords, groups=groups, max_pixels=max_pixels)
 
 
 class _Demo(_Saliency4ASD):
@@ -130,3 +180,25 @@ SALIENCY4ASD = _Saliency4ASD()
 TABLE = _Table()
 DEMO = _Demo()
 FORMATS = {f.name: f for f in (SALIENCY4ASD, TABLE, DEMO)}
+#: The formats :func:`detect` asks, in turn.
+DETECTED = (TABLE, SALIENCY4ASD)
+#: How a plain images folder is loaded, said for CLI and Python users alike.
+TABLE_HINT = ("--table FILE --coords 0-based|1-based (from Python: table=<fixations CSV/TSV>, "
+              "coords='0-based' or '1-based')")
+
+
+def detect(path: Path, table: Any = None) -> DatasetFormat:
+    """The format of the dataset at ``path`` (with ``table``: a folder of images and a fixation table)."""
+    return next(f for f in DETECTED if f.detect(Path(path), table))
+
+
+def demo_path() -> Path:
+    """The bundled demo dataset's ``TrainingDataset`` folder."""
+    return Path(__file__).resolve().parent.parent / "demo" / "TrainingDataset"
+
+
+def _is_demo(root: Path) -> bool:
+    try:
+        return root.resolve() == demo_path()
+    except OSError:
+        return False

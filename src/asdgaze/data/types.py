@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from asdgaze.data.formats import TABLE, DatasetFormat
+from asdgaze.recipe import S4A_SIGMA
 
 
 @dataclass(frozen=True)
@@ -118,7 +119,7 @@ class Dataset:
     notes: list[str] = field(default_factory=list)
     #: Gaussian (pixels) of the dataset's continuous fixation map recipe (Saliency4ASD: 43, with a
     #: 6-sigma kernel and zero padding); a fixation table takes it from ``--fixmap-sigma``.
-    fixmap_sigma: float = 43.0
+    fixmap_sigma: float = S4A_SIGMA
     #: How the dataset is laid out (:mod:`asdgaze.data.formats`): its recipe, options and caveats.
     format: DatasetFormat = TABLE
     #: per group, the file its fixations were read from, for messages: a table, or a pattern with

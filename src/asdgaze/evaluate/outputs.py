@@ -37,7 +37,6 @@ PER_FIXATION_COLUMNS = ("model", "convention", "metric", "image", "group", "view
 SUMMARY_COLUMNS = ("model", "convention", "group", "metric", "mean", "sd", "n", "n_images",
                    "fixation_weighted_mean", "baseline", "saliency_map")
 KEYS = ["model", "convention", "group", "metric"]
-GOLD = "gold-standard"
 
 
 def _per_fixation_metric(convention: str, metric: str) -> bool:
@@ -45,8 +44,9 @@ def _per_fixation_metric(convention: str, metric: str) -> bool:
     return spec is not None and spec.per_fixation
 
 
-def summarise(per_image: pd.DataFrame, ceiling: Collection[str] = (GOLD,)) -> pd.DataFrame:
-    """Summary per (model, convention, group, metric), plus the ``ig_pct_gold`` rows of the ``ceiling`` model."""
+def summarise(per_image: pd.DataFrame, ceiling: Collection[str] = ()) -> pd.DataFrame:
+    """Summary per (model, convention, group, metric), plus the ``ig_pct_gold`` rows against the ``ceiling``
+    model (the one whose traits say it is a noise ceiling)."""
     df = per_image.copy()
     df["value"] = df["value"].astype(float)
     finite = df[np.isfinite(df["value"])]
@@ -66,14 +66,14 @@ def summarise(per_image: pd.DataFrame, ceiling: Collection[str] = (GOLD,)) -> pd
     return summary[list(SUMMARY_COLUMNS)]
 
 
-def ig_percent_of_gold(summary: pd.DataFrame, ceiling: Collection[str] = (GOLD,)) -> pd.DataFrame:
+def ig_percent_of_gold(summary: pd.DataFrame, ceiling: Collection[str] = ()) -> pd.DataFrame:
     """Rows ``ig_pct_gold``: each model's probabilistic IG as % of the ceiling model's, per group.
 
     Example:
         >>> s = pd.DataFrame({"model": ["m", "gold-standard"], "convention": ["probabilistic"] * 2,
         ...     "group": ["TD"] * 2, "metric": ["ig"] * 2, "mean": [0.5, 2.0], "n": [3, 3],
         ...     "fixation_weighted_mean": [1.0, 4.0], "baseline": ["centerbias"] * 2})
-        >>> ig_percent_of_gold(s)[["model", "mean", "fixation_weighted_mean"]].values.tolist()
+        >>> ig_percent_of_gold(s, ["gold-standard"])[["model", "mean", "fixation_weighted_mean"]].values.tolist()
         [['m', 25.0, 25.0], ['gold-standard', 100.0, 100.0]]
     """
     ig = summary[(summary["convention"] == "probabilistic") & (summary["metric"] == "ig")]

@@ -23,6 +23,7 @@ import numpy as np
 from scipy.special import logsumexp
 
 from asdgaze.errors import MapError
+from asdgaze.predictions import LOGSUMEXP_TOL
 from asdgaze.io import read_gray_png, write_npy_atomic
 from asdgaze.maps.hdf5 import H5Map, map_digest
 
@@ -120,7 +121,7 @@ def load_map(path: str | Path | H5Map, kind: MapKind | None, *, warn: bool = Tru
         raise MapError(f"{path}: saliency map contains NaN or inf")
     # A log-density read as saliency: negative values whose exp sums to 1. Scored as given it
     # would be an order-preserving but wrong map for CC, KL, SIM and EMD; stop instead.
-    if arr.min() < 0 and abs(float(logsumexp(arr))) <= 1e-3:
+    if arr.min() < 0 and abs(float(logsumexp(arr))) <= LOGSUMEXP_TOL:
         raise MapKindError(f"{path}: looks like a log-density (negative values whose exp sums to 1), not a "
                            "saliency map; use --maps-kind log-density")
     peak = float(np.abs(arr).max())
@@ -328,7 +329,7 @@ def _check_log_density(arr: np.ndarray, path: object, warn: bool) -> np.ndarray:
     if not np.isfinite(arr.max()):
         raise MapError(f"{path}: log-density has no finite value (all -inf)")
     lse = float(logsumexp(arr))
-    if abs(lse) > 1e-3 and warn:
+    if abs(lse) > LOGSUMEXP_TOL and warn:
         warnings.warn(f"{path}: log-density does not sum to 1 (logsumexp = {lse:.4g}); scored as given",
                       MapScaleWarning, stacklevel=3)
     return arr

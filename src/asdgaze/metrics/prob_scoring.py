@@ -32,6 +32,7 @@ from asdgaze.metrics import probabilistic as P
 from asdgaze.metrics import registry as _registry
 from asdgaze.metrics.prob_scorers import ProbInputs
 from asdgaze.predictions import LogDensity
+from asdgaze.recipe import S4A_SIGMA
 from asdgaze.predictions import resize_density as _resize_density
 
 __all__ = ["PROB_METRICS", "Blur", "ProbScore", "ShuffledBaseline", "score_probabilistic", "map_descriptions",
@@ -52,7 +53,7 @@ class Blur:
     this blur does not.)
     """
 
-    sigma: float = 43.0
+    sigma: float = S4A_SIGMA
     mode: str = "constant"
 
     def describe(self) -> str:

@@ -1,6 +1,7 @@
 """Centre-bias priors for DeepGaze IIE: log densities over the pixels of an image. No torch.
 
-The names are the ones evaluate's ``--ig-baseline`` accepts:
+The names are those of every prior option (:mod:`asdgaze.models.prior_names`); DeepGaze IIE takes the fixed
+ones (a prior fitted to fixations is refused: predict has none):
 
 * ``uniform``: ``-log(H * W)`` everywhere.
 * ``gaussian``: the fixed centre Gaussian of :mod:`asdgaze.models.baselines` (σ = 1/4 of each side).
@@ -8,7 +9,8 @@ The names are the ones evaluate's ``--ig-baseline`` accepts:
   weights cache), rescaled to H x W as the published example does:
   ``scipy.ndimage.zoom(template, (H / 1024, W / 1024), order=0, mode="nearest")``, then
   ``-= logsumexp``.
-* a ``.npy`` file: any 2-D log-density template (finite, ``logsumexp`` 0 within 1e-3), rescaled
+* a ``.npy`` file: any 2-D log-density template (finite, ``logsumexp`` 0 within 1e-3, the one
+  tolerance :data:`asdgaze.predictions.LOGSUMEXP_TOL`), rescaled
   the same way.
 
 Files are read with pickling disabled, checked for content, and hashed from the same bytes that
@@ -27,11 +29,13 @@ import numpy as np
 
 from asdgaze.errors import AsdgazeError, MapError, OptionsError, WeightsError
 from asdgaze.models.deepgaze.cache import CENTERBIAS_FILE, CENTERBIAS_SHAPE, URLS, resolve_centerbias_template
+from asdgaze.models.prior_names import FITTED, FIXED, canonical
+from asdgaze.predictions import LOGSUMEXP_TOL
 
-#: Every name ``--centerbias`` accepts besides a file (the same as evaluate's ``--ig-baseline``).
-NAMES = ("uniform", "gaussian", "mit1003")
-#: How far from 0 the logsumexp of a template file may be.
-LSE_TOLERANCE = 1e-3
+#: Every name ``--centerbias`` accepts besides a file: the fixed priors (``centerbias-mit1003`` = ``mit1003``).
+NAMES = FIXED
+#: How far from 0 the logsumexp of a template file may be: the one tolerance of every log-density.
+LSE_TOLERANCE = LOGSUMEXP_TOL
 
 
 def log_density_problem(a: np.ndarray) -> str | None:
@@ -192,11 +196,15 @@ def resolve_centerbias(spec: str | os.PathLike | None) -> CenterBias:
     """
     if isinstance(spec, CenterBias):
         return spec
-    if spec is None or str(spec) == "uniform":
+    name = "uniform" if spec is None else canonical(spec)
+    if name in FITTED:
+        raise OptionsError(f"--centerbias {spec}: fitted to the fixations, which predict has none of; use one of "
+                           f"{', '.join(FIXED)} or a .npy log-density file")
+    if name == "uniform":
         return CenterBias("uniform")
-    if str(spec) == "gaussian":
+    if name == "gaussian":
         return CenterBias("gaussian")
-    if str(spec) == "mit1003":
+    if name == "mit1003":
         p = resolve_centerbias_template()
         template, sha = load_template(p, mit1003=True)
         return CenterBias("mit1003", str(p), template, sha)

@@ -23,23 +23,9 @@ import numpy as np
 from asdgaze.data.types import Dataset, Stimulus
 from asdgaze.errors import AsdgazeError, MapError, OptionsError
 
+from asdgaze.models.prior_names import FITTED, FIXED, canonical
+
 __all__ = ["FIXED", "FITTED", "canonical", "Prior", "resolve_prior"]
-
-#: Priors that need no fixations, and those fitted to them.
-FIXED = ("uniform", "gaussian", "mit1003")
-FITTED = ("centerbias", "other-group")
-ALIASES = {"centerbias-mit1003": "mit1003"}
-
-
-def canonical(option: str) -> str:
-    """A prior's canonical name (aliases resolved), or "file" for anything else.
-
-    >>> canonical("centerbias-mit1003"), canonical("gaussian"), canonical("cb.npy")
-    ('mit1003', 'gaussian', 'file')
-    """
-    name = ALIASES.get(str(option), str(option))
-    return name if name in FIXED + FITTED else "file"
-
 
 @dataclass
 class Prior:
@@ -111,8 +97,9 @@ def resolve_prior(option: str, flag: str, *, dataset: Dataset | None = None, gro
     from asdgaze.models import registry
 
     kind = canonical(option)
-    if str(option) == "gold-standard":
-        raise OptionsError(f"{flag}: the gold standard is the ceiling, not a baseline")
+    traits = registry.traits_of(str(option))
+    if traits is not None and traits.ceiling:
+        raise OptionsError(f"{flag}: {option} is the noise ceiling, not a baseline")
     if kind in FITTED:
         if fixed_only:
             raise OptionsError(f"{flag} {option}: fitted to the fixations, which {flag} has none of; use one of "

@@ -30,9 +30,10 @@ DIFF_CMAP = "PuOr"
 
 
 def _label(metric: str, convention: str | None = None) -> str:
-    if convention is None:
-        return info(metric)[0]
-    return f"{info(metric, convention)[0]} ({convention})"
+    """A panel's title: the metric's label, its convention and direction (from the metric registry)."""
+    label, direction = info(metric, convention or "mit")
+    where = ", ".join(x for x in (convention, direction) if x)
+    return f"{label} ({where})" if where else label
 
 
 def _panels(df: pd.DataFrame, value: str) -> list[tuple[str, pd.DataFrame]]:

@@ -10,7 +10,7 @@ import math
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Sequence
+from typing import Callable, Sequence
 
 import jinja2
 import numpy as np
@@ -23,6 +23,29 @@ from asdgaze.errors import AsdgazeError
 from asdgaze.io import make_dir, write_text_atomic
 from asdgaze.report import figures
 
+
+
+@dataclass(frozen=True)
+class ReportFigure:
+    """One figure of the report: its file, how it is drawn from the results and the comparison, its caption."""
+
+    file: str
+    make: Callable[[Results, CompareResult, str, str], object]
+    caption: Callable[[Results, str, str], str]
+
+
+#: The report's figures, in order (a new figure: a function in :mod:`asdgaze.report.figures` and one entry here).
+FIGURES: list[ReportFigure] = [
+    ReportFigure("metrics_ci.png",
+                 lambda res, cmp, a, b: figures.metric_ci_figure(cmp.group_means, a, b, res.ceiling_models()),
+                 lambda res, a, b: (f"Mean of each group (markers: {a} circle, {b} square) with bootstrap 95% CI, "
+                                    f"per model; ceiling models ({', '.join(sorted(res.ceiling_models())) or 'none'}) "
+                                    "shaded.")),
+    ReportFigure("scatter.png", lambda res, cmp, a, b: figures.scatter_figure(cmp.paired, a, b),
+                 lambda res, a, b: f"Per image: {a} (y) against {b} (x); dashed: equal fit."),
+    ReportFigure("differences.png", lambda res, cmp, a, b: figures.differences_figure(cmp.paired, a, b),
+                 lambda res, a, b: f"Paired differences {a} − {b} over images, per model; dashed: no difference."),
+]
 
 
 @dataclass
@@ -70,7 +93,10 @@ def _run_info(res: Results) -> list[tuple[str, str]]:
             info.append((f"{k} ({folder})", _plain(v)))
         for n in m.get("notes", []) or []:
             info.append((f"note ({folder})", str(n)))
-    info.append(("models", ", ".join(sorted(res.per_image["model"].unique()))))
+    from asdgaze.models.registry import label_of
+
+    info.append(("models", ", ".join(m if label_of(m) == m else f"{m} ({label_of(m)})"
+                                     for m in sorted(res.per_image["model"].unique()))))
     info.append(("conventions", ", ".join(sorted(res.per_image["convention"].unique()))))
     base = sorted(b for b in res.per_image["baseline"].unique() if b)
     info.append(("baselines", ", ".join(base) if base else "(not recorded)"))
@@ -239,16 +265,8 @@ def build_report(results: str | Path, out: str | Path | None = None, options: Co
         tables.append(_table(res.summary, "summary", "Summary per group (from evaluate)", out / "summary_all.csv",
                              collapse=True))
     make_dir(out / "figures")
-    figs = [
-        (figures.metric_ci_figure(cmp.group_means, a, b, res.ceiling_models()), "metrics_ci.png",
-         f"Mean of each group (markers: {a} circle, {b} square) with bootstrap 95% CI, per model; "
-         f"ceiling models ({', '.join(sorted(res.ceiling_models())) or 'none'}) shaded."),
-        (figures.scatter_figure(cmp.paired, a, b), "scatter.png",
-         f"Per image: {a} (y) against {b} (x); dashed: equal fit."),
-        (figures.differences_figure(cmp.paired, a, b), "differences.png",
-         f"Paired differences {a} − {b} over images, per model; dashed: no difference."),
-    ]
-    fig_entries = [{"uri": figures.save_figure(f, out / "figures" / name), "caption": cap} for f, name, cap in figs]
+    fig_entries = [{"uri": figures.save_figure(fig.make(res, cmp, a, b), out / "figures" / fig.file),
+                    "caption": fig.caption(res, a, b)} for fig in FIGURES]
     panels, panels_note = _panels(res, cmp, out, a, b, n_panels)
     notes = [panels_note] if panels_note else []
     env = jinja2.Environment(loader=jinja2.PackageLoader("asdgaze.report", "templates"),

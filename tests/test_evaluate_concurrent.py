@@ -20,10 +20,12 @@ import pandas as pd
 import pytest
 
 import asdgaze.evaluate as ev
-from asdgaze.data.types import Dataset, Fixations, Stimulus
+from asdgaze.data.types import Dataset
 from asdgaze.evaluate import EvaluateError, EvaluateOptions, evaluate
 from asdgaze.folderlock import LOCK
 from asdgaze.maps.io import save_npy
+
+from _tiny import tiny_dataset  # noqa: E402 (tests/ helper)
 
 SRC = str(Path(ev.__file__).resolve().parents[2])
 H, W = 24, 32
@@ -34,12 +36,7 @@ ROUNDS = 60
 
 
 def _dataset(root: Path, n: int = 4) -> Dataset:
-    rng = np.random.default_rng(3)
-    stimuli = {str(i): Stimulus(str(i), root / f"{i}.png", H, W) for i in range(1, n + 1)}
-    fix = {g: {s: Fixations.from_arrays(rng.integers(0, W, 9) + 0.5, rng.integers(0, H, 9) + 0.5,
-                                        viewer=np.repeat(np.arange(3), 3))
-               for s in stimuli} for g in ("ASD", "TD")}
-    return Dataset("tiny", root, stimuli, fix)
+    return tiny_dataset(root, n, h=H, w=W, n_fix=9, seed=3, image_major=False, images=None, durations=False)
 
 
 def _maps(folder: Path, stems) -> None:

@@ -17,10 +17,12 @@ from scipy.special import logsumexp
 
 from asdgaze.cli import main
 from asdgaze.data import load_demo
-from asdgaze.data.types import Dataset, Fixations, Stimulus
+from asdgaze.data.types import Dataset, Stimulus
 from asdgaze.errors import MapError
 from asdgaze.evaluate import EvaluateError, EvaluateOptions, EvaluateWarning, evaluate
 from asdgaze.maps.io import save_npy
+
+from _tiny import tiny_dataset  # noqa: E402 (tests/ helper)
 
 H, W = 30, 40
 
@@ -48,15 +50,7 @@ def _write_both(ds: Dataset, folder: Path, hdf5: Path, dtype=np.float32) -> dict
 
 
 def _tiny(root: Path, n: int = 4) -> Dataset:
-    rng = np.random.default_rng(5)
-    stimuli, fix = {}, {"ASD": {}, "TD": {}}
-    for i in range(1, n + 1):
-        stem = str(i)
-        stimuli[stem] = Stimulus(stem, root / "imgs" / f"{stem}.png", H, W)
-        for g in fix:
-            x, y = rng.integers(0, W, 10) + 0.5, rng.integers(0, H, 10) + 0.5
-            fix[g][stem] = Fixations.from_arrays(x, y, np.full(10, 200.0), np.arange(10) // 3)
-    return Dataset("tiny", root, stimuli, fix)
+    return tiny_dataset(root, n, h=H, w=W)
 
 
 def _hand_ll(ds: Dataset, lp: np.ndarray, stem: str, group: str) -> float:

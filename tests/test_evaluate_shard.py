@@ -15,9 +15,11 @@ import pytest
 
 import asdgaze.evaluate as ev
 from asdgaze.cli import main
-from asdgaze.data.types import Dataset, Fixations, Stimulus
+from asdgaze.data.types import Dataset
 from asdgaze.evaluate import EvaluateError, EvaluateOptions, evaluate
 from asdgaze.maps.io import save_npy
+
+from _tiny import tiny_dataset  # noqa: E402 (tests/ helper)
 
 SRC = str(Path(ev.__file__).resolve().parents[2])
 DEMO = Path(SRC) / "asdgaze" / "demo" / "TrainingDataset"
@@ -30,12 +32,7 @@ OPTIONS = EvaluateOptions(maps_kind="log-density", metrics=("nss", "cc", "auc_sh
 
 
 def _dataset(root: Path, n: int = 7) -> Dataset:
-    rng = np.random.default_rng(9)
-    stimuli = {str(i): Stimulus(str(i), root / f"{i}.png", H, W) for i in range(1, n + 1)}
-    fix = {g: {s: Fixations.from_arrays(rng.integers(0, W, 12) + 0.5, rng.integers(0, H, 12) + 0.5,
-                                        viewer=np.repeat(np.arange(4), 3))
-               for s in stimuli} for g in ("ASD", "TD")}
-    return Dataset("tiny", root, stimuli, fix)
+    return tiny_dataset(root, n, h=H, w=W, n_fix=12, seed=9, image_major=False, images=None, durations=False)
 
 
 def _log_density_maps(folder: Path, stems, shape=(H, W)) -> None:

@@ -16,9 +16,11 @@ import pandas as pd
 import pytest
 from scipy.special import logsumexp
 
-from asdgaze.data.types import Dataset, Fixations, Stimulus
+from asdgaze.data.types import Dataset
 from asdgaze.evaluate import EvaluateOptions, evaluate
 from asdgaze.maps.io import save_npy
+
+from _tiny import tiny_dataset  # noqa: E402 (tests/ helper)
 
 H, W = 30, 40  # every image: 40x30 (width x height)
 LIMIT = "89,478,485"
@@ -26,15 +28,7 @@ MEMORY_BOUND = 64 * 2**20  # bytes: far below every declared size here (648 MB t
 
 
 def _dataset(root: Path, n: int = 4) -> Dataset:
-    rng = np.random.default_rng(5)
-    stimuli, fix = {}, {"ASD": {}, "TD": {}}
-    for i in range(1, n + 1):
-        stem = str(i)
-        stimuli[stem] = Stimulus(stem, root / "imgs" / f"{stem}.png", H, W)
-        for g in fix:
-            x, y = rng.integers(0, W, 10) + 0.5, rng.integers(0, H, 10) + 0.5
-            fix[g][stem] = Fixations.from_arrays(x, y, np.full(10, 200.0), np.arange(10) // 3)
-    return Dataset("tiny", root, stimuli, fix)
+    return tiny_dataset(root, n, h=H, w=W)
 
 
 def _npy_header_only(path: Path, shape: tuple[int, ...], dtype: str = "<f8") -> Path:

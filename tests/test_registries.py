@@ -13,17 +13,17 @@ from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import pytest
-from PIL import Image
 
 from asdgaze.analysis.compare import CompareOptions, compare
-from asdgaze.data.types import Dataset, Fixations, Stimulus
+from asdgaze.data.types import Dataset, Stimulus
 from asdgaze.evaluate import EvaluateOptions, evaluate
 from asdgaze.metrics import registry as metrics
 from asdgaze.models import registry
 from asdgaze.models.base import PredictorBase, Traits
 from asdgaze.report.html import build_report
+
+from _tiny import tiny_dataset  # noqa: E402 (tests/ helper)
 
 H, W = 24, 32
 
@@ -72,18 +72,8 @@ def toys():
 
 
 def _dataset(tmp_path: Path) -> Dataset:
-    rng = np.random.default_rng(3)
-    stimuli, fix = {}, {"A": {}, "B": {}}
-    for i in range(1, 7):
-        path = tmp_path / "img" / f"{i}.png"
-        path.parent.mkdir(exist_ok=True)
-        Image.new("RGB", (W, H)).save(path)
-        stimuli[str(i)] = Stimulus(str(i), path, H, W)
-        for g in fix:
-            n = 12
-            fix[g][str(i)] = Fixations.from_arrays(rng.integers(0, W, n) + 0.5, rng.integers(0, H, n) + 0.5,
-                                                   viewer=np.repeat(np.arange(4), 3))
-    return Dataset("toy", tmp_path, stimuli, fix)
+    return tiny_dataset(tmp_path, 6, h=H, w=W, groups=("A", "B"),
+                        n_fix=12, seed=3, images="img", durations=False, write_images=True)
 
 
 def test_a_baseline_and_a_metric_registered_here_are_scored_compared_and_reported(tmp_path, toys):

@@ -6,31 +6,22 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import numpy as np
 import pytest
-from PIL import Image
 
 from asdgaze.analysis.compare import CompareOptions
 from asdgaze.cli import main
-from asdgaze.data.types import Dataset, Fixations, Stimulus
+from asdgaze.data.types import Dataset
 from asdgaze.errors import OptionsError
 from asdgaze.evaluate import EvaluateError, EvaluateOptions, evaluate
 from asdgaze.run import RunError, run
 from asdgaze.stagefolder import StageFolder, found_kind
 
+from _tiny import tiny_dataset  # noqa: E402 (tests/ helper)
+
 
 def _dataset(tmp_path: Path) -> Dataset:
-    rng = np.random.default_rng(0)
-    stimuli, fix = {}, {"A": {}, "B": {}}
-    for i in range(1, 4):
-        path = tmp_path / "img" / f"{i}.png"
-        path.parent.mkdir(exist_ok=True)
-        Image.new("RGB", (40, 30)).save(path)
-        stimuli[str(i)] = Stimulus(str(i), path, 30, 40)
-        for g in fix:
-            fix[g][str(i)] = Fixations.from_arrays(rng.integers(0, 40, 8) + 0.5, rng.integers(0, 30, 8) + 0.5,
-                                                   viewer=np.repeat(np.arange(2), 4))
-    return Dataset("tiny", tmp_path, stimuli, fix)
+    return tiny_dataset(tmp_path, 3, groups=("A", "B"),
+                        n_fix=8, per_viewer=4, seed=0, images="img", durations=False, write_images=True)
 
 
 def _files(folder: Path) -> dict[str, int]:

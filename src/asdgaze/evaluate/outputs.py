@@ -139,8 +139,6 @@ def summarise_notes(detail: list[list[str]]) -> list[str]:
 def score_description(options: Any, dataset: Dataset, mit1003: dict[str, Any] | None, models: list[Any]
                       ) -> dict[str, Any]:
     """Plain-language statement of what was scored, written into every output."""
-    from asdgaze.evaluate.score import LOO_MAP
-
     caveat = dataset.format.caveat(mit1003)
     out: dict[str, Any] = {
         **({"caveat": caveat} if caveat else {}),

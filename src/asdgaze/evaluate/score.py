@@ -109,7 +109,7 @@ def _image_rows(plan: Plan, stem: str, groups: tuple[str, ...], worker: WorkerCa
     failures: list[list[str]] = []
     targets = _targets(plan, stem, groups)
     single = len(plan.models) == 1
-    cache = ImageCache(worker)  # this image's densities, shared by the conventions and the IG baseline
+    cache = ImageCache(worker=worker)  # this image's densities, shared by the conventions and the IG baseline
     for model in plan.models:
         if not model.predictor.covers(stem):
             continue

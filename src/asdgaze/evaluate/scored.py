@@ -26,25 +26,20 @@ class WorkerCache:
     """What one worker process keeps across images: predictions and derived maps that depend on the
     image's size only (shape-only models, shape-only priors). Made per process, never shared."""
 
-    by_shape: dict = field(default_factory=dict)
-
-    def get(self, key: tuple, make):
-        if key not in self.by_shape:
-            self.by_shape[key] = make()
-        return self.by_shape[key]
-
-
-@dataclass
-class ImageCache:
-    """One image's predictions, shared by the models' conventions and the information-gain baseline."""
-
-    worker: WorkerCache
     items: dict = field(default_factory=dict)
 
     def get(self, key: tuple, make):
         if key not in self.items:
             self.items[key] = make()
         return self.items[key]
+
+
+@dataclass
+class ImageCache(WorkerCache):
+    """One image's predictions, shared by the models' conventions and the information-gain baseline;
+    ``worker`` is the process's cache for what outlives the image."""
+
+    worker: WorkerCache = field(default_factory=WorkerCache)
 
 
 @dataclass

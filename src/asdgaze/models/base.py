@@ -88,6 +88,12 @@ class PredictorBase:
     #: What the MIT convention scores of it (the rows' ``saliency_map`` column).
     mit_map_scored: str = "exp(log p) scaled to max 1 (float64)"
 
+    @classmethod
+    def fit(cls, context=None) -> "PredictorBase":
+        """The predictor for a dataset (:class:`asdgaze.models.registry.FitContext`); one that needs no
+        fitting is made as it is."""
+        return cls()
+
     def covers(self, stem: str) -> bool:
         """Whether it predicts image ``stem`` (a folder of maps may lack some)."""
         return True

@@ -25,10 +25,6 @@ class UniformPredictor(PredictorBase):
     name = "uniform"
     traits = Traits(shape_only=True, own_shuffle=True)
 
-    @classmethod
-    def fit(cls, context=None) -> "UniformPredictor":
-        return cls()
-
     def log_density(self, stimulus: Stimulus, group: str | None = None,
                     exclude_viewers: Collection[int] = ()) -> np.ndarray:
         return uniform_log_density(*stimulus.shape)
@@ -42,10 +38,6 @@ class GaussianCenterPredictor(PredictorBase):
 
     name = "gaussian"
     traits = Traits(shape_only=True, own_shuffle=True)
-
-    @classmethod
-    def fit(cls, context=None) -> "GaussianCenterPredictor":
-        return cls()
 
     def log_density(self, stimulus: Stimulus, group: str | None = None,
                     exclude_viewers: Collection[int] = ()) -> np.ndarray:
@@ -71,10 +63,6 @@ class CenterBiasMIT1003Predictor(PredictorBase):
         from asdgaze.models.centerbias import resolve_centerbias
 
         self.centerbias = resolve_centerbias("mit1003")  # WeightsError naming the cache path if absent
-
-    @classmethod
-    def fit(cls, context=None) -> "CenterBiasMIT1003Predictor":
-        return cls()
 
     def log_density(self, stimulus: Stimulus, group: str | None = None,
                     exclude_viewers: Collection[int] = ()) -> np.ndarray:

@@ -169,7 +169,9 @@ def continuous_map(dataset: Dataset, group: str, stimulus_id: str) -> np.ndarray
             )
         return cmap
     # the dataset format's recipe (another Gaussian for a fixation table's --fixmap-sigma: a 6-sigma kernel)
-    return dataset.format.recipe(dataset.fixmap_sigma).make(fixations.binary_map(stim.height, stim.width))
+    recipe = dataset.format.recipe(dataset.fixmap_sigma)
+    return saliency4asd_fixation_map(fixations.binary_map(stim.height, stim.width), sigma=recipe.sigma,
+                                     kernel_size=recipe.kernel_taps)
 
 
 def other_fixation_map(

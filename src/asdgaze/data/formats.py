@@ -15,16 +15,18 @@ recognises the data load it; a new format is one more object here (and in :data:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
-__all__ = ["FixmapRecipe", "DatasetFormat", "SALIENCY4ASD", "TABLE", "DEMO", "FORMATS", "S4A_SIGMA",
-           "S4A_KERNEL_SIZE", "MIT1003_CAVEAT", "DEMO_ABOUT", "detect", "demo_path"]
-
+from asdgaze.data.errors import DataError
+from asdgaze.data.format_base import PLAIN, DatasetFormat, FixmapRecipe
+from asdgaze.data.saliency4asd import find_saliency4asd_parts, load_saliency4asd
+from asdgaze.data.table import load_table_dataset
+from asdgaze.errors import OptionsError
 from asdgaze.recipe import S4A_KERNEL_SIZE, S4A_SIGMA
+
+__all__ = ["FixmapRecipe", "DatasetFormat", "SALIENCY4ASD", "TABLE", "DEMO", "PLAIN", "FORMATS", "S4A_SIGMA",
+           "S4A_KERNEL_SIZE", "MIT1003_CAVEAT", "DEMO_ABOUT", "detect", "demo_path"]
 
 MIT1003_CAVEAT = (
     "The Saliency4ASD images are very likely a subset of MIT1003, on which DeepGaze IIE was trained "
@@ -34,78 +36,6 @@ MIT1003_CAVEAT = (
 DEMO_ABOUT = ("The demo data are 8 OSIE images with real fixations of adult observers, split arbitrarily into "
               "groups named 'ASD' (observers 1-7) and 'TD' (8-15): no one in them has a diagnosis, and no group "
               "difference is expected.")
-
-
-@dataclass(frozen=True)
-class FixmapRecipe:
-    """The continuous fixation map: the binary map filtered with a ``kernel_taps``-tap Gaussian of ``sigma``
-    pixels (zero padding, MATLAB's anchor), then min-max scaled to 0..1 (:mod:`asdgaze.data.fixmaps`)."""
-
-    sigma: float = S4A_SIGMA
-    kernel_taps: int = S4A_KERNEL_SIZE
-
-    @classmethod
-    def for_sigma(cls, sigma: float) -> "FixmapRecipe":
-        """Saliency4ASD's kernel for its own sigma; a 6-sigma kernel for any other."""
-        sigma = float(sigma)
-        return cls(sigma, S4A_KERNEL_SIZE if sigma == S4A_SIGMA else max(1, int(round(6 * sigma))))
-
-    def make(self, binary_map: np.ndarray) -> np.ndarray:
-        from asdgaze.data.fixmaps import saliency4asd_fixation_map
-
-        return saliency4asd_fixation_map(binary_map, sigma=self.sigma, kernel_size=self.kernel_taps)
-
-    def describe(self) -> dict[str, Any]:
-        return {"sigma_px": self.sigma, "kernel_taps": self.kernel_taps, "padding": "zero",
-                "scaling": "min-max to 0..1"}
-
-
-class DatasetFormat:
-    """One way datasets are laid out. ``name`` is what a Dataset's ``format`` records; ``options``: the
-    loading options it takes (``table``, ``coords``)."""
-
-    name = ""
-    label = ""
-    options: tuple[str, ...] = ()
-    #: Whether ``--fixmap-sigma`` may change the recipe (a table's may; a dataset with shipped maps' not).
-    fixed_recipe = False
-
-    def detect(self, path: Path, table: Any = None) -> bool:
-        """Whether ``path`` (with these options) is a dataset of this format."""
-        return False
-
-    def load(self, path: Path, *, table: Any = None, coords: str | None = None, groups: Any = None,
-             max_pixels: int | None = None) -> Any:
-        raise NotImplementedError
-
-    def recipe(self, sigma: float = S4A_SIGMA) -> FixmapRecipe:
-        return FixmapRecipe.for_sigma(sigma)
-
-    def fixmap_sigma_problem(self, sigma: float, dataset: Any) -> str | None:
-        """Why ``--fixmap-sigma sigma`` cannot apply to ``dataset``, or None."""
-        if self.fixed_recipe and sigma != dataset.fixmap_sigma:
-            return (f"a {self.label} folder has its own recipe (sigma {dataset.fixmap_sigma:g} px); --fixmap-sigma "
-                    "is for --table data")
-        return None
-
-    def caveat(self, mit1003: dict[str, Any] | None = None) -> str | None:
-        """What every output on this data must say about DeepGaze IIE's training set, or None. A measured
-        MIT1003 overlap (``--mit1003``) is stated for any format."""
-        if not mit1003:
-            return None
-        return (f"Overlap with MIT1003 (DeepGaze IIE's training set), measured with --mit1003 "
-                f"{mit1003.get('folder', '?')}: {mit1003['n_matched']} of {mit1003['n_images']} images match an "
-                "MIT1003 image (perceptual hash). DeepGaze IIE was trained on MIT1003 (and its centre bias fitted "
-                "there): absolute DeepGaze scores on those images are optimistic; ASD-vs-TD comparisons on the "
-                "same images remain meaningful. Report the baselines beside any model.")
-
-    @property
-    def about(self) -> str | None:
-        """What the data are, where a report must say it (the demo's arbitrary groups)."""
-        return None
-
-    def __repr__(self) -> str:
-        return f"<dataset format {self.name}>"
 
 
 class _Saliency4ASD(DatasetFormat):
@@ -118,10 +48,6 @@ class _Saliency4ASD(DatasetFormat):
 
     def load(self, path: Path, *, table: Any = None, coords: str | None = None, groups: Any = None,
              max_pixels: int | None = None) -> Any:
-        from asdgaze.data.errors import DataError
-        from asdgaze.data.saliency4asd import find_saliency4asd_parts, load_saliency4asd
-        from asdgaze.errors import OptionsError
-
         if coords not in (None, "1-based"):
             raise OptionsError(f"--coords {coords} (from Python: coords={coords!r}) applies only with --table: "
                                "Saliency4ASD coordinates are always 1-based")
@@ -133,6 +59,7 @@ class _Saliency4ASD(DatasetFormat):
         except DataError as exc:
             raise DataError(f"{exc}. For a plain folder of images, add {TABLE_HINT}") from None
         ds = load_saliency4asd(root, groups=groups, max_pixels=max_pixels)
+        ds.format = self
         if _is_demo(root):  # the bundled demo: OSIE images in this layout
             ds.name, ds.format = "asdgaze-demo", DEMO
         return ds
@@ -153,15 +80,14 @@ class _Table(DatasetFormat):
 
     def load(self, path: Path, *, table: Any = None, coords: str | None = None, groups: Any = None,
              max_pixels: int | None = None) -> Any:
-        from asdgaze.data.table import load_table_dataset
-        from asdgaze.errors import OptionsError
-
         if coords is None:
             raise OptionsError(
                 f"{table}: coords is required with a table: say whether its x, y are 0-based or 1-based "
                 f"with --coords 0-based|1-based (from Python: coords=)"
             )
-        return load_table_dataset(path, table, coords=coords, groups=groups, max_pixels=max_pixels)
+        ds = load_table_dataset(path, table, coords=coords, groups=groups, max_pixels=max_pixels)
+        ds.format = self
+        return ds
 
 
 class _Demo(_Saliency4ASD):
@@ -179,7 +105,7 @@ class _Demo(_Saliency4ASD):
 SALIENCY4ASD = _Saliency4ASD()
 TABLE = _Table()
 DEMO = _Demo()
-FORMATS = {f.name: f for f in (SALIENCY4ASD, TABLE, DEMO)}
+FORMATS = {f.name: f for f in (SALIENCY4ASD, TABLE, DEMO, PLAIN)}
 #: The formats :func:`detect` asks, in turn.
 DETECTED = (TABLE, SALIENCY4ASD)
 #: How a plain images folder is loaded, said for CLI and Python users alike.

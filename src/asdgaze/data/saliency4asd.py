@@ -30,7 +30,6 @@ from PIL import Image
 
 from asdgaze.data._checks import open_image, read_stimuli, stimulus_sort_key, warn_dropped
 from asdgaze.data.errors import DataError, DataWarning
-from asdgaze.data.formats import SALIENCY4ASD
 from asdgaze.data.types import Dataset, Fixations, Stimulus
 
 __all__ = ["find_saliency4asd_parts", "load_saliency4asd", "read_scanpath", "Saliency4ASDParts"]
@@ -333,7 +332,7 @@ def load_saliency4asd(
             for sid, p in pts.items():
                 if sid in fixations[g]:
                     _check_fixpts(p, fixations[g][sid], stimuli[sid])
-    return Dataset(name="saliency4asd", root=Path(path), stimuli=stimuli, fixations=fixations, format=SALIENCY4ASD,
+    return Dataset(name="saliency4asd", root=Path(path), stimuli=stimuli, fixations=fixations,
                    fixation_maps=fixation_maps, problems=problems, notes=notes,
                    fixations_source={g: str(parts.scanpaths[g] / f"{g}_scanpath_<image>.txt") for g in wanted})
 

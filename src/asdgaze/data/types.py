@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from asdgaze.data.formats import TABLE, DatasetFormat
+from asdgaze.data.format_base import PLAIN, DatasetFormat
 from asdgaze.recipe import S4A_SIGMA
 
 
@@ -107,7 +107,7 @@ class Dataset:
     was still readable); shown once and written to every manifest.
     fixmap_sigma: the continuous fixation map recipe's Gaussian (see :mod:`asdgaze.data.fixmaps`).
     format: the dataset format it was read as (:mod:`asdgaze.data.formats`; a Dataset built in Python:
-    the fixation-table format, whose recipe's Gaussian is ``fixmap_sigma``).
+    ``PLAIN``, whose recipe's Gaussian is ``fixmap_sigma``).
     """
 
     name: str
@@ -121,7 +121,7 @@ class Dataset:
     #: 6-sigma kernel and zero padding); a fixation table takes it from ``--fixmap-sigma``.
     fixmap_sigma: float = S4A_SIGMA
     #: How the dataset is laid out (:mod:`asdgaze.data.formats`): its recipe, options and caveats.
-    format: DatasetFormat = TABLE
+    format: DatasetFormat = PLAIN
     #: per group, the file its fixations were read from, for messages: a table, or a pattern with
     #: ``<image>`` for one file per image (Saliency4ASD's scanpath files); default the dataset root
     fixations_source: dict[str, str] = field(default_factory=dict)

@@ -105,10 +105,10 @@ def _run_info(res: Results) -> list[tuple[str, str]]:
 
 def dataset_format(manifest: dict):
     """The dataset format an evaluate manifest records (older manifests: from the dataset's name)."""
-    from asdgaze.data.formats import FORMATS, TABLE
+    from asdgaze.data.formats import FORMATS, PLAIN
 
     ds = manifest.get("dataset") or {}
-    return FORMATS.get(str(ds.get("format") or ds.get("name") or ""), TABLE)
+    return FORMATS.get(str(ds.get("format") or ds.get("name") or ""), PLAIN)
 
 
 def _caveats(res: Results, cmp: CompareResult) -> list[str]:

@@ -186,3 +186,18 @@ def test_demo_warnings_print_once_without_source_lines(tmp_path, capsys, empty_c
     unused = [ln for ln in err.splitlines() if "--centerbias gaussian is not used" in ln]
     assert len(unused) == 1 and unused[0].startswith("warning: ")
     assert "DataWarning" not in err and "warnings.warn" not in err and "UserWarning" not in err
+
+
+def test_ctrl_c_in_the_demo_says_which_stage_and_how_far_it_got(tmp_path, capsys, empty_cache, monkeypatch):
+    from asdgaze.evaluate import EvaluateInterrupted
+
+    def interrupted(*args, **kwargs):
+        raise EvaluateInterrupted(3, 8, tmp_path / "parts")
+
+    monkeypatch.setattr("asdgaze.evaluate.evaluate", interrupted)
+    rc = main(["demo", "--out", str(tmp_path / "out"), "--no-download", "--no-progress"])
+    err = capsys.readouterr().err
+    assert rc == 130
+    assert err.strip().splitlines()[-1] == (f"interrupted during [1/3] evaluate: 3 of 8 images finished (saved in "
+                                            f"{tmp_path / 'parts'}); rerun the same command to resume")
+    assert "aborted" not in err

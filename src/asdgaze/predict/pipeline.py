@@ -35,6 +35,7 @@ from asdgaze.predict.outputs import (
     NPY_DTYPES,
     PER_IMAGE,
     PNG_NORMALISATION,
+    RENDERING,
     finished,
     output_paths,
     parse_outputs,
@@ -158,7 +159,8 @@ def _versions() -> dict:
 
 #: What each recorded setting is called on the command line, for messages.
 SETTING_NAMES = {"weights_sha256": "--weights (sha256)", "centerbias": "--centerbias", "precision": "--precision",
-                 "outputs": "--outputs", "npy_dtype": "--npy-dtype"}
+                 "outputs": "--outputs", "npy_dtype": "--npy-dtype",
+                 "rendering": "the PNG and overlay pictures (this version's)"}
 
 
 @claims_folder
@@ -245,6 +247,8 @@ def run_predict(out: str | os.PathLike, images=None, dataset=None, weights: str 
         wdesc = {"path": None, "sha256": None, "note": "model object passed in"}
     settings = {"weights_sha256": wdesc["sha256"], "centerbias": cb.describe(), "precision": model_precision,
                 "outputs": list(chosen), "npy_dtype": npy_dtype}
+    if {"png", "overlay"} & set(chosen):  # pictures of an earlier rendering are not taken for finished ones
+        settings["rendering"] = RENDERING
     folder = StageFolder(out_dir, "predict")
     folder.check_kind()  # not a run folder, nor an evaluate one
     # Runs with other settings are refused while this one holds the folder; shards share it.

@@ -115,12 +115,22 @@ def per_fixation_frame(stems: list[str], results: dict[str, dict[str, Any]]) -> 
     return pd.DataFrame({c: np.concatenate(v) for c, v in cols.items()})
 
 
+#: How many of the files a note concerns it names (all of them are in the manifest's ``note_detail``).
+NAMED = 3
+
+
+def _some(items: list[str]) -> str:
+    more = f"; and {len(items) - NAMED} more (all in manifest.json, note_detail)" if len(items) > NAMED else ""
+    return "; ".join(items[:NAMED]) + more
+
+
 def summarise_notes(detail: list[list[str]]) -> list[str]:
-    """One note per kind of issue, naming every image concerned (the terminal shows each once)."""
+    """One note per kind of issue, with a count and the first few files (the manifest names every one)."""
     by_kind: dict[str, list[str]] = {}
     for kind, text in detail:
         by_kind.setdefault(kind, []).append(text)
-    notes = list(by_kind.pop("map", []))
+    maps = by_kind.pop("map", [])
+    notes = maps if len(maps) <= NAMED else [f"{len(maps)} map(s) were read with a note: {_some(maps)}"]
     if "scale" in by_kind:
         items = by_kind["scale"]
         notes.append(f"{len(items)} map(s) read as log-densities do not sum to 1 (first: {items[0]}); if they are "
@@ -128,11 +138,11 @@ def summarise_notes(detail: list[list[str]]) -> list[str]:
     if "resized" in by_kind:
         items = by_kind["resized"]
         notes.append(f"{len(items)} map(s) differ in size from their image and were resized with MATLAB-style "
-                     f"bicubic imresize as the MIT code does: {'; '.join(items)}")
+                     f"bicubic imresize as the MIT code does: {_some(items)}")
     if "constant" in by_kind:
         items = by_kind["constant"]
         notes.append(f"{len(items)} constant map(s): most metrics are undefined (NaN) for them, so n differs "
-                     f"between metrics in the summary: {'; '.join(items)}")
+                     f"between metrics in the summary: {_some(items)}")
     return notes
 
 
@@ -274,8 +284,9 @@ def write_outputs(out_dir: Path, dataset: Dataset, options: Any, per_image: pd.D
         "mit1003": mit1003,
         "not_scored": {"missing_map": run["missing"], "failed": [f._asdict() for f in run["failures"]]},
         "summary": json.loads(summary.to_json(orient="records")),
+        "headline": run.get("headline"),  # the answer first (asdgaze.analysis.headline), default comparison
     }
-    write_json_atomic(files["summary.json"], summary_json)
+    write_json_atomic(files["summary.json"], finite_json(summary_json))
     records = {m.name: m.predictor.record(run["map_sha256"][m.name]) for m in run["models"]
                if m.name in run["map_sha256"]}
     manifest = {

@@ -98,6 +98,10 @@ class PredictorBase:
         """Whether it predicts image ``stem`` (a folder of maps may lack some)."""
         return True
 
+    def notes(self) -> list[str]:
+        """What every user of its scores must know about how it was made (a fit that fell back to uniform)."""
+        return []
+
     def where(self, stimulus: Stimulus) -> str:
         """What messages about its prediction on ``stimulus`` name (a file, or the model)."""
         return self.name

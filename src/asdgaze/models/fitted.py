@@ -146,7 +146,7 @@ def _check_group(dataset: Dataset, group: str | None, who: str) -> str:
     return group
 
 
-@register_baseline("centerbias", label="centre bias (fitted)", default=True,
+@register_baseline("centerbias", label="centre bias (fitted)", default=True, reference=True,
                    help="a 2-D Gaussian KDE of the group's fixations on the other images, mixed with uniform")
 class FittedCenterBias(PredictorBase):
     """Leave-one-image-out fitted centre bias per group; fitted at construction (see the module docstring).
@@ -295,6 +295,11 @@ class FittedCenterBias(PredictorBase):
     def describe(self) -> dict:
         return {"name": self.name, "grid_cells": self.grid,
                 "fits": {g: _jsonable(asdict(f)) for g, f in self.fits.items()}}
+
+    def notes(self) -> list[str]:
+        return [f"the fitted centre bias of group {g} is the uniform density: fewer than 2 images have fixations of "
+                "that group, so there is nothing to learn from other images; an information gain against it is one "
+                "against uniform" for g, f in self.fits.items() if "note" in f.search]
 
 
 @register_baseline("gold-standard", label="gold standard (noise ceiling)", default=True,
@@ -454,6 +459,9 @@ class GoldStandard(PredictorBase):
     def describe(self) -> dict:
         return {"name": self.name, "fits": {g: _jsonable(asdict(f)) for g, f in self.fits.items()},
                 "centerbias": self.centerbias.describe()}
+
+    def notes(self) -> list[str]:
+        return self.centerbias.notes()
 
 
 @register_baseline("other-group", label="the other group", default=True, groups=2,

@@ -514,8 +514,21 @@ def sim_densities(p: np.ndarray, q: np.ndarray) -> float:
 
 @lru_cache(maxsize=16)
 def _blur_matrix(n: int, sigma: float, mode: str, truncate: float) -> np.ndarray:
-    """(n, n) matrix G with ``G @ v == gaussian_filter1d(v, sigma, mode=mode, truncate=truncate)``."""
-    g = gaussian_filter1d(np.eye(n), sigma, axis=0, mode=mode, truncate=truncate)
+    """(n, n) matrix G with ``G @ v == gaussian_filter1d(v, sigma, mode=mode, truncate=truncate)``.
+
+    G is ``gaussian_filter1d(np.eye(n), ...)``. With zero padding ("constant") column j is the response
+    to a delta at j: the kernel's weights themselves (each output sums one weight times 1 and zeros,
+    exactly), so G is the Toeplitz matrix of one delta's response, gathered instead of filtering n
+    columns (~70 ms at n = 1024; the same numbers). Other modes fold weights at the borders: filtered.
+    """
+    if mode == "constant":
+        delta = np.zeros(2 * n - 1)
+        delta[n - 1] = 1.0
+        u = gaussian_filter1d(delta, sigma, mode=mode, truncate=truncate)
+        i = np.arange(n)
+        g = u[(n - 1) + i[:, None] - i[None, :]]  # G[i, j] = response at i to a delta at j
+    else:
+        g = gaussian_filter1d(np.eye(n), sigma, axis=0, mode=mode, truncate=truncate)
     g.setflags(write=False)
     return g
 

@@ -87,3 +87,35 @@ def test_score_mit_prepared_caches_are_bit_identical():
         assert want == got or all(np.isnan(want["TD"][m]) and np.isnan(got["TD"][m]) or want["TD"][m] == got["TD"][m]
                                   for m in want["TD"])
     assert prepared and base_prepared
+
+
+def test_log_density_of_probabilities_equals_the_checked_log():
+    from asdgaze.errors import MapError
+    from asdgaze.predictions import checked_log_density, log_density_of
+
+    rng = np.random.default_rng(4)
+    p = rng.random((30, 40)) ** 8
+    p[3, 4] = 0.0  # log 0 = -inf is allowed
+    p /= p.sum()
+    with np.errstate(divide="ignore"):
+        got, want = log_density_of(p), checked_log_density(np.log(p))
+    assert np.array_equal(got.values, want.values) and not got.values.flags.writeable
+    assert abs(float(logsumexp(got.values))) < 1e-9  # what the skipped check would have verified
+    # not normalised: renormalised as the checked path does
+    with np.errstate(divide="ignore"):
+        assert np.array_equal(log_density_of(3 * p).values, checked_log_density(np.log(3 * p)).values)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        for bad in (-p, np.full((2, 2), np.nan)):  # log of a negative or NaN: refused as before
+            try:
+                log_density_of(bad)
+            except MapError:
+                continue
+            raise AssertionError("a density with NaN logs was accepted")
+
+
+def test_normalized_log_density_is_the_shifted_array():
+    rng = np.random.default_rng(5)
+    for a in (rng.normal(size=(20, 30)) * 30 - 400, rng.normal(size=(20, 30)) + 1e4):
+        ld = LogDensity.normalized(a)
+        assert np.array_equal(ld.values, a - logsumexp(a))
+        assert abs(float(logsumexp(ld.values))) < 1e-9 and not ld.values.flags.writeable

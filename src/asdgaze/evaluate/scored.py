@@ -15,8 +15,8 @@ from typing import Any
 import numpy as np
 
 from asdgaze.data.types import Stimulus
-from asdgaze.models.base import Traits
-from asdgaze.predictions import LogDensity, checked_log_density
+from asdgaze.models.base import Traits, checked_prediction
+from asdgaze.predictions import LogDensity
 
 __all__ = ["Scored", "WorkerCache", "ImageCache"]
 
@@ -76,7 +76,7 @@ class Scored:
         return cache.get(("density",) + self._key(group), make)
 
     def _density(self, stim: Stimulus, group: str) -> LogDensity:
-        return checked_log_density(self.predictor.log_density(stim, group))
+        return checked_prediction(self.predictor, stim, group)
 
     def saliency(self, stim: Stimulus, group: str, cache: ImageCache) -> tuple[np.ndarray, list[list[str]]]:
         """The map the MIT metrics score and the notes its reading gave ([kind, text]), made once per image

@@ -119,3 +119,34 @@ def test_normalized_log_density_is_the_shifted_array():
         ld = LogDensity.normalized(a)
         assert np.array_equal(ld.values, a - logsumexp(a))
         assert abs(float(logsumexp(ld.values))) < 1e-9 and not ld.values.flags.writeable
+
+
+def test_a_target_scored_against_several_maps_gives_each_single_metric_value():
+    """The parts a Target keeps (fixated pixels, prepared continuous map, sAUC candidates) serve every map
+    scored against it: each value equals the single-metric function's on that map alone, constant maps
+    included (whose undefined AUCs draw nothing)."""
+    from asdgaze.metrics import auc_borji, auc_judd, auc_shuffled, cc, emd, info_gain, kl_div, nss, sim
+    from asdgaze.metrics.streams import metric_rng
+
+    rng = np.random.default_rng(6)
+    f = np.zeros((40, 48), bool)
+    f[rng.integers(0, 40, 20), rng.integers(0, 48, 20)] = True
+    c = P.gaussian_blur(f.astype(float), 3.0)
+    o = np.zeros((40, 48), bool)
+    o[rng.integers(0, 40, 50), rng.integers(0, 48, 50)] = True
+    base = rng.random((40, 48)) + 0.1
+    t = {"TD": Target(f, c, o)}
+    for sal in (rng.random((40, 48)), np.ones((40, 48)), rng.random((20, 24)), np.zeros((40, 48))):
+        got = score_mit(sal, t, base, image_id="7", n_splits=5)["TD"]
+
+        def r(m):
+            return metric_rng(0, "7", "TD", m)
+
+        want = {"auc_judd": auc_judd(sal, f, rng=r("auc_judd")),
+                "auc_borji": auc_borji(sal, f, n_splits=5, rng=r("auc_borji")),
+                "auc_shuffled": auc_shuffled(sal, f, o, n_splits=5, rng=r("auc_shuffled")),
+                "nss": nss(sal, f), "cc": cc(sal, c), "kl": kl_div(sal, c), "sim": sim(sal, c),
+                "ig": info_gain(sal, f, base), "emd": emd(sal, c)}
+        assert set(got) == set(want)
+        for m in want:
+            assert got[m] == want[m] or (np.isnan(got[m]) and np.isnan(want[m])), (m, got[m], want[m])

@@ -150,3 +150,18 @@ def test_a_target_scored_against_several_maps_gives_each_single_metric_value():
         assert set(got) == set(want)
         for m in want:
             assert got[m] == want[m] or (np.isnan(got[m]) and np.isnan(want[m])), (m, got[m], want[m])
+
+
+def test_auc_of_a_constant_density_is_the_ranked_value():
+    """A uniform density's AUC is 0.5 per fixation without ranking the map: the ranked values exactly."""
+    ld = LogDensity(np.full((30, 40), -np.log(1200.0)))
+    rng = np.random.default_rng(9)
+    xs, ys = rng.uniform(0, 40, 17), rng.uniform(0, 30, 17)
+    got = score_probabilistic(ld, xs, ys, metrics=("auc",), mode="density", derived={})
+    want = P.auc_per_fixation(ld.density(), xs, ys)
+    assert np.array_equal(got.per_fixation["auc"], want) and got.values["auc"] == float(want.mean()) == 0.5
+    try:  # a fixation outside the image is refused as before
+        score_probabilistic(ld, [40.0], [0.0], metrics=("auc",), mode="density")
+    except ValueError:
+        return
+    raise AssertionError("a fixation outside the image was accepted")

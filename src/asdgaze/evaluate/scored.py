@@ -63,7 +63,8 @@ class Scored:
         kind = d.get("kind", "baseline")
         return {"kind": kind, **d, "name": self.name, "traits": self.traits.describe()}
 
-    def _key(self, group: str | None) -> tuple:
+    def key(self, group: str | None) -> tuple:
+        """Its key in an image's cache: the predictor, and the group where its prediction depends on it."""
         return (id(self.predictor), group if self.traits.group_dependent else None)
 
     def density(self, stim: Stimulus, group: str, cache: ImageCache | None = None) -> LogDensity:
@@ -73,7 +74,7 @@ class Scored:
             return make()
         if self.traits.shape_only:  # the same density on every image of this size
             return cache.worker.get(("shape", id(self.predictor), stim.shape), make)
-        return cache.get(("density",) + self._key(group), make)
+        return cache.get(("density",) + self.key(group), make)
 
     def _density(self, stim: Stimulus, group: str) -> LogDensity:
         return checked_prediction(self.predictor, stim, group)
@@ -95,4 +96,4 @@ class Scored:
 
         if self.traits.shape_only:
             return cache.worker.get(("saliency", id(self.predictor), stim.shape), make)
-        return cache.get(("saliency",) + self._key(group), make)
+        return cache.get(("saliency",) + self.key(group), make)

@@ -91,7 +91,12 @@ def ig(i: ProbInputs, m: str):
 
 
 def auc(i: ProbInputs, m: str):
-    return _mean(P.auc_per_fixation(i.p, i.xs, i.ys))
+    p = i.p
+    if i.get(i.derived, "constant", lambda: P.is_constant(p)):
+        # every pixel ties with every fixation: (0 + 0.5 HW) / HW = 0.5 exactly, without ranking the map
+        r, _ = P.fixation_indices(p.shape, i.xs, i.ys)
+        return _mean(np.full(r.size, 0.5))
+    return _mean(P.auc_per_fixation(p, i.xs, i.ys))
 
 
 def nss(i: ProbInputs, m: str):

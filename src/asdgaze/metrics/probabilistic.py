@@ -33,6 +33,7 @@ __all__ = [
     "information_gain",
     "auc_per_fixation",
     "auc",
+    "is_constant",
     "sauc_per_fixation",
     "sauc",
     "auc_judd_fixation_thresholds",
@@ -233,6 +234,16 @@ def auc_per_fixation(saliency: np.ndarray, xs: object, ys: object) -> np.ndarray
     s = real_map(saliency, "saliency")
     r, c = fixation_indices(s.shape, xs, ys)
     return _rank_fractions(s[r, c], s.ravel())
+
+
+def is_constant(a: np.ndarray) -> bool:
+    """Whether every value of a map is the same number (then each fixation's AUC is 0.5); False with NaN.
+
+    >>> is_constant(np.full((2, 3), 0.25)), is_constant(np.eye(2)), is_constant(np.array([[1.0, np.nan, 1.0]]))
+    (True, False, False)
+    """
+    flat = np.asarray(a).ravel()
+    return bool(flat[0] == flat[-1] and flat.min() == flat.max())
 
 
 def auc(saliency: np.ndarray, xs: object, ys: object) -> float:

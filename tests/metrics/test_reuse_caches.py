@@ -165,3 +165,23 @@ def test_auc_of_a_constant_density_is_the_ranked_value():
     except ValueError:
         return
     raise AssertionError("a fixation outside the image was accepted")
+
+
+def test_sauc_of_a_difference_read_at_its_pixels_is_the_whole_map_value():
+    rng = np.random.default_rng(10)
+    a, b = _density(11).values, _density(12).values
+    xs, ys = rng.uniform(0, 64, 30), rng.uniform(0, 48, 30)
+    ox, oy = rng.uniform(0, 64, 500), rng.uniform(0, 48, 500)
+    want = P.sauc_per_fixation(a - b, xs, ys, ox, oy)
+    for bounded in (None, True):
+        assert np.array_equal(P.sauc_per_fixation_of_difference(a, b, xs, ys, ox, oy, bounded), want)
+    a2 = a.copy()
+    a2[0, 0] = -np.inf  # a zero density: the whole map is formed and refused as before
+    for call in (lambda: P.sauc_per_fixation(a2 - b, xs, ys, ox, oy),
+                 lambda: P.sauc_per_fixation_of_difference(a2, b, xs, ys, ox, oy)):
+        try:
+            call()
+        except ValueError as e:
+            assert "NaN or infinite" in str(e)
+            continue
+        raise AssertionError("a non-finite map was accepted")

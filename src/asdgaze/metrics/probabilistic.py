@@ -35,6 +35,8 @@ __all__ = [
     "auc",
     "is_constant",
     "sauc_per_fixation",
+    "sauc_per_fixation_of_difference",
+    "is_bounded",
     "sauc",
     "auc_judd_fixation_thresholds",
     "nss_per_fixation",
@@ -212,7 +214,7 @@ def _rank_fractions(positives: np.ndarray, negatives: np.ndarray) -> np.ndarray:
     return frac[inv.ravel()]
 
 
-def auc_per_fixation(saliency: np.ndarray, xs: object, ys: object) -> np.ndarray:
+def auc_per_fixation(saliency: np.ndarray, xs: object, ys: object, *, checked: bool = False) -> np.ndarray:
     """Per-fixation AUC with all pixels as negatives (pysaliency ``AUCs``, ``nonfixations='uniform'``).
 
     ``AUC_i = (#{pixels with s < s_i} + 0.5 #{pixels with s = s_i}) / (H W)``, where s_i is the
@@ -222,6 +224,8 @@ def auc_per_fixation(saliency: np.ndarray, xs: object, ys: object) -> np.ndarray
     Args:
         saliency: (H, W) any real map (only the order matters).
         xs, ys: (N,) 0-based fixation coordinates.
+        checked: ``saliency`` is known to be a finite 2-D float64 array (a LogDensity's density): its
+            check is not repeated.
 
     Returns:
         (N,) float64 in [0, 1].
@@ -231,7 +235,7 @@ def auc_per_fixation(saliency: np.ndarray, xs: object, ys: object) -> np.ndarray
         >>> auc_per_fixation(s, [1, 1], [0, 1]).tolist()  # (1 + 0.5*2)/4, (3 + 0.5)/4
         [0.5, 0.875]
     """
-    s = real_map(saliency, "saliency")
+    s = saliency if checked else real_map(saliency, "saliency")
     r, c = fixation_indices(s.shape, xs, ys)
     return _rank_fractions(s[r, c], s.ravel())
 
@@ -282,6 +286,41 @@ def sauc_per_fixation(saliency: np.ndarray, xs: object, ys: object, other_xs: ob
     r, c = fixation_indices(s.shape, xs, ys)
     nr, nc = fixation_indices(s.shape, other_xs, other_ys, name="other images' fixations")
     return _rank_fractions(s[r, c], s[nr, nc])
+
+
+def sauc_per_fixation_of_difference(a: np.ndarray, b: np.ndarray, xs: object, ys: object, other_xs: object,
+                                    other_ys: object, bounded: bool | None = None) -> np.ndarray:
+    """``sauc_per_fixation(a - b, ...)`` (the metric-specific map ``log p - log p_shuffled``), subtracting
+    only at the pixels it reads: each value is the same single subtraction.
+
+    The whole map a - b is formed (and checked, with the same error) only where it might not be finite:
+    unless ``bounded`` (or, if None, a check here) says that both maps are finite and below 1e300 in
+    magnitude, so that their difference is finite everywhere.
+
+    Example:
+        >>> a, b = np.array([[0.0, 1.0], [2.0, 3.0]]), np.ones((2, 2))
+        >>> sauc_per_fixation_of_difference(a, b, [1], [1], [0, 1, 1], [0, 0, 1]).tolist()
+        [0.8333333333333334]
+    """
+    a = np.asarray(a, dtype=np.float64)
+    b = np.asarray(b, dtype=np.float64)
+    if bounded is None:
+        bounded = a.ndim == 2 and a.shape == b.shape and is_bounded(a) and is_bounded(b)
+    if not bounded:
+        return sauc_per_fixation(a - b, xs, ys, other_xs, other_ys)
+    r, c = fixation_indices(a.shape, xs, ys)
+    nr, nc = fixation_indices(a.shape, other_xs, other_ys, name="other images' fixations")
+    return _rank_fractions(a[r, c] - b[r, c], a[nr, nc] - b[nr, nc])
+
+
+def is_bounded(a: np.ndarray, limit: float = 1e300) -> bool:
+    """Whether a non-empty map is finite with every value below ``limit`` in magnitude (False with NaN).
+
+    >>> is_bounded(np.zeros((2, 2))), is_bounded(np.array([[0.0, -np.inf]])), is_bounded(np.zeros((0, 2)))
+    (True, False, False)
+    """
+    a = np.asarray(a)
+    return bool(a.size and -limit < a.min() and a.max() < limit)
 
 
 def sauc(saliency: np.ndarray, xs: object, ys: object, other_xs: object, other_ys: object) -> float:
@@ -340,17 +379,18 @@ def auc_judd_fixation_thresholds(saliency: np.ndarray, xs: object, ys: object) -
 
 
 def nss_per_fixation(saliency: np.ndarray, xs: object, ys: object,
-                     moments: tuple[float, float] | None = None) -> np.ndarray:
+                     moments: tuple[float, float] | None = None, *, checked: bool = False) -> np.ndarray:
     """Per-fixation NSS: ``(s_i - mean s) / std s`` with the population std (ddof 0).
 
-    As pysaliency's ``metrics.NSS``: a constant map is only centred (all zeros), not NaN.
+    As pysaliency's ``metrics.NSS``: a constant map is only centred (all zeros), not NaN. ``checked``: as
+    for :func:`auc_per_fixation`.
 
     Example:
         >>> s = np.array([[0.0, 1.0], [2.0, 3.0]])
         >>> nss_per_fixation(s, [1, 1], [1, 1]).round(6).tolist()  # 1.5 / sqrt(1.25), twice
         [1.341641, 1.341641]
     """
-    s = real_map(saliency, "saliency")
+    s = saliency if checked else real_map(saliency, "saliency")
     r, c = fixation_indices(s.shape, xs, ys)
     mean, std = map_moments(s) if moments is None else moments
     v = s[r, c] - mean

@@ -16,6 +16,7 @@ import numpy as np
 
 from asdgaze.metrics import probabilistic as P
 from asdgaze.metrics._checks import real_map, same_shape
+from asdgaze.metrics.ranks import BinnedValues
 
 __all__ = ["ProbInputs", "ProbScorer"]
 
@@ -97,7 +98,8 @@ def auc(i: ProbInputs, m: str):
         # every pixel ties with every fixation: (0 + 0.5 HW) / HW = 0.5 exactly, without ranking the map
         r, _ = P.fixation_indices(p.shape, i.xs, i.ys)
         return _mean(np.full(r.size, 0.5))
-    return _mean(P.auc_per_fixation(p, i.xs, i.ys, checked=True))
+    binned = i.get(i.derived, "binned", lambda: BinnedValues.of(p))  # the map's part, for every group
+    return _mean(P.auc_per_fixation(p, i.xs, i.ys, checked=True, binned=binned))
 
 
 def nss(i: ProbInputs, m: str):

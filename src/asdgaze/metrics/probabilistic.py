@@ -23,6 +23,7 @@ import numpy as np
 from scipy.ndimage import gaussian_filter1d
 
 from asdgaze.metrics._checks import real_map, same_shape
+from asdgaze.metrics.ranks import BinnedValues, below_and_equal
 
 __all__ = [
     "fixation_indices",
@@ -180,24 +181,9 @@ def information_gain(log_density: np.ndarray, baseline: np.ndarray | None, xs: o
 # --- AUC family ---------------------------------------------------------------------------------
 
 
-def _below_and_equal(values: np.ndarray, thresholds: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """For sorted unique ``thresholds`` t_i: counts of ``values`` < t_i and == t_i.
-
-    One binary search per value into the short threshold list, so a 768x1024 map against a few
-    hundred fixations costs one pass over the map (no sort of the map).
-    """
-    k = thresholds.size
-    j = np.searchsorted(thresholds, values, side="left")  # number of thresholds < v
-    jc = np.minimum(j, k - 1)
-    eq = (j < k) & (thresholds[jc] == values)
-    n_eq = np.bincount(j[eq], minlength=k)[:k]
-    # v < t_i  <=>  j <= i and not (v == t_i): cumulative count of j, minus the ties.
-    n_le_index = np.cumsum(np.bincount(j, minlength=k + 1)[:k])
-    return n_le_index - n_eq, n_eq
-
-
-def _rank_fractions(positives: np.ndarray, negatives: np.ndarray) -> np.ndarray:
-    """Per positive: ``(#(neg < pos) + 0.5 #(neg == pos)) / #neg`` (exact ROC, ties count 1/2)."""
+def _rank_fractions(positives: np.ndarray, negatives: np.ndarray, binned: BinnedValues | None = None) -> np.ndarray:
+    """Per positive: ``(#(neg < pos) + 0.5 #(neg == pos)) / #neg`` (exact ROC, ties count 1/2); ``binned``:
+    the negatives binned (:class:`~asdgaze.metrics.ranks.BinnedValues`), if the caller keeps them."""
     if positives.size == 0:  # no fixations: no values (their mean is NaN)
         return np.zeros(0)
     if negatives.size == 0:
@@ -209,12 +195,13 @@ def _rank_fractions(positives: np.ndarray, negatives: np.ndarray) -> np.ndarray:
         hi = np.searchsorted(s, u, side="right")
         below, equal = lo, hi - lo
     else:
-        below, equal = _below_and_equal(negatives, u)
+        below, equal = below_and_equal(negatives, u, binned)
     frac = (below + 0.5 * equal) / negatives.size
     return frac[inv.ravel()]
 
 
-def auc_per_fixation(saliency: np.ndarray, xs: object, ys: object, *, checked: bool = False) -> np.ndarray:
+def auc_per_fixation(saliency: np.ndarray, xs: object, ys: object, *, checked: bool = False,
+                     binned: BinnedValues | None = None) -> np.ndarray:
     """Per-fixation AUC with all pixels as negatives (pysaliency ``AUCs``, ``nonfixations='uniform'``).
 
     ``AUC_i = (#{pixels with s < s_i} + 0.5 #{pixels with s = s_i}) / (H W)``, where s_i is the
@@ -226,6 +213,7 @@ def auc_per_fixation(saliency: np.ndarray, xs: object, ys: object, *, checked: b
         xs, ys: (N,) 0-based fixation coordinates.
         checked: ``saliency`` is known to be a finite 2-D float64 array (a LogDensity's density): its
             check is not repeated.
+        binned: ``BinnedValues.of(saliency)`` if the caller keeps it (one map scored for several groups).
 
     Returns:
         (N,) float64 in [0, 1].
@@ -237,7 +225,7 @@ def auc_per_fixation(saliency: np.ndarray, xs: object, ys: object, *, checked: b
     """
     s = saliency if checked else real_map(saliency, "saliency")
     r, c = fixation_indices(s.shape, xs, ys)
-    return _rank_fractions(s[r, c], s.ravel())
+    return _rank_fractions(s[r, c], s.ravel(), binned)
 
 
 def is_constant(a: np.ndarray) -> bool:
@@ -365,8 +353,8 @@ def auc_judd_fixation_thresholds(saliency: np.ndarray, xs: object, ys: object) -
     if neg.size == 0:
         return math.nan
     thr = np.unique(np.concatenate([pos, [max(pos.max(), neg.max()) + 1.0, min(pos.min(), neg.min())]]))
-    below_neg, _ = _below_and_equal(neg, thr)
-    below_pos, _ = _below_and_equal(pos, thr)
+    below_neg, _ = below_and_equal(neg, thr)
+    below_pos, _ = below_and_equal(pos, thr)
     # Descending thresholds give the ROC from (0, 0); counts of values >= t.
     fp = (neg.size - below_neg[::-1]) / neg.size
     tp = (pos.size - below_pos[::-1]) / pos.size

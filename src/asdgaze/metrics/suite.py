@@ -48,6 +48,9 @@ class Target:
         other_map: (H, W) bool union of other images' fixations, for shuffled AUC (or None).
         fixations: the group's :class:`~asdgaze.data.types.Fixations` on the image (x, y with
             duplicates, viewer ids), or None when built from maps only.
+        derived: what :func:`score_mit` derives from the target alone (fixated pixels, the prepared
+            continuous map, sAUC's candidates), kept for every map scored against it; so a target must
+            not be changed once scored.
     """
 
     def __init__(self, fixation_map: np.ndarray | None = None, density: np.ndarray | None = None,
@@ -64,8 +67,6 @@ class Target:
         self._fixation_map = fixation_map
         self._density = density
         self._make_density = make_density
-        # what the metrics derive from this target alone (fixated pixels, the prepared continuous map,
-        # sAUC's candidates), kept for every map scored against it: a target is not changed once scored
         self.derived: dict = {}
 
     @classmethod

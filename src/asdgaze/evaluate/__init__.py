@@ -192,7 +192,7 @@ def _run(dataset: Dataset, options: EvaluateOptions, models: list, missing: list
 
     def finish(res: dict[str, Any]) -> None:
         res["key"] = keys[res["image"]]
-        write_json_atomic(parts_dir / f"{res['image']}.json", res)
+        write_json_atomic(parts_dir / f"{res['image']}.json", res, compact=True)  # read back by resume only
         results[res["image"]] = res
         bar.update(1)
 

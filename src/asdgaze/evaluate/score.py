@@ -235,8 +235,9 @@ def _prob_rows(plan: Plan, model: Scored, stem: str, groups: tuple[str, ...], em
         ox = oy = shuf = None
         if "sauc" in metrics:
             ox, oy = cache.get(("others", group), lambda: other_fixations(dataset, group, stem))
-            if mode == "metric-specific":
-                shuf = plan.shuffled.log_density(model, group, stem, pred)
+            if mode == "metric-specific":  # one per image unless the model depends on the group
+                shuf = cache.get(("shuffled",) + model.key(group),
+                                 lambda: plan.shuffled.log_density(model, group, stem, pred))
         score = score_probabilistic(pred, xs, ys, empirical=empirical[group], baseline=base, other_xs=ox,
                                     other_ys=oy, shuffled=shuf, mode=mode, blur=blur, metrics=metrics,
                                     derived=derived, empirical_derived=cache.get(("empirical", group), dict))
@@ -251,5 +252,5 @@ def _prob_rows(plan: Plan, model: Scored, stem: str, groups: tuple[str, ...], em
 
 def _fix_rows(model: str, metric: str, group: str, viewer: np.ndarray, values: np.ndarray) -> dict[str, Any]:
     """One (model, metric, group) block of per-fixation values, compact (expanded when written)."""
-    return {"model": model, "metric": metric, "group": group, "viewer": [int(v) for v in viewer],
-            "value": [float(x) for x in values]}
+    return {"model": model, "metric": metric, "group": group, "viewer": np.asarray(viewer, np.int64).tolist(),
+            "value": np.asarray(values, np.float64).tolist()}

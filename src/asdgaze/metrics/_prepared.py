@@ -107,3 +107,60 @@ class PreparedSaliency:
         if key not in cache:
             cache[key] = imresize(self.original, output_shape=key)
         return cache[key]
+
+    @cached_property
+    def sim_probability(self) -> np.ndarray | None:
+        """SIM's P_S: the map itself if all zero (MATLAB leaves it), else :attr:`probability`."""
+        return sim_probability(self.flat, self.probability)
+
+
+def sim_probability(a: np.ndarray, cached: np.ndarray | None = None) -> np.ndarray | None:
+    """SIM's probability map of flat ``a`` (``cached``: minmax(a)/sum if already made); None if constant."""
+    if not np.any(a):
+        return a  # MATLAB leaves an all-zero map as it is
+    if cached is not None:
+        return cached
+    n = minmax(a)
+    return None if n is None else n / n.sum()
+
+
+class PreparedDensity:
+    """A continuous fixation map C (checked, 2-D) and what the distribution metrics derive from it alone,
+    cached on first use: one group's target on one image is scored against every model, and these parts
+    are then computed once, not once per model. The same operations as on a fresh map: the same values."""
+
+    def __init__(self, density: np.ndarray) -> None:
+        self.map = density
+
+    @cached_property
+    def flat(self) -> np.ndarray:
+        return self.map.ravel()
+
+    @cached_property
+    def has_mass(self) -> bool:
+        return bool(np.any(self.flat))
+
+    @cached_property
+    def centered(self) -> tuple[np.ndarray, float] | None:
+        """(C - mean C, sum of squares) for CC; None if C is constant."""
+        d = self.flat
+        if not d.max() > d.min():
+            return None
+        dc = d - d.mean()
+        return dc, float(np.dot(dc, dc))
+
+    @cached_property
+    def kl_probability(self) -> np.ndarray:
+        """Q = C/sum(C) for KLdiv (C must have mass)."""
+        return self.flat / self.flat.sum()
+
+    @cached_property
+    def sim_probability(self) -> np.ndarray | None:
+        return sim_probability(self.flat)
+
+    def emd_downscaled(self, downsize: int) -> np.ndarray:
+        """imresize(C, 1/downsize) (EMD's first step), cached per factor."""
+        cache = self.__dict__.setdefault("_emd_cache", {})
+        if downsize not in cache:
+            cache[downsize] = imresize(self.map, 1.0 / downsize)
+        return cache[downsize]

@@ -26,7 +26,7 @@ import numpy as np
 
 from asdgaze.data.types import Stimulus
 
-__all__ = ["Traits", "Predictor", "PredictorBase", "SaliencyModel"]
+__all__ = ["Traits", "Predictor", "PredictorBase", "SaliencyModel", "checked_prediction"]
 
 
 @dataclass(frozen=True)
@@ -110,6 +110,13 @@ class PredictorBase:
                     exclude_viewers: Collection[int] = ()) -> np.ndarray:
         raise NotImplementedError
 
+    def prediction(self, stimulus: Stimulus, group: str | None = None):
+        """Its log-density as the checked :class:`~asdgaze.predictions.LogDensity` evaluate scores (a
+        predictor whose densities are normalised by construction may check them more cheaply)."""
+        from asdgaze.predictions import checked_log_density
+
+        return checked_log_density(self.log_density(stimulus, group))
+
     def saliency_map(self, stimulus: Stimulus, group: str | None = None,
                      density: Callable[[], np.ndarray] | None = None) -> np.ndarray:
         """``density``: the log-density of this stimulus and group if the caller already has it."""
@@ -118,6 +125,17 @@ class PredictorBase:
 
     def describe(self) -> dict:
         return {"name": self.name}
+
+
+def checked_prediction(predictor: Predictor, stimulus: Stimulus, group: str | None):
+    """``predictor``'s log-density on ``stimulus`` for ``group`` as a checked LogDensity: its own
+    ``prediction`` where it has one, else its ``log_density`` checked."""
+    own = getattr(predictor, "prediction", None)
+    if own is not None:
+        return own(stimulus, group)
+    from asdgaze.predictions import checked_log_density
+
+    return checked_log_density(predictor.log_density(stimulus, group))
 
 
 @runtime_checkable

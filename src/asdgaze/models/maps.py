@@ -144,7 +144,7 @@ class MapsModel:
         """The map as a checked LogDensity at the image's size (see :meth:`prediction`)."""
         return self.prediction(stimulus)
 
-    def prediction(self, stimulus: Stimulus):
+    def prediction(self, stimulus: Stimulus, group: str | None = None):
         """The map as a LogDensity at the image's size; MapError for an unusable one."""
         from asdgaze.predictions import LogDensity, resize_density
 

@@ -14,6 +14,8 @@ and once at the working tree's, and every score table written (``per_image.csv``
 Exit 0 when all are identical; otherwise the first differing lines are shown. ``--new-rows
 model=gold-standard,convention=mit`` (repeatable): rows an issue adds on purpose; they are dropped from the
 working tree's tables (and must be absent from the base's) before the comparison, and counted.
+``--changed-rows model=uniform,metric=nss`` (repeatable): rows whose values an issue names as wrong; they are
+dropped from both sides, which must have as many of them, and counted.
 """
 
 from __future__ import annotations
@@ -131,7 +133,9 @@ def drop_new_rows(text: str, filters: list[dict[str, str]]) -> tuple[str, int]:
 
 
 NEW_ROWS: list[dict[str, str]] = []
+CHANGED_ROWS: list[dict[str, str]] = []
 DROPPED: dict[str, int] = {}
+CHANGED: dict[str, int] = {}
 
 
 def compare(a: Path, b: Path) -> list[str]:
@@ -150,6 +154,11 @@ def compare(a: Path, b: Path) -> list[str]:
             tb, DROPPED[str(rel)] = drop_new_rows(tb, NEW_ROWS)
             if in_base:
                 problems.append(f"{rel}: the base already has {in_base} of the rows --new-rows names")
+        if CHANGED_ROWS:
+            ta, in_base = drop_new_rows(ta, CHANGED_ROWS)
+            tb, CHANGED[str(rel)] = drop_new_rows(tb, CHANGED_ROWS)
+            if in_base != CHANGED[str(rel)]:
+                problems.append(f"{rel}: --changed-rows: {in_base} rows in the base, {CHANGED[str(rel)]} here")
         if ta != tb:
             diff = list(difflib.unified_diff(ta.splitlines(), tb.splitlines(),
                                              "base", "working tree", n=0, lineterm=""))
@@ -165,7 +174,10 @@ def main() -> int:
     ap.add_argument("--keep", help="keep inputs and outputs in this folder")
     ap.add_argument("--new-rows", action="append", default=[],
                     help="rows added on purpose, e.g. model=gold-standard,convention=mit (repeatable)")
+    ap.add_argument("--changed-rows", action="append", default=[],
+                    help="rows whose values change on purpose, e.g. model=uniform,metric=nss (repeatable)")
     args = ap.parse_args()
+    CHANGED_ROWS.extend(dict(kv.split("=", 1) for kv in spec.split(",")) for spec in args.changed_rows)
     NEW_ROWS.extend(dict(kv.split("=", 1) for kv in spec.split(",")) for spec in args.new_rows)
     work = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="identical-"))
     work.mkdir(parents=True, exist_ok=True)
@@ -193,6 +205,9 @@ def main() -> int:
         if NEW_ROWS:
             print(f"  after dropping {sum(DROPPED.values())} new rows ({', '.join(args.new_rows)}) in "
                   f"{sum(1 for v in DROPPED.values() if v)} files")
+        if CHANGED_ROWS:
+            print(f"  after dropping {sum(CHANGED.values())} changed rows ({', '.join(args.changed_rows)}) from "
+                  f"both sides in {sum(1 for v in CHANGED.values() if v)} files")
         return 0
     finally:
         if not args.keep:

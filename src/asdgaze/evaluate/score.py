@@ -24,6 +24,7 @@ from asdgaze.evaluate.scored import ImageCache, Scored, WorkerCache
 from asdgaze.evaluate.shuffled import Shuffled
 from asdgaze.maps.io import check_aspect
 from asdgaze.metrics import registry
+from asdgaze.metrics._checks import is_constant
 from asdgaze.metrics.prob_scoring import Blur, score_probabilistic, shuffled_negatives
 from asdgaze.metrics.probabilistic import log_likelihoods
 from asdgaze.metrics.streams import metric_rng
@@ -170,7 +171,7 @@ def _mit_rows(plan: Plan, model: Scored, stem: str, groups: tuple[str, ...], tar
             mh, mw = sal.shape
             # score_mit resizes it per metric exactly as the MIT code does (EMD from the original size).
             notes.append(["resized", f"{where}: map is {mw}x{mh}, image {stem} is {w}x{h} (width x height)"])
-        if not sal.max() > sal.min() and not model.traits.shape_only:
+        if is_constant(sal) and not model.traits.shape_only:
             notes.append(["constant", f"{where}: constant map (every pixel {sal.flat[0]:.6g})"])
         prepared = (cache.worker.get(("mit_prepared", id(model.predictor), (h, w)), dict)
                     if model.traits.shape_only else None)

@@ -14,6 +14,7 @@ pipeline's own cost (loading, fixation maps, other-image maps, outputs) and the 
                                                                # over the model alone, MIT convention (same run)
     .venv/bin/python benchmarks/bench_evaluate.py --ratio --dataset S4A/TrainingDataset --n-images 100
         # the same on a real dataset: smooth synthetic log-density maps are made for its images
+    .venv/bin/python benchmarks/bench_evaluate.py --ratio --repeat 3   # three pairs of runs and the median R
 """
 
 from __future__ import annotations
@@ -75,23 +76,43 @@ def smooth_maps(ds, folder: Path, n_images: int, seed: int = 0) -> list[str]:
     return stems
 
 
-def ratio(ds, maps: Path, out: Path, workers: int | None) -> None:
+def _cpu_seconds() -> float:
+    """CPU seconds of this process and of its finished children (the worker processes, once joined)."""
+    import resource
+
+    return sum(getattr(resource.getrusage(who), f) for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)
+               for f in ("ru_utime", "ru_stime"))
+
+
+def ratio(ds, maps: Path, out: Path, workers: int | None, repeat: int = 1) -> None:
     """R = wall time of one model + the default baselines in both conventions over the wall time of the same
-    model alone in the MIT convention, measured here one after the other (issue 16's figure)."""
+    model alone in the MIT convention, measured here one after the other (issue 16's figure); with
+    ``repeat`` > 1 the pair is run that many times and the median R is printed too. The CPU seconds of
+    each run (this process and its workers) give a second ratio that other work on the machine disturbs
+    less than the wall time."""
+    import statistics
+
     from asdgaze.evaluate import EvaluateOptions, evaluate
 
     from asdgaze.models.registry import default_baselines
 
     alone = EvaluateOptions(maps_kind="log-density", conventions=("mit",))
     full = EvaluateOptions(maps_kind="log-density", baselines=default_baselines(ds.groups))
-    times = {}
-    for label, opts in (("alone", alone), ("full", full)):
-        t0 = time.perf_counter()
-        evaluate(ds, maps, out / label, opts, workers=workers, progress=False)
-        times[label] = time.perf_counter() - t0
-    print(f"model alone, MIT convention: {times['alone']:.1f} s; model + default baselines "
-          f"({', '.join(full.baselines)}), both conventions: {times['full']:.1f} s")
-    print(f"R = {times['full'] / times['alone']:.2f}")
+    rs, rs_cpu = [], []
+    for k in range(repeat):
+        times, cpu = {}, {}
+        for label, opts in (("alone", alone), ("full", full)):
+            t0, c0 = time.perf_counter(), _cpu_seconds()
+            evaluate(ds, maps, out / f"{label}-{k}", opts, workers=workers, progress=False)
+            times[label], cpu[label] = time.perf_counter() - t0, _cpu_seconds() - c0
+        print(f"model alone, MIT convention: {times['alone']:.1f} s ({cpu['alone']:.1f} CPU s); model + default "
+              f"baselines ({', '.join(full.baselines)}), both conventions: {times['full']:.1f} s "
+              f"({cpu['full']:.1f} CPU s); load average {os.getloadavg()[0]:.2f}")
+        rs.append(times["full"] / times["alone"])
+        rs_cpu.append(cpu["full"] / cpu["alone"])
+        print(f"R = {rs[-1]:.2f} (CPU seconds: {rs_cpu[-1]:.2f})")
+    if repeat > 1:
+        print(f"median of {repeat}: R = {statistics.median(rs):.2f} (CPU seconds: {statistics.median(rs_cpu):.2f})")
 
 
 def time_pysaliency(ds, maps: Path, tmp: Path, n: int, python: str) -> dict | None:
@@ -146,6 +167,7 @@ def main() -> None:
     ap.add_argument("--no-reference", action="store_true", help="skip the score_mit-alone reference")
     ap.add_argument("--ratio", action="store_true", help="print R (see ratio()) instead of the timings below")
     ap.add_argument("--dataset", help="with --ratio: a dataset folder to use instead of the synthetic one")
+    ap.add_argument("--repeat", type=int, default=1, help="with --ratio: measure R this many times (and the median)")
     args = ap.parse_args()
     if args.ratio:
         from asdgaze.data import load_dataset
@@ -166,7 +188,7 @@ def main() -> None:
                 ds = load_dataset(build(Path(tmp), args.n_images))
             print(f"{len(ds.stimuli)} images, groups {', '.join(ds.groups)}")
             maps = Path(tmp) / "maps"
-            ratio(ds, maps, Path(tmp), args.workers)
+            ratio(ds, maps, Path(tmp), args.workers, args.repeat)
         return
 
     import json

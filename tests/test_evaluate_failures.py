@@ -109,7 +109,9 @@ def test_log_densities_read_as_saliency_stop_with_the_remedy(tmp_path):
     assert not (tmp_path / "out").exists()  # stopped before any work
 
 
-def test_saliency_read_as_log_density_warns_once_with_the_remedy(tmp_path, monkeypatch, capsys):
+def test_saliency_read_as_log_density_is_refused_with_the_remedy(tmp_path, monkeypatch, capsys):
+    # Issue 17: a warning and a full probabilistic table (IG -0.48, sAUC 0.16 on 0..1 maps) was the
+    # old behaviour; now it stops before any scoring, as the reverse case does.
     from asdgaze import cli
 
     ds = _dataset(tmp_path)
@@ -118,10 +120,11 @@ def test_saliency_read_as_log_density_warns_once_with_the_remedy(tmp_path, monke
     rc = cli.main(["evaluate", "--dataset", str(tmp_path), "--maps", str(tmp_path / "maps"), "--maps-kind",
                    "log-density", "--out", str(tmp_path / "out"), "--workers", "1", "--no-progress"])
     err = capsys.readouterr().err
-    assert rc == 0
-    lines = [ln for ln in err.splitlines() if "sum to 1" in ln]
-    assert len(lines) == 1 and lines[0].startswith("warning: 4 map(s)") and "--maps-kind saliency" in lines[0]
-    assert "warnings.warn" not in err and ".py:" not in err
+    assert rc != 0
+    assert "looks like a saliency map" in err and "--maps-kind saliency" in err
+    assert str(tmp_path / "maps" / "1.npy") in err
+    assert "Traceback" not in err and ".py:" not in err
+    assert not (tmp_path / "out" / "per_image.csv").exists()
 
 
 def test_a_transposed_map_fails_unless_aspect_change_is_allowed(tmp_path):

@@ -105,8 +105,10 @@ def write_bytes_atomic(path: str | os.PathLike, data: bytes) -> None:
         tmp.write_bytes(data)
 
 
-def write_json_atomic(path: str | os.PathLike, obj: Any) -> None:
-    write_text_atomic(path, json.dumps(obj, indent=2, sort_keys=False, default=str) + "\n")
+def write_json_atomic(path: str | os.PathLike, obj: Any, compact: bool = False) -> None:
+    """``compact``: without indentation, which json encodes in C, several times faster (machine-read files)."""
+    text = json.dumps(obj, separators=(",", ":"), default=str) if compact else json.dumps(obj, indent=2, default=str)
+    write_text_atomic(path, text + "\n")
 
 
 def npy_bytes(arr: np.ndarray) -> bytes:

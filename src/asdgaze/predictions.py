@@ -27,12 +27,14 @@ from scipy.special import logsumexp
 from asdgaze.errors import MapError
 
 __all__ = ["LogDensity", "SaliencyMap", "Prediction", "require_log_density", "checked_log_density",
-           "resize_density", "LOGSUMEXP_TOL"]
+           "resize_density", "log_density_of", "LOGSUMEXP_TOL"]
 
 #: The one tolerance on |logsumexp(log p)| of everything read or made as a log-density (maps, templates,
 #: priors, predictor outputs). DeepGaze computes in float32; its log-densities sum to 1 within about 1e-6,
 #: and a float16 ``.npy`` within about 1e-4. A larger offset means the array is not a normalised log-density.
 LOGSUMEXP_TOL = 1e-3
+# |logsumexp| below which subtracting it leaves a log-density normalised within 1e-9 (LogDensity.normalized)
+_SHIFT_EXACT = 2.0 ** 20
 
 
 def _frozen_2d(values: object, what: str) -> np.ndarray:
@@ -86,7 +88,23 @@ class LogDensity:
         arr = _frozen_2d(log_values, "log-density")
         if np.isnan(arr).any() or (arr == np.inf).any() or not np.isfinite(arr.max()):
             raise MapError("log-density: contains NaN or +inf, or has no finite value")
-        return cls(arr - logsumexp(arr))
+        lse = float(logsumexp(arr))
+        if abs(lse) < _SHIFT_EXACT:
+            # The terms that count lie within ~750 of the maximum, so subtracting lse moves each by less
+            # than 1e-13 and lse itself is off by under 1e-9: the result's logsumexp is 0 within 1e-9,
+            # far inside any tolerance, and checking it again would only repeat the work.
+            return cls._trusted(arr - lse)
+        return cls(arr - lse)
+
+    @classmethod
+    def _trusted(cls, values: np.ndarray) -> "LogDensity":
+        """A LogDensity of ``values`` (float64 (H, W), owned by the caller, passing every check of
+        ``__post_init__`` by construction), without running the checks or copying."""
+        obj = object.__new__(cls)
+        values.setflags(write=False)
+        object.__setattr__(obj, "values", values)
+        object.__setattr__(obj, "tol", LOGSUMEXP_TOL)
+        return obj
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -154,6 +172,18 @@ def checked_log_density(values: object) -> LogDensity:
         return LogDensity(values)
     except MapError:
         return LogDensity.normalized(values)
+
+
+def log_density_of(p: np.ndarray) -> LogDensity:
+    """``checked_log_density(np.log(p))`` for a probability map ``p`` that is normalised by construction
+    (a fitted baseline's), with a cheaper check: when p is non-negative and sums to 1 within 1e-9, log p
+    has no NaN or +inf and its logsumexp is within ~1e-9 of 0 (exp(log p) = p within 1e-13 relative), so
+    every check of :class:`LogDensity` passes and none is run. Any other ``p`` is checked as before."""
+    arr = np.asarray(p)
+    if (arr.ndim == 2 and arr.size and arr.dtype == np.float64 and arr.min() >= 0
+            and abs(float(arr.sum()) - 1.0) <= 1e-9):
+        return LogDensity._trusted(np.log(arr))
+    return checked_log_density(np.log(arr))
 
 
 def resize_density(d: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:

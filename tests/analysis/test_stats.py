@@ -77,8 +77,12 @@ def test_pairs_need_both_groups_finite_and_constant_diff_has_point_ci():
     p = paired_differences(t)
     assert list(p["image"]) == ["000", "001", "003"]
     row = group_stats(t, n_resamples=200).iloc[0]
-    assert row["n"] == 3 and (row["ci_low"], row["ci_high"]) == (1.0, 1.0)
-    assert row["ci_method"] == "constant"
+    # 3 images: too few for a CI or a p (the minimum is 6), said in ci_method
+    assert row["n"] == 3 and np.isnan(row["ci_low"]) and np.isnan(row["p_wilcoxon"])
+    assert row["ci_method"] == "none: fewer than 6 images"
+    t6 = _table([1.0, 2.0, 3.0, 4.0, 5.0, 6.0], [0.0, 1.0, 2.0, 3.0, 4.0, 5.0])
+    row = group_stats(t6, n_resamples=200).iloc[0]
+    assert row["n"] == 6 and (row["ci_low"], row["ci_high"]) == (1.0, 1.0) and row["ci_method"] == "constant"
 
 
 def test_duplicate_rows_are_refused():

@@ -97,6 +97,17 @@ def test_gaussian_blur_equals_scipy_at_sigma_43():
                                    rtol=1e-12, atol=1e-15)
 
 
+@pytest.mark.parametrize("n, sigma, truncate", [(1, 43.0, 4.0), (5, 43.0, 4.0), (200, 3.0, 4.0), (345, 43.0, 4.0),
+                                                (700, 43.0, 4.0), (97, 7.5, 2.0), (64, 0.4, 4.0)])
+def test_blur_matrix_is_scipy_filter_of_the_identity(n, sigma, truncate):
+    # zero padding: the Toeplitz matrix of one delta's response is exactly the filtered identity
+    from scipy.ndimage import gaussian_filter1d
+
+    want = gaussian_filter1d(np.eye(n), sigma, axis=0, mode="constant", truncate=truncate)
+    got = prob._blur_matrix.__wrapped__(n, sigma, "constant", truncate)
+    assert got.dtype == want.dtype and np.array_equal(got, want)
+
+
 # --- scoring modes ------------------------------------------------------------------------------
 
 @pytest.fixture(scope="module")

@@ -59,7 +59,7 @@ def test_map_folder_removes_constant_and_checks(tmp_path):
 
 def test_map_folder_missing_maps_and_folder(tmp_path):
     (tmp_path / "maps").mkdir()
-    np.save(tmp_path / "maps" / "7.npy", np.zeros((30, 40)))
+    np.save(tmp_path / "maps" / "7.npy", np.full((30, 40), -np.log(1200.0)))  # a uniform log density
     ds = _dataset(tmp_path, ["7", "10"])
     with pytest.raises(OptionsError, match=r"no map in .* for 1 of 2 images: 10"):
         open_maps("m", tmp_path / "maps", ds, "log-density")

@@ -275,3 +275,21 @@ def test_centre_bias_when_one_image_holds_almost_all_fixations():
     m = kde.grid_gaussian(64, 0.1)
     expected = 0.8 * kde.grid_to_pixels(m @ hist @ m.T, 48, 64) + 0.2 / (48 * 64)
     np.testing.assert_allclose(cb.probability(ds.stimuli["1"], "A"), expected, rtol=1e-12)
+
+
+def test_centre_bias_maps_kept_for_the_last_image_are_the_same_maps():
+    """probability() keeps the last stimulus' maps (asked for again by the other group's density): the
+    maps it hands out are those of a fresh fit, for every image and group in any order, and a copy sent
+    to another process leaves them behind."""
+    import pickle
+
+    rng = np.random.default_rng(8)
+    ds = _uniform_dataset(rng, 4, 3, 6, 30, 40, groups=("A", "B"))
+    cb = FittedCenterBias(ds, params={"A": (0.1, 0.3), "B": (0.2, 0.5)})
+    order = [("0", "A"), ("0", "B"), ("0", "A"), ("1", "B"), ("0", "B"), ("1", "A"), ("1", "A")]
+    for sid, g in order:
+        fresh = FittedCenterBias(ds, params={"A": (0.1, 0.3), "B": (0.2, 0.5)})
+        got = cb.probability(ds.stimuli[sid], g)
+        assert np.array_equal(got, fresh.probability(ds.stimuli[sid], g)) and not got.flags.writeable
+    assert cb.probability(ds.stimuli["1"], "A") is cb.probability(ds.stimuli["1"], "A")
+    assert pickle.loads(pickle.dumps(cb))._recent == (None, {})

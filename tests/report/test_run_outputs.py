@@ -56,7 +56,7 @@ def test_report_states_measured_overlap_notes_gold_percent_and_panels(multi):
     root, _, rep = multi
     html = rep.html.read_text()
     assert "8 of 8 images match an MIT1003 image" in html and "not measured in this run" not in html
-    assert html.index("DeepGaze IIE is MISSING from this demo") < html.index('id="dataset"')  # on top
+    assert html.index("DeepGaze IIE is MISSING from this demo") < html.index('id="answer"')  # on top
     # IG as % of the gold standard: 100 * IG(mine) / IG(gold), from the per-image IG values.
     per_image = pd.read_csv(root / "results" / "per_image.csv", dtype={"image": str})
     ig = per_image[(per_image.metric == "ig") & (per_image.group == "TD")]

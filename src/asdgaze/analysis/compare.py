@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from asdgaze.analysis.headline import Headline, headline
 from asdgaze.analysis.participants import participant_stats
 from asdgaze.analysis.permutation import DEFAULT_PERMUTATIONS, PerFixation, per_fixation_from_table, permutation_test
 from asdgaze.analysis.rankings import image_rankings
@@ -48,6 +49,7 @@ class CompareResult:
     participants: pd.DataFrame | None
     files: dict[str, Path] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    headline: Headline | None = None  # the answer first (asdgaze.analysis.headline)
 
 
 def compare(results: Results | str | Path, out: str | Path | None = None, options: CompareOptions = CompareOptions(),
@@ -78,7 +80,8 @@ def compare(results: Results | str | Path, out: str | Path | None = None, option
     if res.per_participant is not None:
         participants = participant_stats(res.per_participant, a, b, n_resamples=options.n_resamples,
                                          seed=options.seed)
-    result = CompareResult(stats_df, means, paired, rankings, participants, notes=notes)
+    result = CompareResult(stats_df, means, paired, rankings, participants, notes=notes,
+                           headline=headline(res, a, b, n_resamples=options.n_resamples, seed=options.seed))
     if out is not None:
         out = make_dir(out)
         tables = {"group_stats": stats_df, "group_means": means, "paired_differences": paired,
@@ -94,7 +97,7 @@ def compare(results: Results | str | Path, out: str | Path | None = None, option
                 "wilcoxon": "scipy.stats.wilcoxon, two-sided, default method; Holm across metrics per model and "
                             "convention (statsmodels)",
                 "exchangeability": EXCHANGEABILITY, "notes": notes,
-                "participant_level": participants is not None}
+                "participant_level": participants is not None, "headline": result.headline.to_dict()}
         write_json_atomic(out / "compare.json", meta)
         result.files["compare.json"] = out / "compare.json"
     return result

@@ -125,6 +125,10 @@ def load_results(path: str | Path) -> Results:
                 manifests[str(rel)] = json.loads((folder / "manifest.json").read_text())
             except (OSError, ValueError) as e:
                 raise DataError(f"{folder / 'manifest.json'}: not readable JSON ({e})") from None
+            if renamed:  # the manifest names the model as the tables now do
+                for d in manifests[str(rel)].get("models") or []:
+                    if isinstance(d, dict) and d.get("name") == "maps":
+                        d["name"] = model
         for name, bucket in (("per_fixation.csv", fixations), ("per_participant.csv", participants)):
             if (folder / name).is_file():
                 t = _read_csv(folder / name)

@@ -9,7 +9,7 @@ which. scipy.stats does the statistics; statsmodels does the Holm correction.
 from __future__ import annotations
 
 import warnings
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 import numpy as np
 import pandas as pd
@@ -23,6 +23,10 @@ GROUP_STATS_COLUMNS = ["model", "convention", "metric", "baseline", "group_a", "
                        "mean_diff", "ci_low", "ci_high", "ci_method", "p_wilcoxon", "p_holm", "rank_biserial", "d_z",
                        "p_permutation", "n_permutations"]
 DEFAULT_RESAMPLES = 10_000
+#: Fewest images a CI or a p-value is given for: with 5 or fewer pairs the smallest two-sided Wilcoxon
+#: p is 0.0625, so no difference could ever be shown, and a bootstrap over so few values is no interval.
+MIN_IMAGES = 6
+TOO_FEW = f"none: fewer than {MIN_IMAGES} images"
 
 
 def paired_differences(per_image: pd.DataFrame, group_a: str = "TD", group_b: str = "ASD") -> pd.DataFrame:
@@ -132,7 +136,8 @@ def holm(p: pd.Series) -> pd.Series:
 
 def group_stats(per_image: pd.DataFrame, group_a: str = "TD", group_b: str = "ASD", *,
                 n_resamples: int = DEFAULT_RESAMPLES, seed: int = 0,
-                permutations: Mapping[tuple[str, str, str], tuple[float, int]] | None = None) -> pd.DataFrame:
+                permutations: Mapping[tuple[str, str, str], tuple[float, int]] | None = None,
+                only: Callable[[tuple], bool] | None = None) -> pd.DataFrame:
     """Per (model, convention, metric, baseline): means, mean difference a - b, CI and tests.
 
     Args:
@@ -142,6 +147,9 @@ def group_stats(per_image: pd.DataFrame, group_a: str = "TD", group_b: str = "AS
         seed: seed of the bootstrap (the same for every row, so each row is reproducible alone).
         permutations: (model, convention, metric) -> (p, n_permutations) from
             :func:`asdgaze.analysis.permutation.permutation_test`; other rows get NaN and 0.
+        only: keep only the rows whose key (model, convention, metric, baseline) it accepts; the Holm
+            correction still runs over every metric of the model and convention (the same p_holm as the
+            whole table), and only the kept rows are bootstrapped.
 
     Holm's correction runs across the metrics of one (model, convention): the family is the set of
     metrics a reader looks at for one model, whatever baseline each metric used.
@@ -156,18 +164,23 @@ def group_stats(per_image: pd.DataFrame, group_a: str = "TD", group_b: str = "AS
     for key in all_keys:
         t = grouped.get(key, empty)
         d = t["diff"].to_numpy()
-        low, high, method = bootstrap_mean_ci(d, n_resamples=n_resamples, seed=seed)
+        enough = len(d) >= MIN_IMAGES
+        kept = only is None or only(key)
+        low, high, method = (bootstrap_mean_ci(d, n_resamples=n_resamples, seed=seed) if enough and kept
+                             else (np.nan, np.nan, TOO_FEW if kept else "not computed"))
         p_perm, n_perm = (permutations or {}).get(key[:3], (float("nan"), 0))
         rows.append(dict(zip(KEYS, key), group_a=group_a, group_b=group_b, n=len(d),
                          mean_a=t["value_a"].mean(), mean_b=t["value_b"].mean(),
                          mean_diff=d.mean() if len(d) else np.nan,
                          ci_low=low, ci_high=high, ci_method=method,
-                         p_wilcoxon=wilcoxon_p(t["value_a"].to_numpy(), t["value_b"].to_numpy()),
+                         p_wilcoxon=wilcoxon_p(t["value_a"].to_numpy(), t["value_b"].to_numpy()) if enough else np.nan,
                          p_holm=np.nan, rank_biserial=rank_biserial(d), d_z=cohens_dz(d),
                          p_permutation=p_perm, n_permutations=int(n_perm)))
     out = pd.DataFrame(rows, columns=GROUP_STATS_COLUMNS)
     for _, idx in out.groupby(["model", "convention"]).groups.items():
         out.loc[idx, "p_holm"] = holm(out.loc[idx, "p_wilcoxon"])
+    if only is not None:
+        out = out[[only(k) for k in out[KEYS].itertuples(index=False, name=None)]].reset_index(drop=True)
     return out
 
 
@@ -179,7 +192,8 @@ def group_means(per_image: pd.DataFrame, groups: list[str] | None = None, *,
     for key, t in df.groupby(KEYS + ["group"], sort=True):
         v = t["value"].to_numpy(dtype=float)
         v = v[np.isfinite(v)]
-        low, high, method = bootstrap_mean_ci(v, n_resamples=n_resamples, seed=seed)
+        low, high, method = (bootstrap_mean_ci(v, n_resamples=n_resamples, seed=seed) if len(v) >= MIN_IMAGES
+                             else (np.nan, np.nan, TOO_FEW))
         rows.append(dict(zip(KEYS + ["group"], key), n=len(v), mean=v.mean() if len(v) else np.nan,
                          ci_low=low, ci_high=high, ci_method=method))
     return pd.DataFrame(rows, columns=KEYS + ["group", "n", "mean", "ci_low", "ci_high", "ci_method"])

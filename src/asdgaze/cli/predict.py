@@ -131,7 +131,10 @@ def weights_import(path) -> int:
             info = w.import_file(path)
         except user_errors() as e:
             raise click.ClickException(str(e))
+    from asdgaze.models.deepgaze.cache import provenance
+
     click.echo(f"imported {path} -> {w.default_path(info['file'])} (sha256 {info['sha256']})")
+    click.echo(f"  this is {provenance(info['file'], info['sha256'])}")
     return 0
 
 

@@ -192,7 +192,7 @@ def _run(dataset: Dataset, options: EvaluateOptions, models: list, missing: list
 
     def finish(res: dict[str, Any]) -> None:
         res["key"] = keys[res["image"]]
-        write_json_atomic(parts_dir / f"{res['image']}.json", res)
+        write_json_atomic(parts_dir / f"{res['image']}.json", res, compact=True)  # read back by resume only
         results[res["image"]] = res
         bar.update(1)
 
@@ -236,11 +236,24 @@ def _run(dataset: Dataset, options: EvaluateOptions, models: list, missing: list
             return EvaluateResult(per_image, summary, out_dir, {path.name: path}, missing, notes, failures, resumed,
                                   per_fixation, mit1003, shard=shard_kn, shard_images=mine)
         run["shards"] = found_shards(out_dir, settings)
+        run["headline"] = _headline(per_image, plan, options)
         files = write_outputs(out_dir, dataset, options, per_image, per_fixation, summary, run)
     except OutputError as e:  # every part is saved: a rerun only writes the tables
         raise e.resumable(len(results), len(mine), parts_dir) from None
     return EvaluateResult(per_image, summary, out_dir, files, missing, notes, failures, resumed, per_fixation,
                           mit1003, shards=run["shards"])
+
+
+def _headline(per_image: pd.DataFrame, plan: Any, options: EvaluateOptions) -> dict[str, Any] | None:
+    """The headline of the default comparison (TD - ASD where both exist), for summary.json; ``asdgaze run``
+    and the report make it again with their comparison's options."""
+    from asdgaze.analysis.headline import ScoredTable, default_groups, headline
+
+    groups = default_groups([g for g in options.groups if g in set(per_image["group"])])
+    if groups is None:
+        return None  # fewer than two groups scored: nothing to compare
+    table = ScoredTable(per_image, {m.name: m.traits for m in plan.models})
+    return headline(table, *groups, seed=options.seed).to_dict()
 
 
 def _match_mit1003(dataset: Dataset, folder: str) -> dict[str, Any]:

@@ -115,12 +115,22 @@ def per_fixation_frame(stems: list[str], results: dict[str, dict[str, Any]]) -> 
     return pd.DataFrame({c: np.concatenate(v) for c, v in cols.items()})
 
 
+#: How many of the files a note concerns it names (all of them are in the manifest's ``note_detail``).
+NAMED = 3
+
+
+def _some(items: list[str]) -> str:
+    more = f"; and {len(items) - NAMED} more (all in manifest.json, note_detail)" if len(items) > NAMED else ""
+    return "; ".join(items[:NAMED]) + more
+
+
 def summarise_notes(detail: list[list[str]]) -> list[str]:
-    """One note per kind of issue, naming every image concerned (the terminal shows each once)."""
+    """One note per kind of issue, with a count and the first few files (the manifest names every one)."""
     by_kind: dict[str, list[str]] = {}
     for kind, text in detail:
         by_kind.setdefault(kind, []).append(text)
-    notes = list(by_kind.pop("map", []))
+    maps = by_kind.pop("map", [])
+    notes = maps if len(maps) <= NAMED else [f"{len(maps)} map(s) were read with a note: {_some(maps)}"]
     if "scale" in by_kind:
         items = by_kind["scale"]
         notes.append(f"{len(items)} map(s) read as log-densities do not sum to 1 (first: {items[0]}); if they are "
@@ -128,11 +138,15 @@ def summarise_notes(detail: list[list[str]]) -> list[str]:
     if "resized" in by_kind:
         items = by_kind["resized"]
         notes.append(f"{len(items)} map(s) differ in size from their image and were resized with MATLAB-style "
-                     f"bicubic imresize as the MIT code does: {'; '.join(items)}")
+                     f"bicubic imresize as the MIT code does: {_some(items)}")
     if "constant" in by_kind:
         items = by_kind["constant"]
         notes.append(f"{len(items)} constant map(s): most metrics are undefined (NaN) for them, so n differs "
-                     f"between metrics in the summary: {'; '.join(items)}")
+                     f"between metrics in the summary: {_some(items)}")
+    if "one viewer" in by_kind:
+        items = by_kind["one viewer"]
+        notes.append(f"{len(items)} (image, group) pair(s) with one viewer have no MIT ceiling (nobody else to "
+                     f"predict them from): {_some(items)}")
     return notes
 
 
@@ -167,12 +181,28 @@ def score_description(options: Any, dataset: Dataset, mit1003: dict[str, Any] | 
         }
     ceilings = [m.name for m in models if m.traits.leaves_viewers_out]
     if ceilings:
-        out["gold_standard"] = (f"{', '.join(ceilings)} (noise ceiling): probabilistic LL and IG only, each fixation "
-                                "scored by the density of the other viewers of the same group on the same image "
-                                "(leave-one-viewer-out KDE mixed with the fitted centre bias; bandwidth and weight "
-                                "fitted by held-out log-likelihood). Its other metrics would need one map per "
-                                "left-out viewer and are not scored; no viewer is ever scored against a density "
-                                "holding its own fixations.")
+        from asdgaze.data.loo_maps import grid_factor
+        from asdgaze.metrics.registry import metrics_for
+
+        probabilistic = [m.name for m in metrics_for("probabilistic") if not m.no_ceiling]
+        mit = [m for m in metrics_for("mit") if m.name in options.metrics]
+        skipped = "; ".join(f"{m.name}: {m.no_ceiling}" for m in mit if m.no_ceiling)
+        sizes = sorted({grid_factor(s.shape, options.ceiling_grid) for s in dataset.stimuli.values()})
+        out["gold_standard"] = {
+            "models": ceilings,
+            "probabilistic": f"{', '.join(probabilistic)}: each fixation scored by the density of the other viewers of "
+                             "the same group on the same image (leave-one-viewer-out KDE mixed with the fitted centre "
+                             "bias; bandwidth and weight fitted by held-out log-likelihood)",
+            "mit": (f"{', '.join(m.name for m in mit if not m.no_ceiling)}: each viewer's fixations (their binary map; "
+                    "for CC, KL and SIM their own continuous map by the dataset's recipe) against the continuous map "
+                    "of the other viewers of the same group on the same image; the image's value is the mean over "
+                    f"its viewers; maps on cells of {' or '.join(str(f) for f in sizes)} px a side "
+                    f"(--ceiling-grid {options.ceiling_grid})" + (f". Not scored: {skipped}" if skipped else "")),
+            "bias": "no viewer is ever scored against a map holding their own fixations; with fewer viewers the "
+                    "others' map is noisier, so the ceiling is lower where a group has fewer viewers (n_viewers "
+                    "column); CC, KL and SIM compare with one child's map, sparser than the group map a model is "
+                    "compared with, so those ceilings are not on a model's footing",
+        }
     return out
 
 
@@ -274,8 +304,9 @@ def write_outputs(out_dir: Path, dataset: Dataset, options: Any, per_image: pd.D
         "mit1003": mit1003,
         "not_scored": {"missing_map": run["missing"], "failed": [f._asdict() for f in run["failures"]]},
         "summary": json.loads(summary.to_json(orient="records")),
+        "headline": run.get("headline"),  # the answer first (asdgaze.analysis.headline), default comparison
     }
-    write_json_atomic(files["summary.json"], summary_json)
+    write_json_atomic(files["summary.json"], finite_json(summary_json))
     records = {m.name: m.predictor.record(run["map_sha256"][m.name]) for m in run["models"]
                if m.name in run["map_sha256"]}
     manifest = {

@@ -43,7 +43,7 @@ def open_map_models(dataset: Dataset, sources: dict[str, Path], options: Evaluat
             raise EvaluateError(str(e)) from e
         models.append(Scored(name, m))
         missing += [s for s in m.missing if s not in missing]
-        notes += m.notes
+        notes += m.found_notes
     if options.maps_kind is None and any(m.predictor.hdf5_sha256 for m in models):
         options = replace(options, maps_kind="log-density")  # implied: an HDF5 file holds log-densities
     return models, missing, notes, options
@@ -98,4 +98,20 @@ def make_plan(dataset: Dataset, options: EvaluateOptions, models: list[Scored], 
             n = max(1, min(default_workers(workers), len(stems)))
             plan.shuffled.build_all(prob_models, dataset, list(stems), groups, workers=n)
         t_plan["shuffled_densities"] = time.perf_counter() - t0
+    _fit_notes(plan, notes)
     return plan, prob_info, t_plan
+
+
+def _fit_notes(plan: Plan, notes: list[str]) -> None:
+    """What the fitted models and priors say of their fits (a centre bias that fell back to uniform), and a
+    metric that the data cannot give (shuffled AUC with one image per group), once each."""
+    for pred in [m.predictor for m in plan.models] + [p.predictor for p in (plan.mit_prior, plan.prob_prior)
+                                                      if p is not None and p.predictor is not None]:
+        notes += [n for n in pred.notes() if n not in notes]
+    few = [g for g in plan.groups if len(plan.dataset.fixations.get(g, {})) < 2]
+    wants = {"auc_shuffled"} & set(plan.options.metrics) or {"sauc"} & set(plan.options.prob_metrics)
+    if few and wants:
+        note = (f"shuffled AUC is undefined (n/a) for group(s) {', '.join(few)}: its negatives are the group's "
+                "fixations on the other images, and there is no other image")
+        if note not in notes:
+            notes.append(note)

@@ -15,8 +15,8 @@ from typing import Any
 import numpy as np
 
 from asdgaze.data.types import Stimulus
-from asdgaze.models.base import Traits
-from asdgaze.predictions import LogDensity, checked_log_density
+from asdgaze.models.base import Traits, checked_prediction
+from asdgaze.predictions import LogDensity
 
 __all__ = ["Scored", "WorkerCache", "ImageCache"]
 
@@ -58,7 +58,8 @@ class Scored:
         kind = d.get("kind", "baseline")
         return {"kind": kind, **d, "name": self.name, "traits": self.traits.describe()}
 
-    def _key(self, group: str | None) -> tuple:
+    def key(self, group: str | None) -> tuple:
+        """Its key in an image's cache: the predictor, and the group where its prediction depends on it."""
         return (id(self.predictor), group if self.traits.group_dependent else None)
 
     def density(self, stim: Stimulus, group: str, cache: ImageCache | None = None) -> LogDensity:
@@ -68,10 +69,10 @@ class Scored:
             return make()
         if self.traits.shape_only:  # the same density on every image of this size
             return cache.worker.get(("shape", id(self.predictor), stim.shape), make)
-        return cache.get(("density",) + self._key(group), make)
+        return cache.get(("density",) + self.key(group), make)
 
     def _density(self, stim: Stimulus, group: str) -> LogDensity:
-        return checked_log_density(self.predictor.log_density(stim, group))
+        return checked_prediction(self.predictor, stim, group)
 
     def saliency(self, stim: Stimulus, group: str, cache: ImageCache) -> tuple[np.ndarray, list[list[str]]]:
         """The map the MIT metrics score and the notes its reading gave ([kind, text]), made once per image
@@ -90,4 +91,4 @@ class Scored:
 
         if self.traits.shape_only:
             return cache.worker.get(("saliency", id(self.predictor), stim.shape), make)
-        return cache.get(("saliency",) + self._key(group), make)
+        return cache.get(("saliency",) + self.key(group), make)

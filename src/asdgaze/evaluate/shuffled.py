@@ -86,10 +86,13 @@ class Shuffled:
         else:
             from concurrent.futures import ThreadPoolExecutor
 
-            # numpy releases the GIL in exp/log/matmul: two threads nearly halve this step
+            from threadpoolctl import threadpool_limits
+
+            # numpy releases the GIL in exp/log/matmul: two threads nearly halve this step, each with one
+            # BLAS thread (a BLAS pool per thread on top would make it three times slower)
             _plan_init(*args)
             try:
-                with ThreadPoolExecutor(2) as tpool:
+                with threadpool_limits(1), ThreadPoolExecutor(2) as tpool:
                     parts = list(tpool.map(_plan_part, tasks))
             finally:
                 _PLAN.clear()

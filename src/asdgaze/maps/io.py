@@ -328,8 +328,10 @@ def _check_log_density(arr: np.ndarray, path: object, warn: bool) -> np.ndarray:
         raise MapError(f"{path}: log-density contains NaN or +inf")
     if not np.isfinite(arr.max()):
         raise MapError(f"{path}: log-density has no finite value (all -inf)")
+    if not warn:  # the sum only serves the warning
+        return arr
     lse = float(logsumexp(arr))
-    if abs(lse) > LOGSUMEXP_TOL and warn:
+    if abs(lse) > LOGSUMEXP_TOL:
         warnings.warn(f"{path}: log-density does not sum to 1 (logsumexp = {lse:.4g}); scored as given",
                       MapScaleWarning, stacklevel=3)
     return arr

@@ -12,18 +12,20 @@ from functools import cached_property
 import numpy as np
 
 from asdgaze.maps.imresize import imresize
+from asdgaze.metrics._checks import CONSTANT_RTOL, is_constant
 
 EPS = float(np.finfo(np.float64).eps)  # MATLAB eps = 2.220446049250313e-16
 
 
 def minmax(a: np.ndarray, inplace: bool = False) -> np.ndarray | None:
-    """(a - min a)/(max a - min a); ``None`` for a constant map (MATLAB would give all NaN).
+    """(a - min a)/(max a - min a); ``None`` for a constant map (MATLAB would give all NaN; a map constant
+    up to rounding would give rounding noise stretched to 0..1: :func:`~asdgaze.metrics._checks.is_constant`).
 
     ``inplace=True`` overwrites ``a`` (for temporaries the caller owns).
     """
     lo = a.min()
     hi = a.max()
-    if not hi > lo:
+    if not hi > lo or hi - lo <= CONSTANT_RTOL * max(abs(lo), abs(hi)):
         return None
     if inplace:
         a -= lo
@@ -59,7 +61,7 @@ class PreparedSaliency:
 
     @cached_property
     def constant(self) -> bool:
-        return not bool(self.flat.max() > self.flat.min())
+        return is_constant(self.flat)
 
     @cached_property
     def normalized(self) -> np.ndarray | None:
@@ -107,3 +109,60 @@ class PreparedSaliency:
         if key not in cache:
             cache[key] = imresize(self.original, output_shape=key)
         return cache[key]
+
+    @cached_property
+    def sim_probability(self) -> np.ndarray | None:
+        """SIM's P_S: the map itself if all zero (MATLAB leaves it), else :attr:`probability`."""
+        return sim_probability(self.flat, self.probability)
+
+
+def sim_probability(a: np.ndarray, cached: np.ndarray | None = None) -> np.ndarray | None:
+    """SIM's probability map of flat ``a`` (``cached``: minmax(a)/sum if already made); None if constant."""
+    if not np.any(a):
+        return a  # MATLAB leaves an all-zero map as it is
+    if cached is not None:
+        return cached
+    n = minmax(a)
+    return None if n is None else n / n.sum()
+
+
+class PreparedDensity:
+    """A continuous fixation map C (checked, 2-D) and what the distribution metrics derive from it alone,
+    cached on first use: one group's target on one image is scored against every model, and these parts
+    are then computed once, not once per model. The same operations as on a fresh map: the same values."""
+
+    def __init__(self, density: np.ndarray) -> None:
+        self.map = density
+
+    @cached_property
+    def flat(self) -> np.ndarray:
+        return self.map.ravel()
+
+    @cached_property
+    def has_mass(self) -> bool:
+        return bool(np.any(self.flat))
+
+    @cached_property
+    def centered(self) -> tuple[np.ndarray, float] | None:
+        """(C - mean C, sum of squares) for CC; None if C is constant."""
+        d = self.flat
+        if is_constant(d):
+            return None
+        dc = d - d.mean()
+        return dc, float(np.dot(dc, dc))
+
+    @cached_property
+    def kl_probability(self) -> np.ndarray:
+        """Q = C/sum(C) for KLdiv (C must have mass)."""
+        return self.flat / self.flat.sum()
+
+    @cached_property
+    def sim_probability(self) -> np.ndarray | None:
+        return sim_probability(self.flat)
+
+    def emd_downscaled(self, downsize: int) -> np.ndarray:
+        """imresize(C, 1/downsize) (EMD's first step), cached per factor."""
+        cache = self.__dict__.setdefault("_emd_cache", {})
+        if downsize not in cache:
+            cache[downsize] = imresize(self.map, 1.0 / downsize)
+        return cache[downsize]

@@ -13,27 +13,26 @@ import math
 import numpy as np
 
 from asdgaze.metrics._checks import real_map
-from asdgaze.metrics._prepared import EPS, PreparedSaliency, minmax
+from asdgaze.metrics._prepared import EPS, PreparedDensity, PreparedSaliency
 
 __all__ = ["cc", "kl_div", "sim"]
 
 
-def _cc(prep: PreparedSaliency, d: np.ndarray) -> float:
+def _cc(prep: PreparedSaliency, c: PreparedDensity) -> float:
     # Constancy is tested directly (a rounded mean can leave a ~1e-17 spread).
-    if prep.constant or not d.max() > d.min():
+    if prep.constant or c.centered is None:
         return math.nan
     sc, ss = prep.centered
-    dc = d - d.mean()
-    sd = float(np.dot(dc, dc))
+    dc, sd = c.centered
     if not ss * sd > 0:  # spreads that underflow (subnormal maps): no defined correlation
         return math.nan
     return float(np.dot(sc, dc) / math.sqrt(ss * sd))
 
 
-def _kl(prep: PreparedSaliency, d: np.ndarray) -> float:
-    if not np.any(d):  # no fixations: KLdiv.m gives 0, a perfect score; undefined here
+def _kl(prep: PreparedSaliency, c: PreparedDensity) -> float:
+    if not c.has_mass:  # no fixations: KLdiv.m gives 0, a perfect score; undefined here
         return math.nan
-    q = d / d.sum()
+    q = c.kl_probability
     t = q / prep.kl_model
     t += EPS
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -41,20 +40,11 @@ def _kl(prep: PreparedSaliency, d: np.ndarray) -> float:
     return float(np.dot(q, t))
 
 
-def _sim_probability(a: np.ndarray, cached: np.ndarray | None = None) -> np.ndarray | None:
-    if not np.any(a):
-        return a  # MATLAB leaves an all-zero map as it is
-    if cached is not None:
-        return cached
-    n = minmax(a)
-    return None if n is None else n / n.sum()
-
-
-def _sim(prep: PreparedSaliency, d: np.ndarray) -> float:
-    if not np.any(d):  # no fixations: similarity.m gives 0, a plausible score; undefined here
+def _sim(prep: PreparedSaliency, c: PreparedDensity) -> float:
+    if not c.has_mass:  # no fixations: similarity.m gives 0, a plausible score; undefined here
         return math.nan
-    ps = _sim_probability(prep.flat, prep.probability)
-    pc = _sim_probability(d)
+    ps = prep.sim_probability
+    pc = c.sim_probability
     if ps is None or pc is None:
         return math.nan
     return float(np.minimum(ps, pc).sum())
@@ -83,7 +73,7 @@ def cc(saliency: np.ndarray, density: np.ndarray) -> float:
     """
     d = _density(density)
     prep = PreparedSaliency(real_map(saliency, "saliency"), d.shape)
-    return _cc(prep, d.ravel())
+    return _cc(prep, PreparedDensity(d))
 
 
 def kl_div(saliency: np.ndarray, density: np.ndarray) -> float:
@@ -106,7 +96,7 @@ def kl_div(saliency: np.ndarray, density: np.ndarray) -> float:
     """
     d = _density(density)
     prep = PreparedSaliency(real_map(saliency, "saliency"), d.shape)
-    return _kl(prep, d.ravel())
+    return _kl(prep, PreparedDensity(d))
 
 
 def sim(saliency: np.ndarray, density: np.ndarray) -> float:
@@ -129,4 +119,4 @@ def sim(saliency: np.ndarray, density: np.ndarray) -> float:
     """
     d = _density(density)
     prep = PreparedSaliency(real_map(saliency, "saliency"), d.shape)
-    return _sim(prep, d.ravel())
+    return _sim(prep, PreparedDensity(d))

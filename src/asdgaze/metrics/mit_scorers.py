@@ -8,7 +8,8 @@ its random stream) and returns the value; each equals the single-metric public f
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import math
+from dataclasses import dataclass, field
 from typing import Callable
 
 import numpy as np
@@ -18,7 +19,7 @@ from asdgaze.metrics import distribution as _dist
 from asdgaze.metrics import location as _loc
 from asdgaze.metrics import transport as _emd
 from asdgaze.metrics._checks import bool_map
-from asdgaze.metrics._prepared import PreparedSaliency
+from asdgaze.metrics._prepared import PreparedDensity, PreparedSaliency
 from asdgaze.metrics.streams import metric_rng
 
 __all__ = ["MitInputs", "MitScorer"]
@@ -29,16 +30,18 @@ class MitInputs:
     """What the MIT scorers of one group on one image share.
 
     prep: the prepared saliency map at the target's shape. fix: flat indices of fixated pixels.
-    size: pixels of the target map. density: the checked continuous map (None if no metric
+    size: pixels of the target map. density: the checked continuous map, prepared (None if no metric
     asked needs it). other_map: the target's other-images map (unchecked; sAUC checks it).
     baseline: the prepared baseline at this shape, built on first use (None if not asked).
+    target: parts derived from the target alone (sAUC's candidates), kept by the caller for every map
+    scored against the same target.
     """
 
     prep: PreparedSaliency
     fix: np.ndarray
     shape: tuple[int, int]
     group: str
-    density: np.ndarray | None
+    density: PreparedDensity | None
     other_map: np.ndarray | None
     baseline: Callable[[], PreparedSaliency] | None
     seed: int
@@ -46,6 +49,7 @@ class MitInputs:
     n_splits: int
     step: float
     emd_downsize: int
+    target: dict = field(default_factory=dict)
 
     def rng(self, metric: str) -> np.random.Generator:
         return metric_rng(self.seed, self.image_id, self.group, metric)
@@ -59,6 +63,8 @@ def auc_judd(i: MitInputs, m: str) -> float:
 
 
 def auc_borji(i: MitInputs, m: str) -> float:
+    if i.fix.size <= 1 or i.prep.normalized is None:  # undefined (as _borji): no draws for nothing
+        return math.nan
     draws = _auc.borji_draws(i.fix.size, i.shape[0] * i.shape[1], i.n_splits, i.rng(m))
     return _auc._borji(i.prep, i.fix, draws, i.step)
 
@@ -66,8 +72,12 @@ def auc_borji(i: MitInputs, m: str) -> float:
 def auc_shuffled(i: MitInputs, m: str) -> float:
     if i.other_map is None:
         raise ValueError(f"targets[{i.group!r}].other_map is None but {m!r} was requested")
-    o = bool_map(i.other_map, f"targets[{i.group!r}].other_map", i.shape)
-    cand = _auc.other_candidates(o)
+    cand = i.target.get("other_candidates")
+    if cand is None:
+        o = bool_map(i.other_map, f"targets[{i.group!r}].other_map", i.shape)
+        cand = i.target["other_candidates"] = _auc.other_candidates(o)
+    if i.fix.size == 0 or cand.size == 0 or i.prep.normalized is None:  # undefined (as _shuffled)
+        return math.nan
     perms = _auc.shuffle_permutations(cand.size, min(i.fix.size, cand.size), i.n_splits, i.rng(m))
     return _auc._shuffled(i.prep, i.fix, cand, perms, i.step)
 
@@ -77,15 +87,15 @@ def nss(i: MitInputs, m: str) -> float:
 
 
 def cc(i: MitInputs, m: str) -> float:
-    return _dist._cc(i.prep, i.density.ravel())
+    return _dist._cc(i.prep, i.density)
 
 
 def kl(i: MitInputs, m: str) -> float:
-    return _dist._kl(i.prep, i.density.ravel())
+    return _dist._kl(i.prep, i.density)
 
 
 def sim(i: MitInputs, m: str) -> float:
-    return _dist._sim(i.prep, i.density.ravel())
+    return _dist._sim(i.prep, i.density)
 
 
 def ig(i: MitInputs, m: str) -> float:
@@ -93,4 +103,4 @@ def ig(i: MitInputs, m: str) -> float:
 
 
 def emd(i: MitInputs, m: str) -> float:
-    return _emd._emd(i.prep, _emd.downscale_density(i.density, i.emd_downsize))
+    return _emd._emd(i.prep, i.density.emd_downscaled(i.emd_downsize))

@@ -16,6 +16,7 @@ import numpy as np
 
 from asdgaze.metrics import probabilistic as P
 from asdgaze.metrics._checks import real_map, same_shape
+from asdgaze.metrics.ranks import BinnedValues
 
 __all__ = ["ProbInputs", "ProbScorer"]
 
@@ -57,6 +58,7 @@ class ProbInputs:
 
     @property
     def p(self) -> np.ndarray:
+        """exp(log p): finite, float64 and 2-D by construction (a LogDensity has no NaN or +inf)."""
         return self.get(self.derived, "p", self.prediction.density)
 
     def score_map(self, name: str) -> tuple[np.ndarray, np.ndarray]:
@@ -91,12 +93,19 @@ def ig(i: ProbInputs, m: str):
 
 
 def auc(i: ProbInputs, m: str):
-    return _mean(P.auc_per_fixation(i.p, i.xs, i.ys))
+    p = i.p
+    if i.get(i.derived, "constant", lambda: P.is_constant(p)):
+        # every pixel ties with every fixation: (0 + 0.5 HW) / HW = 0.5 exactly, without ranking the map
+        r, _ = P.fixation_indices(p.shape, i.xs, i.ys)
+        return _mean(np.full(r.size, 0.5))
+    binned = i.get(i.derived, "binned", lambda: BinnedValues.of(p))  # the map's part, for every group
+    return _mean(P.auc_per_fixation(p, i.xs, i.ys, checked=True, binned=binned, constant=False))
 
 
 def nss(i: ProbInputs, m: str):
     p = i.p
-    return _mean(P.nss_per_fixation(p, i.xs, i.ys, moments=i.get(i.derived, "moments", lambda: P.map_moments(p))))
+    return _mean(P.nss_per_fixation(p, i.xs, i.ys, moments=i.get(i.derived, "moments", lambda: P.map_moments(p)),
+                                    checked=True))
 
 
 def sauc(i: ProbInputs, m: str):
@@ -105,8 +114,10 @@ def sauc(i: ProbInputs, m: str):
     if i.specific:
         if i.shuffled is None:
             raise ValueError("sauc in metric-specific mode needs the shuffled log-density (shuffled=)")
-        return _mean(P.sauc_per_fixation(i.logp - np.asarray(i.shuffled, dtype=float), i.xs, i.ys, i.other_xs,
-                                         i.other_ys))
+        a, b = i.logp, np.asarray(i.shuffled, dtype=float)
+        bounded = (a.shape == b.shape and i.get(i.derived, "logp_bounded", lambda: P.is_bounded(a))
+                   and (b is a or P.is_bounded(b)))  # a model that is its own shuffle: b is log p itself
+        return _mean(P.sauc_per_fixation_of_difference(a, b, i.xs, i.ys, i.other_xs, i.other_ys, bounded))
     return _mean(P.sauc_per_fixation(i.p, i.xs, i.ys, i.other_xs, i.other_ys))
 
 

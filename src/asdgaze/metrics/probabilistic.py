@@ -22,7 +22,9 @@ from functools import lru_cache
 import numpy as np
 from scipy.ndimage import gaussian_filter1d
 
+from asdgaze.metrics._checks import is_constant as _is_constant
 from asdgaze.metrics._checks import real_map, same_shape
+from asdgaze.metrics.ranks import BinnedValues, below_and_equal
 
 __all__ = [
     "fixation_indices",
@@ -33,7 +35,10 @@ __all__ = [
     "information_gain",
     "auc_per_fixation",
     "auc",
+    "is_constant",
     "sauc_per_fixation",
+    "sauc_per_fixation_of_difference",
+    "is_bounded",
     "sauc",
     "auc_judd_fixation_thresholds",
     "nss_per_fixation",
@@ -177,24 +182,9 @@ def information_gain(log_density: np.ndarray, baseline: np.ndarray | None, xs: o
 # --- AUC family ---------------------------------------------------------------------------------
 
 
-def _below_and_equal(values: np.ndarray, thresholds: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """For sorted unique ``thresholds`` t_i: counts of ``values`` < t_i and == t_i.
-
-    One binary search per value into the short threshold list, so a 768x1024 map against a few
-    hundred fixations costs one pass over the map (no sort of the map).
-    """
-    k = thresholds.size
-    j = np.searchsorted(thresholds, values, side="left")  # number of thresholds < v
-    jc = np.minimum(j, k - 1)
-    eq = (j < k) & (thresholds[jc] == values)
-    n_eq = np.bincount(j[eq], minlength=k)[:k]
-    # v < t_i  <=>  j <= i and not (v == t_i): cumulative count of j, minus the ties.
-    n_le_index = np.cumsum(np.bincount(j, minlength=k + 1)[:k])
-    return n_le_index - n_eq, n_eq
-
-
-def _rank_fractions(positives: np.ndarray, negatives: np.ndarray) -> np.ndarray:
-    """Per positive: ``(#(neg < pos) + 0.5 #(neg == pos)) / #neg`` (exact ROC, ties count 1/2)."""
+def _rank_fractions(positives: np.ndarray, negatives: np.ndarray, binned: BinnedValues | None = None) -> np.ndarray:
+    """Per positive: ``(#(neg < pos) + 0.5 #(neg == pos)) / #neg`` (exact ROC, ties count 1/2); ``binned``:
+    the negatives binned (:class:`~asdgaze.metrics.ranks.BinnedValues`), if the caller keeps them."""
     if positives.size == 0:  # no fixations: no values (their mean is NaN)
         return np.zeros(0)
     if negatives.size == 0:
@@ -206,21 +196,27 @@ def _rank_fractions(positives: np.ndarray, negatives: np.ndarray) -> np.ndarray:
         hi = np.searchsorted(s, u, side="right")
         below, equal = lo, hi - lo
     else:
-        below, equal = _below_and_equal(negatives, u)
+        below, equal = below_and_equal(negatives, u, binned)
     frac = (below + 0.5 * equal) / negatives.size
     return frac[inv.ravel()]
 
 
-def auc_per_fixation(saliency: np.ndarray, xs: object, ys: object) -> np.ndarray:
+def auc_per_fixation(saliency: np.ndarray, xs: object, ys: object, *, checked: bool = False,
+                     binned: BinnedValues | None = None, constant: bool | None = None) -> np.ndarray:
     """Per-fixation AUC with all pixels as negatives (pysaliency ``AUCs``, ``nonfixations='uniform'``).
 
     ``AUC_i = (#{pixels with s < s_i} + 0.5 #{pixels with s = s_i}) / (H W)``, where s_i is the
     map at fixation i; fixated pixels are negatives too. Their mean is the exact area under the
-    ROC curve over all thresholds. A constant map gives 0.5.
+    ROC curve over all thresholds. A constant map (:func:`is_constant`) gives 0.5: its rounding noise is no
+    ranking.
 
     Args:
         saliency: (H, W) any real map (only the order matters).
         xs, ys: (N,) 0-based fixation coordinates.
+        checked: ``saliency`` is known to be a finite 2-D float64 array (a LogDensity's density): its
+            check is not repeated.
+        binned: ``BinnedValues.of(saliency)`` if the caller keeps it (one map scored for several groups).
+        constant: :func:`is_constant` of the map if the caller knows it (None: tested here).
 
     Returns:
         (N,) float64 in [0, 1].
@@ -230,9 +226,21 @@ def auc_per_fixation(saliency: np.ndarray, xs: object, ys: object) -> np.ndarray
         >>> auc_per_fixation(s, [1, 1], [0, 1]).tolist()  # (1 + 0.5*2)/4, (3 + 0.5)/4
         [0.5, 0.875]
     """
-    s = real_map(saliency, "saliency")
+    s = saliency if checked else real_map(saliency, "saliency")
     r, c = fixation_indices(s.shape, xs, ys)
-    return _rank_fractions(s[r, c], s.ravel())
+    if is_constant(s) if constant is None else constant:
+        return np.full(r.size, 0.5)
+    return _rank_fractions(s[r, c], s.ravel(), binned)
+
+
+def is_constant(a: np.ndarray) -> bool:
+    """Whether a map is constant (:func:`asdgaze.metrics._checks.is_constant`: up to a relative tolerance);
+    then each fixation's AUC is 0.5 and its NSS 0.
+
+    >>> is_constant(np.full((2, 3), 0.25)), is_constant(np.eye(2)), is_constant(np.array([[1.0, np.nan, 1.0]]))
+    (True, False, False)
+    """
+    return _is_constant(a)
 
 
 def auc(saliency: np.ndarray, xs: object, ys: object) -> float:
@@ -270,7 +278,44 @@ def sauc_per_fixation(saliency: np.ndarray, xs: object, ys: object, other_xs: ob
     s = real_map(saliency, "saliency")
     r, c = fixation_indices(s.shape, xs, ys)
     nr, nc = fixation_indices(s.shape, other_xs, other_ys, name="other images' fixations")
+    if nr.size and is_constant(s):  # rounding noise is no ranking: every pair ties
+        return np.full(r.size, 0.5)
     return _rank_fractions(s[r, c], s[nr, nc])
+
+
+def sauc_per_fixation_of_difference(a: np.ndarray, b: np.ndarray, xs: object, ys: object, other_xs: object,
+                                    other_ys: object, bounded: bool | None = None) -> np.ndarray:
+    """``sauc_per_fixation(a - b, ...)`` (the metric-specific map ``log p - log p_shuffled``), subtracting
+    only at the pixels it reads: each value is the same single subtraction.
+
+    The whole map a - b is formed (and checked, with the same error) only where it might not be finite:
+    unless ``bounded`` (or, if None, a check here) says that both maps are finite and below 1e300 in
+    magnitude, so that their difference is finite everywhere.
+
+    Example:
+        >>> a, b = np.array([[0.0, 1.0], [2.0, 3.0]]), np.ones((2, 2))
+        >>> sauc_per_fixation_of_difference(a, b, [1], [1], [0, 1, 1], [0, 0, 1]).tolist()
+        [0.8333333333333334]
+    """
+    a = np.asarray(a, dtype=np.float64)
+    b = np.asarray(b, dtype=np.float64)
+    if bounded is None:
+        bounded = a.ndim == 2 and a.shape == b.shape and is_bounded(a) and is_bounded(b)
+    if not bounded:
+        return sauc_per_fixation(a - b, xs, ys, other_xs, other_ys)
+    r, c = fixation_indices(a.shape, xs, ys)
+    nr, nc = fixation_indices(a.shape, other_xs, other_ys, name="other images' fixations")
+    return _rank_fractions(a[r, c] - b[r, c], a[nr, nc] - b[nr, nc])
+
+
+def is_bounded(a: np.ndarray, limit: float = 1e300) -> bool:
+    """Whether a non-empty map is finite with every value below ``limit`` in magnitude (False with NaN).
+
+    >>> is_bounded(np.zeros((2, 2))), is_bounded(np.array([[0.0, -np.inf]])), is_bounded(np.zeros((0, 2)))
+    (True, False, False)
+    """
+    a = np.asarray(a)
+    return bool(a.size and -limit < a.min() and a.max() < limit)
 
 
 def sauc(saliency: np.ndarray, xs: object, ys: object, other_xs: object, other_ys: object) -> float:
@@ -315,8 +360,8 @@ def auc_judd_fixation_thresholds(saliency: np.ndarray, xs: object, ys: object) -
     if neg.size == 0:
         return math.nan
     thr = np.unique(np.concatenate([pos, [max(pos.max(), neg.max()) + 1.0, min(pos.min(), neg.min())]]))
-    below_neg, _ = _below_and_equal(neg, thr)
-    below_pos, _ = _below_and_equal(pos, thr)
+    below_neg, _ = below_and_equal(neg, thr)
+    below_pos, _ = below_and_equal(pos, thr)
     # Descending thresholds give the ROC from (0, 0); counts of values >= t.
     fp = (neg.size - below_neg[::-1]) / neg.size
     tp = (pos.size - below_pos[::-1]) / pos.size
@@ -329,26 +374,30 @@ def auc_judd_fixation_thresholds(saliency: np.ndarray, xs: object, ys: object) -
 
 
 def nss_per_fixation(saliency: np.ndarray, xs: object, ys: object,
-                     moments: tuple[float, float] | None = None) -> np.ndarray:
+                     moments: tuple[float, float] | None = None, *, checked: bool = False) -> np.ndarray:
     """Per-fixation NSS: ``(s_i - mean s) / std s`` with the population std (ddof 0).
 
-    As pysaliency's ``metrics.NSS``: a constant map is only centred (all zeros), not NaN.
+    As pysaliency's ``metrics.NSS``: a constant map is only centred (all zeros), not NaN; a map constant up
+    to rounding (:func:`is_constant`) too, where pysaliency would divide rounding by rounding (the uniform
+    density of an 800x600 image gave 1.0). ``checked``: as for :func:`auc_per_fixation`.
 
     Example:
         >>> s = np.array([[0.0, 1.0], [2.0, 3.0]])
         >>> nss_per_fixation(s, [1, 1], [1, 1]).round(6).tolist()  # 1.5 / sqrt(1.25), twice
         [1.341641, 1.341641]
     """
-    s = real_map(saliency, "saliency")
+    s = saliency if checked else real_map(saliency, "saliency")
     r, c = fixation_indices(s.shape, xs, ys)
     mean, std = map_moments(s) if moments is None else moments
-    v = s[r, c] - mean
-    return v / std if std else v
+    if not std:
+        return np.zeros(r.size)
+    return (s[r, c] - mean) / std
 
 
 def map_moments(s: np.ndarray) -> tuple[float, float]:
-    """(mean, population std) of a map: NSS's per-map part (``moments=`` of :func:`nss_per_fixation`)."""
-    return s.mean(), s.std()
+    """(mean, population std) of a map, the std 0 for a constant map (:func:`is_constant`): NSS's per-map
+    part (``moments=`` of :func:`nss_per_fixation`)."""
+    return s.mean(), 0.0 if is_constant(s) else s.std()
 
 
 def nss(saliency: np.ndarray, xs: object, ys: object) -> float:
@@ -390,9 +439,10 @@ def cc(saliency: np.ndarray, empirical: np.ndarray) -> float:
 def centered(a: np.ndarray) -> tuple[np.ndarray, float]:
     """``(ravel(a - mean a), sum of its squares)``: CC's per-map part, reusable across CC calls.
 
-    ``ravel`` is taken once (a blurred map is Fortran-ordered, so each ravel copies)."""
+    ``ravel`` is taken once (a blurred map is Fortran-ordered, so each ravel copies). A constant map
+    (:func:`is_constant`) has sum of squares 0: its rounding is no spread."""
     flat = (a - a.mean()).ravel()
-    return flat, float(np.dot(flat, flat))
+    return flat, 0.0 if is_constant(a) else float(np.dot(flat, flat))
 
 
 def cc_centered(a: tuple[np.ndarray, float], b: tuple[np.ndarray, float]) -> float:
@@ -514,8 +564,21 @@ def sim_densities(p: np.ndarray, q: np.ndarray) -> float:
 
 @lru_cache(maxsize=16)
 def _blur_matrix(n: int, sigma: float, mode: str, truncate: float) -> np.ndarray:
-    """(n, n) matrix G with ``G @ v == gaussian_filter1d(v, sigma, mode=mode, truncate=truncate)``."""
-    g = gaussian_filter1d(np.eye(n), sigma, axis=0, mode=mode, truncate=truncate)
+    """(n, n) matrix G with ``G @ v == gaussian_filter1d(v, sigma, mode=mode, truncate=truncate)``.
+
+    G is ``gaussian_filter1d(np.eye(n), ...)``. With zero padding ("constant") column j is the response
+    to a delta at j: the kernel's weights themselves (each output sums one weight times 1 and zeros,
+    exactly), so G is the Toeplitz matrix of one delta's response, gathered instead of filtering n
+    columns (~70 ms at n = 1024; the same numbers). Other modes fold weights at the borders: filtered.
+    """
+    if mode == "constant":
+        delta = np.zeros(2 * n - 1)
+        delta[n - 1] = 1.0
+        u = gaussian_filter1d(delta, sigma, mode=mode, truncate=truncate)
+        i = np.arange(n)
+        g = u[(n - 1) + i[:, None] - i[None, :]]  # G[i, j] = response at i to a delta at j
+    else:
+        g = gaussian_filter1d(np.eye(n), sigma, axis=0, mode=mode, truncate=truncate)
     g.setflags(write=False)
     return g
 

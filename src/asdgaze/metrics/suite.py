@@ -20,7 +20,7 @@ import numpy as np
 
 from asdgaze.metrics import registry as _registry
 from asdgaze.metrics._checks import bool_map, positive_float, positive_int, real_map, same_shape
-from asdgaze.metrics._prepared import PreparedSaliency
+from asdgaze.metrics._prepared import PreparedDensity, PreparedSaliency
 from asdgaze.metrics.mit_scorers import MitInputs
 
 if TYPE_CHECKING:  # typing only: metrics does not import the data package
@@ -48,6 +48,9 @@ class Target:
         other_map: (H, W) bool union of other images' fixations, for shuffled AUC (or None).
         fixations: the group's :class:`~asdgaze.data.types.Fixations` on the image (x, y with
             duplicates, viewer ids), or None when built from maps only.
+        derived: what :func:`score_mit` derives from the target alone (fixated pixels, the prepared
+            continuous map, sAUC's candidates), kept for every map scored against it; so a target must
+            not be changed once scored.
     """
 
     def __init__(self, fixation_map: np.ndarray | None = None, density: np.ndarray | None = None,
@@ -64,6 +67,7 @@ class Target:
         self._fixation_map = fixation_map
         self._density = density
         self._make_density = make_density
+        self.derived: dict = {}
 
     @classmethod
     def from_fixations(cls, fixations: Fixations, shape: tuple[int, int], make_density: Callable[[], np.ndarray],
@@ -149,16 +153,23 @@ def score_mit(
     for group, t in targets.items():
         f = bool_map(t.fixation_map, f"targets[{group!r}].fixation_map")
         shape = f.shape
+        kept = t.derived  # parts of the target alone, made once for every map scored against it
+        if "fix" not in kept:
+            kept["fix"] = np.flatnonzero(f)
         c = None
         if "continuous_map" in needs:
-            c = real_map(t.density, f"targets[{group!r}].density")
-            same_shape(c, f, f"targets[{group!r}].density", f"targets[{group!r}].fixation_map")
+            if "density" not in kept:
+                d = real_map(t.density, f"targets[{group!r}].density")
+                same_shape(d, f, f"targets[{group!r}].density", f"targets[{group!r}].fixation_map")
+                kept["density"] = PreparedDensity(d)
+            c = kept["density"]
         prep = preps[shape] if shape in preps else preps.setdefault(shape, PreparedSaliency(s, shape))
 
         def base_prep(shape: tuple[int, int] = shape) -> PreparedSaliency:
             return bases[shape] if shape in bases else bases.setdefault(shape, PreparedSaliency(base, shape))
 
-        inputs = MitInputs(prep, np.flatnonzero(f), shape, group, c, t.other_map,
-                           base_prep if base is not None else None, seed, image_id, n_splits, step, downsize)
+        inputs = MitInputs(prep, kept["fix"], shape, group, c, t.other_map,
+                           base_prep if base is not None else None, seed, image_id, n_splits, step, downsize,
+                           kept)
         out[group] = {m: specs[m].scorer(inputs, m) for m in wanted}
     return out

@@ -26,7 +26,7 @@ import numpy as np
 
 from asdgaze.data.types import Stimulus
 
-__all__ = ["Traits", "Predictor", "PredictorBase", "SaliencyModel"]
+__all__ = ["Traits", "Predictor", "PredictorBase", "SaliencyModel", "checked_prediction"]
 
 
 @dataclass(frozen=True)
@@ -98,6 +98,10 @@ class PredictorBase:
         """Whether it predicts image ``stem`` (a folder of maps may lack some)."""
         return True
 
+    def notes(self) -> list[str]:
+        """What every user of its scores must know about how it was made (a fit that fell back to uniform)."""
+        return []
+
     def where(self, stimulus: Stimulus) -> str:
         """What messages about its prediction on ``stimulus`` name (a file, or the model)."""
         return self.name
@@ -105,6 +109,13 @@ class PredictorBase:
     def log_density(self, stimulus: Stimulus, group: str | None = None,
                     exclude_viewers: Collection[int] = ()) -> np.ndarray:
         raise NotImplementedError
+
+    def prediction(self, stimulus: Stimulus, group: str | None = None):
+        """Its log-density as the checked :class:`~asdgaze.predictions.LogDensity` evaluate scores (a
+        predictor whose densities are normalised by construction may check them more cheaply)."""
+        from asdgaze.predictions import checked_log_density
+
+        return checked_log_density(self.log_density(stimulus, group))
 
     def saliency_map(self, stimulus: Stimulus, group: str | None = None,
                      density: Callable[[], np.ndarray] | None = None) -> np.ndarray:
@@ -114,6 +125,17 @@ class PredictorBase:
 
     def describe(self) -> dict:
         return {"name": self.name}
+
+
+def checked_prediction(predictor: Predictor, stimulus: Stimulus, group: str | None):
+    """``predictor``'s log-density on ``stimulus`` for ``group`` as a checked LogDensity: its own
+    ``prediction`` where it has one, else its ``log_density`` checked."""
+    own = getattr(predictor, "prediction", None)
+    if own is not None:
+        return own(stimulus, group)
+    from asdgaze.predictions import checked_log_density
+
+    return checked_log_density(predictor.log_density(stimulus, group))
 
 
 @runtime_checkable

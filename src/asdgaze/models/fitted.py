@@ -146,7 +146,7 @@ def _check_group(dataset: Dataset, group: str | None, who: str) -> str:
     return group
 
 
-@register_baseline("centerbias", label="centre bias (fitted)", default=True,
+@register_baseline("centerbias", label="centre bias (fitted)", default=True, reference=True,
                    help="a 2-D Gaussian KDE of the group's fixations on the other images, mixed with uniform")
 class FittedCenterBias(PredictorBase):
     """Leave-one-image-out fitted centre bias per group; fitted at construction (see the module docstring).
@@ -170,6 +170,7 @@ class FittedCenterBias(PredictorBase):
         self.fits: dict[str, FitResult] = {}
         self._hist: dict[str, dict[str, np.ndarray]] = {}
         self._total: dict[str, np.ndarray] = {}
+        self._recent: tuple = (None, {})  # ((stimulus id, shape), {group: probability}): see probability()
         for g in self.groups:
             _check_group(dataset, g, self.name)
             self._fit_group(g)
@@ -246,9 +247,25 @@ class FittedCenterBias(PredictorBase):
         return g
 
     def probability(self, stimulus: Stimulus, group: str) -> np.ndarray:
-        """Pixel probabilities (H, W, sums to 1) of the centre bias for ``group`` on ``stimulus``,
-        built without that stimulus' fixations."""
+        """Pixel probabilities (H, W, sums to 1, read-only) of the centre bias for ``group`` on
+        ``stimulus``, built without that stimulus' fixations.
+
+        The maps of the last stimulus asked for are kept: scoring an image asks for each group's map
+        several times (this baseline, the other group's density, a prior), and each is made once."""
         g = self._group(group)
+        key = (stimulus.id, stimulus.shape)
+        recent = getattr(self, "_recent", (None, {}))  # one read: another thread may replace it meanwhile
+        if recent[0] == key and g in recent[1]:
+            return recent[1][g]
+        p = self._probability(stimulus, g)
+        p.setflags(write=False)
+        if recent[0] == key:
+            recent[1][g] = p
+        else:
+            self._recent = (key, {g: p})
+        return p
+
+    def _probability(self, stimulus: Stimulus, g: str) -> np.ndarray:
         fit = self.fits[g]
         h, w = stimulus.shape
         uni = 1.0 / (h * w)
@@ -256,6 +273,9 @@ class FittedCenterBias(PredictorBase):
             return np.full((h, w), uni)
         q = kde.grid_to_pixels(self._smoothed_others(stimulus, g), h, w)
         return (1.0 - fit.weight) * q + fit.weight * uni
+
+    def __getstate__(self) -> dict:
+        return {**self.__dict__, "_recent": (None, {})}  # a copy sent to a process leaves the maps behind
 
     def _smoothed_others(self, stimulus: Stimulus, g: str) -> np.ndarray:
         hists = self._hist[g]
@@ -292,9 +312,20 @@ class FittedCenterBias(PredictorBase):
         """``exclude_viewers`` is ignored: this image's fixations are never used for it."""
         return np.log(self.probability(stimulus, group))
 
+    def prediction(self, stimulus: Stimulus, group: str | None = None):
+        """:meth:`log_density` as a LogDensity, checked on the probabilities it is the log of."""
+        from asdgaze.predictions import log_density_of  # here: importing the models package stays free of scipy
+
+        return log_density_of(self.probability(stimulus, group))
+
     def describe(self) -> dict:
         return {"name": self.name, "grid_cells": self.grid,
                 "fits": {g: _jsonable(asdict(f)) for g, f in self.fits.items()}}
+
+    def notes(self) -> list[str]:
+        return [f"the fitted centre bias of group {g} is the uniform density: fewer than 2 images have fixations of "
+                "that group, so there is nothing to learn from other images; an information gain against it is one "
+                "against uniform" for g, f in self.fits.items() if "note" in f.search]
 
 
 @register_baseline("gold-standard", label="gold standard (noise ceiling)", default=True,
@@ -405,6 +436,13 @@ class GoldStandard(PredictorBase):
             raise OptionsError(f"the gold standard was not fitted for group {g!r}")
         return g
 
+    def mit_loo_maps(self, stimulus: Stimulus, group: str, max_side: int) -> Iterator:
+        """Its MIT-convention maps: for every viewer with others beside them, the continuous fixation map of
+        the others by the dataset's recipe (:func:`asdgaze.data.loo_maps.leave_one_viewer_out`)."""
+        from asdgaze.data.loo_maps import leave_one_viewer_out
+
+        return leave_one_viewer_out(self.dataset, self._group(group), stimulus.id, max_side)
+
     def loo_log_densities(self, stimulus: Stimulus, group: str) -> Iterator[tuple[int, np.ndarray]]:
         """(viewer, log-density built without that viewer) for every viewer of ``group`` on
         ``stimulus``: the same maps as ``log_density(stimulus, group, [viewer])``, faster, since the
@@ -451,9 +489,18 @@ class GoldStandard(PredictorBase):
         ``exclude_viewers=[v]``."""
         return np.log(self.probability(stimulus, group, exclude_viewers))
 
+    def prediction(self, stimulus: Stimulus, group: str | None = None):
+        """:meth:`log_density` (all viewers) as a LogDensity, checked on the probabilities it is the log of."""
+        from asdgaze.predictions import log_density_of
+
+        return log_density_of(self.probability(stimulus, group))
+
     def describe(self) -> dict:
         return {"name": self.name, "fits": {g: _jsonable(asdict(f)) for g, f in self.fits.items()},
                 "centerbias": self.centerbias.describe()}
+
+    def notes(self) -> list[str]:
+        return self.centerbias.notes()
 
 
 @register_baseline("other-group", label="the other group", default=True, groups=2,
@@ -481,9 +528,15 @@ class OtherGroupPredictor(PredictorBase):
     def log_density(self, stimulus: Stimulus, group: str | None = None,
                     exclude_viewers: Collection[int] = ()) -> np.ndarray:
         """``exclude_viewers`` (viewers of ``group``) is ignored: none of them is used."""
+        return self.gold.log_density(stimulus, self._source(group))
+
+    def prediction(self, stimulus: Stimulus, group: str | None = None):
+        return self.gold.prediction(stimulus, self._source(group))
+
+    def _source(self, group: str | None) -> str:
         if group not in self.source:
             raise OptionsError(f"the other-group baseline has no source group for {group!r}")
-        return self.gold.log_density(stimulus, self.source[group])
+        return self.source[group]
 
     def describe(self) -> dict:
         return {"name": self.name, "source": self.source, "gold_standard": self.gold.describe()}

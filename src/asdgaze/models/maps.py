@@ -24,7 +24,8 @@ import numpy as np
 from asdgaze.data.types import Dataset, Stimulus
 from asdgaze.errors import AsdgazeError, MapError, OptionsError
 from asdgaze.maps.hdf5 import HDF5_SUFFIXES, H5Map, describe_extra, find_h5_maps, is_hdf5_source, stimulus_paths
-from asdgaze.maps.io import MapKindError, check_aspect, check_map, find_maps, load_map, load_prediction, map_key
+from asdgaze.maps.io import (MapKindError, check_aspect, check_map, find_maps, load_map, load_prediction, map_key,
+                             map_size)
 from asdgaze.models.base import Traits
 
 __all__ = ["MapsModel", "open_maps", "parse_model_specs", "check_model_name"]
@@ -112,7 +113,7 @@ class MapsModel:
     allow_aspect_change: bool = False
     hdf5_sha256: str | None = None
     missing: list[str] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)  # datasets of an HDF5 file that match no image
+    found_notes: list[str] = field(default_factory=list)  # datasets of an HDF5 file that match no image
 
     @property
     def traits(self) -> Traits:
@@ -124,6 +125,9 @@ class MapsModel:
 
     def covers(self, stem: str) -> bool:
         return stem in self.maps
+
+    def notes(self) -> list[str]:
+        return []
 
     def where(self, stimulus: Stimulus) -> str:
         return str(self.maps[stimulus.id])
@@ -140,7 +144,7 @@ class MapsModel:
         """The map as a checked LogDensity at the image's size (see :meth:`prediction`)."""
         return self.prediction(stimulus)
 
-    def prediction(self, stimulus: Stimulus):
+    def prediction(self, stimulus: Stimulus, group: str | None = None):
         """The map as a LogDensity at the image's size; MapError for an unusable one."""
         from asdgaze.predictions import LogDensity, resize_density
 
@@ -228,18 +232,43 @@ def _refuse_pictures(folder: Path, found: dict[str, Any]) -> None:
 
 
 def _check_kind(found: dict[str, Any], maps_kind: str | None) -> None:
-    """Stop before any scoring if the first .npy map is a log-density passed as --maps-kind saliency."""
-    if maps_kind != "saliency":
+    """Stop before any scoring if the .npy maps are of the other kind than ``--maps-kind`` says: a
+    log-density given as saliency, or saliency maps (no negative value, not summing to 1) given as
+    log-densities, which would be scored as nearly flat densities and give a full, meaningless table."""
+    npys = [m.path for m in found.values() if m.is_npy]
+    if not npys or maps_kind is None:
         return
-    first = next((m.path for m in found.values() if m.is_npy), None)
-    if first is None:
+    if maps_kind == "log-density":
+        _check_log_densities(npys[:3])
         return
     try:
-        load_map(first, "saliency")
+        load_map(npys[0], "saliency")
     except MapKindError as e:
         raise OptionsError(str(e)) from e
     except MapError:
         pass  # an unusable map fails its image later, with the others scored
+
+
+def _check_log_densities(paths: list[Path]) -> None:
+    """Refuse when every one of the first few maps looks like a saliency map; one odd file among
+    good ones fails its own image later instead of stopping the run."""
+    from asdgaze.models.centerbias import log_density_problem
+
+    problems = []
+    for path in paths:
+        try:
+            map_size(path)  # the header first: a file that lies about its size is never read here
+            arr = np.squeeze(np.load(path, allow_pickle=False))
+        except (MapError, OSError, ValueError):
+            return  # an unusable map fails its image later, with the others scored
+        problem = log_density_problem(arr) if arr.ndim == 2 else None
+        if not (problem and "looks like" in problem):
+            return
+        problems.append((path, problem))
+    path, problem = problems[0]
+    others = f" (and the next {len(problems) - 1} as well)" if len(problems) > 1 else ""
+    raise OptionsError(f"{path}: --maps-kind log-density, but it holds {problem}{others}; use --maps-kind "
+                       "saliency (saliency maps are scored in the MIT convention only)")
 
 
 def _open_hdf5(name: str, path: Path, dataset: Dataset, maps_kind: str | None, allow_missing: bool,
@@ -263,4 +292,4 @@ def _open_hdf5(name: str, path: Path, dataset: Dataset, maps_kind: str | None, a
                            "image's file name, e.g. 12.png)")
     note = describe_extra(path, extra)
     return MapsModel(name, path, dict(found), "log-density", True, allow_aspect_change, sha256_file(path),
-                     missing=missing, notes=[note] if note else [])
+                     missing=missing, found_notes=[note] if note else [])

@@ -69,10 +69,11 @@ class Prior:
 
     def log_density(self, stimulus: Stimulus, group: str):
         """The probabilistic information gain's baseline on ``stimulus`` as a LogDensity."""
-        from asdgaze.predictions import LogDensity, checked_log_density, resize_density
+        from asdgaze.models.base import checked_prediction
+        from asdgaze.predictions import LogDensity, resize_density
 
         if self.predictor is not None:
-            return checked_log_density(self.predictor.log_density(stimulus, group))
+            return checked_prediction(self.predictor, stimulus, group)
         d = np.exp(self.template - self.template.max())
         d = resize_density(d / d.sum(), stimulus.shape)
         return LogDensity.normalized(np.log(np.maximum(d, np.finfo(float).tiny)))

@@ -51,6 +51,7 @@ class BaselineEntry:
     default: bool = False
     groups: int | None = None
     aliases: tuple[str, ...] = ()
+    reference: bool = False  # the 0 % of "where a model stands between it and the ceiling" (the centre bias)
 
     @property
     def traits(self) -> Traits:
@@ -62,7 +63,7 @@ _ALIASES: dict[str, str] = {}
 
 
 def register_baseline(name: str, *, label: str, help: str = "", default: bool = False, groups: int | None = None,
-                      aliases: Sequence[str] = ()) -> Callable[[type], type]:
+                      aliases: Sequence[str] = (), reference: bool = False) -> Callable[[type], type]:
     """Class decorator: register ``cls`` as the baseline ``name`` (see the module docstring)."""
 
     def deco(cls: type) -> type:
@@ -71,7 +72,7 @@ def register_baseline(name: str, *, label: str, help: str = "", default: bool = 
         taken = [n for n in (name, *aliases) if (n in _REGISTRY or n in _ALIASES) and _owner(n) is not cls]
         if taken:
             raise ValueError(f"baseline name(s) {', '.join(taken)} already registered")
-        _REGISTRY[name] = BaselineEntry(name, cls, label, help, default, groups, tuple(aliases))
+        _REGISTRY[name] = BaselineEntry(name, cls, label, help, default, groups, tuple(aliases), reference)
         for a in aliases:
             _ALIASES[a] = name
         return cls
@@ -108,6 +109,12 @@ def traits_of(name: str) -> Traits | None:
     """The traits of a registered baseline, or None for any other name (a model's own maps)."""
     key = _ALIASES.get(name, name)
     return _REGISTRY[key].traits if key in _REGISTRY else None
+
+
+def is_reference(name: str) -> bool:
+    """Whether ``name`` is the reference baseline (the centre bias: 0 % of the way to the ceiling)."""
+    key = _ALIASES.get(name, name)
+    return key in _REGISTRY and _REGISTRY[key].reference
 
 
 def label_of(name: str) -> str:

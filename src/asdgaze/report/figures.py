@@ -152,31 +152,77 @@ def differences_figure(paired: pd.DataFrame, group_a: str, group_b: str) -> Figu
 
 
 def image_panel(image: np.ndarray, model_density: np.ndarray, fix_a: np.ndarray, fix_b: np.ndarray,
-                dens_a: np.ndarray, dens_b: np.ndarray, names: tuple[str, str], title: str = "") -> Figure:
-    """image | model density | group A fixations | group B fixations | density A - density B.
+                dens_a: np.ndarray, dens_b: np.ndarray, names: tuple[str, str], title: str = "",
+                model: str = "model") -> Figure:
+    """image | group A fixations | group B fixations | model density | density A - density B over the image.
 
-    fix_a, fix_b: (n, 2) arrays of (x, y). dens_a, dens_b: each group's empirical density
-    (any non-negative map; each is normalised to sum 1 before the difference).
+    fix_a, fix_b: (n, 2) arrays of (x, y). dens_a, dens_b: each group's empirical density (any non-negative
+    map; each is normalised to sum 1 before the difference). The model's density and the difference carry a
+    colour bar; the difference is drawn over the image in grey, so where it lies can be read.
     """
-    fig, axes = plt.subplots(1, 5, figsize=(15, 2.7))
+    fig, axes = plt.subplots(1, 5, figsize=(16, 2.9))
     axes[0].imshow(image)
     axes[0].set_title(title or "image", fontsize=9)
-    axes[1].imshow(model_density, cmap=DENSITY_CMAP)
-    axes[1].set_title("model density", fontsize=9)
-    for ax, fix, name, style in ((axes[2], fix_a, names[0], GROUP_STYLE[0]), (axes[3], fix_b, names[1], GROUP_STYLE[1])):
+    for ax, fix, name, style in ((axes[1], fix_a, names[0], GROUP_STYLE[0]), (axes[2], fix_b, names[1], GROUP_STYLE[1])):
         ax.imshow(image, alpha=0.45)
         ax.scatter(fix[:, 0], fix[:, 1], s=9, marker=style["marker"], facecolor="white", edgecolor="black",
                    linewidth=0.6)
         ax.set_title(f"{name} fixations (n={len(fix)})", fontsize=9)
+    dens = model_density / model_density.max() if model_density.max() > 0 else model_density
+    im = axes[3].imshow(dens, cmap=DENSITY_CMAP, vmin=0, vmax=1)
+    axes[3].set_title(f"{model}: density (max = 1)", fontsize=9)
+    bar = fig.colorbar(im, ax=axes[3], fraction=0.046, pad=0.02)
+    bar.ax.tick_params(labelsize=7)
     pa = dens_a / dens_a.sum() if dens_a.sum() > 0 else dens_a
     pb = dens_b / dens_b.sum() if dens_b.sum() > 0 else dens_b
     diff = pa - pb
     vmax = float(np.abs(diff).max()) or 1.0
-    im = axes[4].imshow(diff, cmap=DIFF_CMAP, vmin=-vmax, vmax=vmax)
-    axes[4].set_title(f"density {names[0]} − {names[1]}", fontsize=9)
-    fig.colorbar(im, ax=axes[4], fraction=0.046, pad=0.02).ax.tick_params(labelsize=6)
+    gray = image.mean(axis=2) if image.ndim == 3 else image
+    axes[4].imshow(gray, cmap="gray", alpha=1.0)
+    im = axes[4].imshow(diff / vmax, cmap=DIFF_CMAP, vmin=-1, vmax=1, alpha=0.7)
+    axes[4].set_title(f"where {names[0]} looked more (+) or {names[1]} (−)", fontsize=9)
+    bar = fig.colorbar(im, ax=axes[4], fraction=0.046, pad=0.02, ticks=[-1, 0, 1])
+    bar.ax.set_yticklabels([f"{names[1]} more", "equal", f"{names[0]} more"], fontsize=7)
     for ax in axes:
         ax.set_xticks([])
         ax.set_yticks([])
+    fig.tight_layout()
+    return fig
+
+
+def headline_figure(means: pd.DataFrame, subjects: list[tuple[str, str, str]], group_a: str, group_b: str) -> Figure:
+    """The headline's figure: per lead metric (panel), each group's mean with its bootstrap 95 % CI for the
+    centre bias, the models and the ceiling (shaded), left to right.
+
+    ``means``: :func:`asdgaze.analysis.stats.group_means` rows of those models and metrics; ``subjects``:
+    (model, label, role) in the order shown.
+    """
+    panels = [(c, m) for c, m in dict.fromkeys(zip(means["convention"], means["metric"]))]
+    fig, axes = _grid(len(panels), ncols=2, size=(5.2, 3.2))
+    order = {"reference": 0, "model": 1, "ceiling": 2}
+    shown = sorted(subjects, key=lambda s: order[s[2]])
+    for ax, (conv, metric) in zip(axes.flat, panels):
+        t = means[(means["convention"] == conv) & (means["metric"] == metric)]
+        names = [s for s in shown if s[0] in set(t["model"])]
+        for k, (group, style) in enumerate(zip((group_a, group_b), GROUP_STYLE)):
+            g = t[t["group"] == group].set_index("model")
+            for i, (model, label, role) in enumerate(names):
+                if model not in g.index:
+                    continue
+                r = g.loc[model]
+                x = i + (k - 0.5) * 0.25
+                err = None
+                if np.isfinite(r["ci_low"]) and np.isfinite(r["ci_high"]):
+                    err = [[r["mean"] - r["ci_low"]], [r["ci_high"] - r["mean"]]]
+                ax.errorbar([x], [r["mean"]], yerr=err, linestyle="none", capsize=3,
+                            label=group if i == 0 else None, **style)
+        for i, (model, label, role) in enumerate(names):
+            if role == "ceiling":
+                ax.axvspan(i - 0.45, i + 0.45, color="0.88", zorder=0)
+        ax.set_xlim(-0.6, len(names) - 0.4)
+        ax.set_xticks(np.arange(len(names)))
+        ax.set_xticklabels([label for _, label, _ in names], fontsize=7, rotation=15)
+        ax.set_title(_label(metric, conv), fontsize=9)
+        ax.legend(fontsize=7)
     fig.tight_layout()
     return fig

@@ -136,3 +136,30 @@ def cached_sha256(path: str | os.PathLike) -> str:
         except OSError:
             pass
         return sha
+
+
+#: The published release's files, one record each (v1.0.0 of github.com/matthias-k/DeepGaze): the sha256
+#: (and size) that several independent public projects downloading this release record for them. A file with
+#: another hash is not the published one, whatever its name.
+PUBLISHED_SHA256 = {
+    WEIGHTS_FILE: "49b65724184f43a2b60426c29c12fd2b743b47ad9eb3435d3dd28e50ea4e2585",  # 419,676,716 bytes
+    CENTERBIAS_FILE: "051645b7da47884c138e81f28a4afbadd99b6c3262eaf086434a9626e3578be9",
+}
+
+
+def provenance(name: str, sha256: str | None) -> str:
+    """How a file of the weights cache relates to the published release, in words: "the published v1.0.0
+    file", "not the published ... (sha256 ...)", or "unverified" where no hash is known.
+
+    >>> provenance(WEIGHTS_FILE, PUBLISHED_SHA256[WEIGHTS_FILE])
+    'the published DeepGaze IIE release v1.0.0 deepgaze2e.pth (sha256 49b65724184f...)'
+    """
+    published = PUBLISHED_SHA256.get(name)
+    if not sha256:
+        return "unverified (no sha256 recorded)"
+    if published is None:
+        return f"unverified: no published sha256 is known for {name}"
+    if sha256 == published:
+        return f"the published DeepGaze IIE release v1.0.0 {name} (sha256 {sha256[:12]}...)"
+    return (f"NOT the published {name}: its sha256 {sha256[:12]}... differs from the release's {published[:12]}... "
+            "(a retrained, converted or synthetic file); scores are of this file, not of DeepGaze IIE as published")

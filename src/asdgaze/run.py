@@ -81,6 +81,7 @@ class RunResult:
     failures: list[str] = field(default_factory=list)
     shard: tuple[int, int] | None = None  # (K, N): a shard ran predict/evaluate for its images and stopped
     shard_line: str = ""  # what the shard did and what comes next
+    headline: list[str] = field(default_factory=list)  # the answer in sentences (summary.json's headline)
 
     @property
     def ok(self) -> bool:
@@ -351,6 +352,7 @@ def run(dataset: str | Path | Dataset, out: str | Path, *, models: str | Sequenc
         done = cmp[0] if cmp else compare(result.results_dir, None, compare_options)
         rep = build_report(result.results_dir, rf.report_dir(root), compare_options, compare_result=done,
                            run_notes=run_notes)
+        _set_headline(result.results_dir / "summary.json", done.headline)
         return {"notes": rep.notes}
 
     stage("report", {"run_notes": run_notes}, do_report)
@@ -358,8 +360,31 @@ def run(dataset: str | Path | Dataset, out: str | Path, *, models: str | Sequenc
 
     result.summary = load_results(result.results_dir).summary
     result.notes = run_notes + list(manifest.data["stages"]["report"].get("notes", []))
+    result.headline = list((_read_json(result.results_dir / "summary.json").get("headline") or {})
+                           .get("sentences", []))
     echo(f"run finished in {time.perf_counter() - t_all:.1f} s; report: {result.report_html}")
     return result
+
+
+def _read_json(path: Path) -> dict:
+    import json
+
+    return json.loads(path.read_text()) if path.is_file() else {}
+
+
+def _set_headline(summary_json: Path, head) -> None:
+    """summary.json's headline is the report's: the one computed with the run's compare options (evaluate's
+    own uses its defaults), so the file, the report and the terminal say the same."""
+    from asdgaze.evaluate.outputs import finite_json
+    from asdgaze.io import write_json_atomic
+
+    data = _read_json(summary_json)
+    if not data or head is None:
+        return
+    new = head.to_dict()
+    if data.get("headline") != new:
+        data["headline"] = new
+        write_json_atomic(summary_json, finite_json(data))
 
 
 #: Missing maps named in a waiting shard's message (then "and K more").

@@ -102,3 +102,47 @@ def test_the_checks_catch_a_network_request_and_a_console_error(rendered):
     unprotected.write_text(re.sub(r"<meta http-equiv=\"Content-Security-Policy\"[^>]*>", "", text))
     _, _, requests = _render(unprotected, work)
     assert [r["url"] for r in requests] == ["http://example.invalid/x.png"]
+
+
+@pytest.fixture(scope="module")
+def run_report(tmp_path_factory):
+    """`asdgaze run` on the demo: a model (a Gaussian centre log-density saved as maps), the fitted centre bias
+    and the gold standard; its report, summary.json and terminal lines."""
+    import contextlib
+    import io
+
+    from asdgaze.cli import main
+    from asdgaze.data import demo_dataset_path, load_demo
+    from asdgaze.maps.io import save_npy
+    from asdgaze.models.baselines import gaussian_center_log_density
+
+    work = tmp_path_factory.mktemp("browser-run")
+    maps = work / "maps"
+    maps.mkdir()
+    for stem, stim in load_demo().stimuli.items():
+        save_npy(maps / f"{stem}.npy", gaussian_center_log_density(stim.height, stim.width).astype(np.float32))
+    said = io.StringIO()
+    with contextlib.redirect_stdout(said):
+        code = main(["run", "--dataset", str(demo_dataset_path()), "--out", str(work / "run"), "--models",
+                     f"gauss={maps}", "--maps-kind", "log-density", "--baselines", "centerbias,gold-standard", "--n-resamples", "500",
+                     "--n-permutations", "99", "--workers", "1", "--no-progress"])
+    assert code == 0
+    return work, work / "run", said.getvalue()
+
+
+def test_the_first_screen_is_the_answer_and_matches_summary_json(run_report):
+    import html as markup
+
+    work, out, said = run_report
+    dom, stderr, requests = _render(out / "report" / "report.html", work, mode="dom")
+    assert _console(stderr) == [] and requests == []
+    wanted = json.loads((out / "results" / "summary.json").read_text())["headline"]["sentences"]
+    assert len(wanted) >= 4 and any(s.startswith("gauss,") for s in wanted)
+    section = re.search(r'<ul id="headline">(.*?)</ul>', dom, re.S).group(1)
+    shown = [markup.unescape(re.sub(r"\s+", " ", li).strip()) for li in re.findall(r"<li>(.*?)</li>", section, re.S)]
+    assert shown == wanted
+    # the answer comes before any table, and its figure is drawn
+    assert dom.index('id="answer"') < dom.index("<table") and 'id="headline-figure"' in dom
+    # and the same sentences end the terminal output
+    tail = said.rstrip().splitlines()[-len(wanted):]
+    assert [line.strip() for line in tail] == wanted

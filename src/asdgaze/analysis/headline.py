@@ -154,6 +154,8 @@ def _fact(stats: pd.DataFrame, paired: pd.DataFrame, model: str, convention: str
     if spec is None or rows.empty:
         return None
     r = rows.iloc[0]
+    if int(r["n"]) == 0:  # no image scored finitely for both groups (e.g. a constant map): no fact to state
+        return None
     p = paired[(paired["model"] == model) & (paired["convention"] == convention) & (paired["metric"] == metric)
                & (paired["baseline"] == r["baseline"])]
     sign = 1.0 if spec.higher_is_better else -1.0
@@ -201,6 +203,7 @@ def headline(res: Any, group_a: str, group_b: str, *, n_resamples: int = 10_000,
                         only=lambda key: (key[1], key[2]) in lead)
     paired = paired_differences(per_image, group_a, group_b)
     subjects: list[Subject] = []
+    unscored: list[str] = []
     for m, role in roles.items():
         s = Subject(m, registry.label_of(m), role)
         for spec in lead_metrics():
@@ -213,6 +216,8 @@ def headline(res: Any, group_a: str, group_b: str, *, n_resamples: int = 10_000,
                               for g in (group_a, group_b) if (rows["group"] == g).any()}
         if s.facts:
             subjects.append(s)
+        else:
+            unscored.append(s.label)
     by_name = {s.model: s for s in subjects}
     for s in subjects:
         if s.role != "model":
@@ -232,6 +237,9 @@ def headline(res: Any, group_a: str, group_b: str, *, n_resamples: int = 10_000,
                 if g is not None:
                     s.gap[key] = g
     h = Headline(group_a, group_b, n_images, subjects)
+    for label in unscored:
+        h.notes.append(f"{label[:1].upper() + label[1:]}: no lead metric has a value for both groups on any image "
+                       "(the notes say why), so nothing is said about it here.")
     if ceiling is None:
         h.notes.append("No noise ceiling was scored (the gold-standard baseline): a model's gap cannot be set against "
                        "the groups' own consistency.")
@@ -271,8 +279,13 @@ def _what(f: Fact) -> str:
 def _fact_text(f: Fact, a: str, b: str) -> str:
     """The verdict and the numbers of one fact, in one sentence."""
     better = f.a_better
-    verdict = ("no difference between the groups can be shown" if better is None
-               else f"the {a if better else b} group's fixations are predicted better")
+    if better is not None:
+        verdict = f"the {a if better else b} group's fixations are predicted better"
+    elif f.supported and not f.ci_low <= 0 <= f.ci_high:  # the two criteria disagree: say so, claim nothing
+        verdict = ("the groups may differ (the 95 % CI excludes 0), but the Holm-corrected test does not "
+                   "confirm it")
+    else:
+        verdict = "no difference between the groups can be shown"
     text = (f"{_what(f)}: {verdict}: {_num(f.mean_a)} for {a}, {_num(f.mean_b)} for {b}, "
             f"difference {_num(f.diff)}")
     if f.supported:
@@ -306,7 +319,8 @@ def sentences(h: Headline) -> list[str]:
                          f"{_p(g.p_wilcoxon)})")
                 sign = 1.0 if f.higher_is_better else -1.0
                 if g.ci_low <= 0 <= g.ci_high or not g.p_wilcoxon < 0.05:
-                    text += ": the model's gap is no larger than the groups' own consistency explains."
+                    text += (": the model's gap is not shown to exceed what the groups' own consistency "
+                             "explains.")
                 elif sign * g.diff > 0:
                     text += ": the model's gap exceeds what the groups' own consistency explains (the model's share)."
                 else:

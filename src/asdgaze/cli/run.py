@@ -24,6 +24,10 @@ def print_run(result) -> int:
     for f in result.failures:
         click.echo(f"not scored: {f}", err=True)
     click.echo(f"\nreport: {result.report_html}")
+    if result.headline:  # the answer last, where the eye lands when the run ends
+        click.echo("\nthe answer (also first in the report and in results/summary.json):")
+        for line in result.headline:
+            click.echo(f"  {line}")
     return 0 if result.ok else 1
 
 

@@ -14,7 +14,7 @@ from asdgaze.analysis.results import Results
 __all__ = ["dataset_format", "what_was_run", "caveats", "deepgaze_files", "AUC_BORJI_OF_A_DENSITY"]
 
 #: Measured with asdgaze's own AUC-Borji and AUC-Judd (the MIT code's definitions) on peaked densities scaled to
-#: a maximum of 1 (tests/test_report_answer.py checks the effect): see the README.
+#: a maximum of 1 (tests/report/test_auc_borji_note.py checks the effect on a hand case): see the README.
 AUC_BORJI_OF_A_DENSITY = (
     "AUC-Borji of a density: the MIT code thresholds the map on its own scale in steps of 0.1 after scaling it to "
     "0..1; a peaked density (most of its mass in a small region) leaves most pixels below the first threshold, so "

@@ -446,3 +446,19 @@ def test_allow_aspect_change_is_honoured_by_the_probabilistic_convention(tmp_pat
     got = pi[(pi.image == "2") & (pi.convention == "probabilistic")].value.to_numpy()
     want = ref[(ref.image == "2") & (ref.convention == "probabilistic")].value.to_numpy()
     np.testing.assert_allclose(got, want, rtol=1e-12)
+
+
+def test_the_wrong_size_note_gives_a_count_and_three_files_and_the_manifest_all(tmp_path):
+    ds = _dataset(tmp_path, n=5)
+    rng = np.random.default_rng(4)
+    for stem in ds.stimuli:  # twice the image's size: every map is resized, none refused
+        save_npy(tmp_path / "maps" / f"{stem}.npy", rng.random((2 * H, 2 * W)) + 0.1)
+    with pytest.warns(EvaluateWarning) as caught:
+        res = _run(ds, tmp_path)
+    assert res.ok
+    said = [str(w.message) for w in caught if "differ in size" in str(w.message)]
+    assert len(said) == 1 and said[0].startswith("5 map(s) differ in size from their image")
+    assert said[0].count(".npy: map is 80x60") == 3 and "and 2 more (all in manifest.json, note_detail)" in said[0]
+    detail = json.loads((tmp_path / "out" / "manifest.json").read_text())["note_detail"]
+    assert sorted(t for t in detail if "differ" in t or "map is 80x60" in t) == sorted(
+        f"{tmp_path / 'maps' / f'{s}.npy'}: map is 80x60, image {s} is 40x30 (width x height)" for s in ds.stimuli)

@@ -27,7 +27,7 @@ from asdgaze.io import make_dir, write_text_atomic
 from asdgaze.models.registry import traits_of
 from asdgaze.report import figures
 from asdgaze.report.panels import panels
-from asdgaze.report.prose import caveats, deepgaze_files, what_was_run
+from asdgaze.report.prose import about, caveats, deepgaze_files, what_was_run
 
 
 
@@ -175,8 +175,8 @@ def build_report(results: str | Path, out: str | Path | None = None, options: Co
     html = env.get_template("report.html").render(
         title=f"Does the model predict {b} gaze as well as {a} gaze?", version=__version__,
         created=time.strftime("%Y-%m-%d %H:%M:%S %Z"), results=str(res.root), group_a=a, group_b=b,
-        lede=(f"{n_images} images, groups {a} and {b}; models: {', '.join(models) or 'none (baselines only)'}. "
-              f"Differences are {a} − {b}."),
+        lede=" ".join([f"{n_images} images, groups {a} and {b}; models: "
+                       f"{', '.join(models) or 'none (baselines only)'}.", f"Differences are {a} − {b}.", *about(res)]),
         answer=answer, run_notes=list(run_notes), tables=tables, figures=fig_entries, panels=image_panels,
         panels_note=panels_note or "No panels.", what_was_run=what_was_run(res), deepgaze=deepgaze_files(res),
         caveats=caveats(res, cmp))

@@ -11,7 +11,7 @@ import pandas as pd
 from asdgaze.analysis.compare import EXCHANGEABILITY, CompareResult
 from asdgaze.analysis.results import Results
 
-__all__ = ["dataset_format", "what_was_run", "caveats", "deepgaze_files", "AUC_BORJI_OF_A_DENSITY"]
+__all__ = ["dataset_format", "what_was_run", "about", "caveats", "deepgaze_files", "AUC_BORJI_OF_A_DENSITY"]
 
 #: Measured with asdgaze's own AUC-Borji and AUC-Judd (the MIT code's definitions) on peaked densities scaled to
 #: a maximum of 1 (tests/report/test_auc_borji_note.py checks the effect on a hand case): see the README.
@@ -120,6 +120,11 @@ def _traits(d: dict):
         else Traits()
 
 
+def about(res: Results) -> list[str]:
+    """What the data are where a reader must know it before the answer (the demo's arbitrary groups), once."""
+    return list(dict.fromkeys(a for m in res.manifests.values() if (a := dataset_format(m).about)))
+
+
 def caveats(res: Results, cmp: CompareResult) -> list[str]:
     """Every caveat once: the dataset's (MIT1003 overlap, what the demo's groups are), what is exchangeable,
     the comparison's notes, and the run's notes."""
@@ -128,7 +133,7 @@ def caveats(res: Results, cmp: CompareResult) -> list[str]:
         fmt = dataset_format(m)
         mit = m.get("mit1003") if isinstance(m.get("mit1003"), dict) and m["mit1003"].get("n_matched") is not None \
             else None
-        out += [c for c in (fmt.caveat(mit), fmt.about) if c]
+        out += [c for c in (fmt.caveat(mit),) if c]  # fmt.about is in the lede (about())
         out += [str(n) for n in m.get("notes") or [] if "MIT1003 check" not in str(n)]
     pi = res.per_image
     scored = pi["saliency_map"].astype(str) if "saliency_map" in pi.columns else pd.Series("", index=pi.index)

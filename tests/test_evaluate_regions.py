@@ -103,3 +103,36 @@ def test_regions_change_no_score_and_resume(scored, tmp_path):
         ds.regions = saved
     assert (tmp_path / "plain" / "per_image.csv").read_bytes() == before["per_image.csv"]
     assert not (tmp_path / "plain" / "regions.csv").exists() and "regions.csv" not in plain.files
+
+
+def test_cli_regions_table_replaces_the_dataset_annotations(tmp_path):
+    from asdgaze.cli import main
+
+    top = tiny_s4a(tmp_path, {"1": (20, 10), "2": (20, 10)}, FIXATIONS, ANNOTATIONS)
+    table = tmp_path / "mine.csv"
+    table.write_text("image,x1,y1,x2,y2,label\n2.png,0,0,10,10,sign\n")  # image 1: no region
+    rc = main(["evaluate", "--dataset", str(top), "--regions", str(table), "--baselines", "uniform",
+               "--out", str(tmp_path / "out"), "--no-progress", "--workers", "1"])
+    assert rc == 0
+    t = pd.read_csv(tmp_path / "out" / "regions.csv", dtype={"image": str}, keep_default_na=False)
+    assert set(t["image"]) == {"2"} and set(t["label"]) == {"sign", "background"}
+    share = t[(t.measure == "fixation_share") & (t.group == "TD") & (t.label == "sign")]["value"].item()
+    assert share == pytest.approx(1 / 3, rel=1e-9)  # (2, 2) of (12, 3), (2, 2), (11, 9)
+    manifest = json.loads((tmp_path / "out" / "manifest.json").read_text())
+    assert manifest["dataset"]["regions"]["file"] == str(table.resolve())
+    assert manifest["dataset"]["regions"]["images_without_regions"] == ["1"]
+    assert manifest["dataset"]["source"]["regions"] == str(table.resolve())
+
+
+def test_run_takes_a_regions_table_to_the_report(tmp_path):
+    from asdgaze.analysis.compare import CompareOptions
+    from asdgaze.run import run
+
+    top = tiny_s4a(tmp_path, {"1": (20, 10), "2": (20, 10)}, FIXATIONS)  # no annotations of its own
+    table = tmp_path / "mine.csv"
+    table.write_text("image,x1,y1,x2,y2,label\n1,0,0,10,10,sign\n2,0,0,10,10,sign\n")
+    result = run(top, tmp_path / "run", models=[], baselines=["uniform"], regions=str(table), progress=False,
+                 compare_options=CompareOptions(n_resamples=200, n_permutations=20), echo=lambda s: None)
+    html = result.report_html.read_text()
+    assert 'id="regions"' in html and "Regions: no label is on 6 or more images" in html
+    assert (tmp_path / "run" / "compare" / "region_stats.csv").is_file()

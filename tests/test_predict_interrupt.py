@@ -4,6 +4,7 @@ result is byte-identical to an uninterrupted run. Seed-0 synthetic checkpoint, s
 
 from __future__ import annotations
 
+import json
 import os
 import random
 import re
@@ -92,3 +93,51 @@ def test_kill_and_rerun(images, reference, checkpoint_seed0, tmp_path, sig, requ
     assert p.returncode == 0, stderr
     assert f"{N - len(done)} written, {len(done)} already present, 0 failed" in stdout  # only the missing work
     assert outputs(out) == reference
+
+
+#: When Ctrl-C comes: (the file to wait for, seconds after it, presses 10 ms apart). The stage marker is
+#: written before the model loads; the 10th overlay is the last output, so just after it the pools close
+#: (where a Ctrl-C was swallowed by a WeakKeyDictionary callback and the run ended with exit status 0).
+MOMENTS = [(".asdgaze-stage.json", 0.3, 1), ("overlays/2.jpg", 0.0, 1), ("overlays/2.jpg", 0.0, 2),
+           ("overlays/9.jpg", 0.0, 1), ("overlays/9.jpg", 0.015, 1), ("overlays/9.jpg", 0.03, 1)]
+COUNT_LINE = re.compile(r"interrupted: (\d+) of 10 images finished \((\d+) in this run\); run the same command "
+                        r"again to resume")
+
+
+@pytest.mark.timeout(300)
+def test_ctrl_c_at_any_moment_ends_with_one_line_and_status_130(images, checkpoint_seed0, tmp_path):
+    seen = []
+    for i, (marker, delay, presses) in enumerate(MOMENTS):
+        out = tmp_path / f"out{i}"
+        p = start(images, out, checkpoint_seed0, tmp_path / "home")
+        deadline = time.monotonic() + 300
+        while not (out / marker).exists() and p.poll() is None:
+            assert time.monotonic() < deadline
+            time.sleep(0.002)
+        time.sleep(delay)
+        for _ in range(presses):
+            p.send_signal(signal.SIGINT)
+            time.sleep(0.01)
+        stdout, stderr = p.communicate(timeout=120)
+        where = (marker, delay, presses, p.returncode, stdout, stderr)
+        for bad in ("Traceback", "Exception ignored", "aborted"):
+            assert bad not in stderr, where
+        done = finished_stems(out)
+        if p.returncode == 0:  # Ctrl-C came after the command had ended: its work is complete
+            assert stdout.strip().startswith(f"{N} written, 0 already present, 0 failed") and len(done) == N, where
+            seen.append("after the end")
+            continue
+        assert p.returncode == 130, where
+        lines = [line for line in stderr.splitlines() if line.strip()]
+        assert len(lines) == 1, where
+        m = COUNT_LINE.fullmatch(lines[0])
+        if m is None:  # before the images were counted (the model had not started loading)
+            assert lines[0] == "interrupted before this run predicted any image; run the same command again to go on", where
+            seen.append("before")
+            continue
+        assert int(m.group(1)) == int(m.group(2)) == len(done), where
+        manifest = json.loads((out / "manifest.json").read_text())
+        assert manifest["finished"] == len(done), where
+        assert manifest["status"] == "interrupted" or len(done) == N, where  # "complete": interrupted once all were
+        seen.append(f"{len(done)} done")
+    print("outcomes", list(zip(MOMENTS, seen)))

@@ -9,10 +9,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PIL import Image
+from PIL import Image, PngImagePlugin
 
 from asdgaze.errors import AsdgazeError, OptionsError
-from asdgaze.predict.outputs import DEFAULT_OUTPUTS, OutputError, density_png, overlay_image, png_bytes, write_outputs
+from asdgaze.io import PNG_RENDERING_KEY
+from asdgaze.predict.outputs import (DEFAULT_OUTPUTS, PNG_NORMALISATION, OutputError, density_png, overlay_image,
+                                     png_bytes, write_outputs)
 from asdgaze.predict.stages import write_timed
 from test_predict_pipeline import FakeModel, files, folder, run  # noqa: F401 - fixture reused
 
@@ -22,9 +24,11 @@ def _reference_write(out_dir: Path, stem: str, image: np.ndarray, ld: np.ndarray
     (out_dir / "maps").mkdir(parents=True)
     (out_dir / "overlays").mkdir()
     grey = density_png(ld)
-    Image.fromarray(grey, mode="L").save(out_dir / "maps" / f"{stem}.png", format="PNG", compress_level=level)
-    Image.fromarray(overlay_image(image, ld, grey=grey)).save(out_dir / "overlays" / f"{stem}.jpg",
-                                                              format="JPEG", quality=90)
+    info = PngImagePlugin.PngInfo()  # the text chunk that marks the picture (issue 17)
+    info.add_text(PNG_RENDERING_KEY, PNG_NORMALISATION)
+    Image.fromarray(grey, mode="L").save(out_dir / "maps" / f"{stem}.png", format="PNG", compress_level=level,
+                                         pnginfo=info)
+    Image.fromarray(overlay_image(image, ld)).save(out_dir / "overlays" / f"{stem}.jpg", format="JPEG", quality=90)
     with open(out_dir / "maps" / f"{stem}.npy", "wb") as f:
         np.save(f, np.asarray(ld, dtype=np.float32))
 

@@ -223,3 +223,47 @@ def test_run_scores_an_hdf5_file_as_its_npy_folder(tmp_path, monkeypatch):
     pd.testing.assert_frame_equal(new[new.image != "1"], old[old.image != "1"])
     with pytest.raises(RunError, match="no such folder of maps"):
         parse_models([f"x={tmp_path / 'missing.hdf5'}"])
+
+
+def test_ctrl_c_in_run_says_which_stage_and_how_far_it_got(tmp_path):
+    """A real SIGINT while evaluate scores (once an image is saved) and while compare runs: one line naming the
+    stage and, in evaluate, the images finished (the parts on disk), exit status 130; the rerun completes."""
+    cmd = _cmd(tmp_path / "out")
+    for moment in ("evaluate", "compare"):
+        p = subprocess.Popen(cmd, env=_env(tmp_path), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        parts = tmp_path / "out" / "results" / "parts"
+        while p.poll() is None and not (list(parts.glob("[0-9]*.json")) if moment == "evaluate"
+                                        else (tmp_path / "out" / "compare").is_dir()):
+            time.sleep(0.005)
+        p.send_signal(signal.SIGINT)
+        stdout, stderr = p.communicate(timeout=120)
+        assert p.returncode == 130, (moment, stdout, stderr)
+        lines = [line for line in stderr.splitlines() if line.strip()]
+        assert len(lines) == 1, (moment, stderr)
+        if moment == "evaluate":
+            n = len(list(parts.glob("[0-9]*.json")))
+            assert lines[0] == (f"interrupted during [1/3] evaluate: {n} of 8 images finished (saved in {parts}); "
+                                "rerun the same command to resume"), stderr
+        else:
+            assert lines[0] == (f"interrupted during [2/3] compare; evaluate finished (kept in {tmp_path / 'out'}); "
+                                "rerun the same command to resume"), stderr
+    rerun = subprocess.run(cmd, env=_env(tmp_path), capture_output=True, text=True, timeout=300)
+    assert rerun.returncode == 0, rerun.stderr
+    assert "[1/3] evaluate: done earlier with the same settings, skipped" in rerun.stdout
+
+
+def test_ctrl_c_in_the_predict_stage_says_how_many_images_are_finished(tmp_path, capsys, monkeypatch):
+    from asdgaze.predict import PredictInterrupted, PredictResult
+
+    def interrupted(out, **kwargs):
+        raise PredictInterrupted(PredictResult(out_dir=Path(out), written=["2", "3"], skipped=["1"], total=8))
+
+    (tmp_path / "deepgaze2e.pth").write_bytes(b"")  # checked (and stat'ed) only: predict is replaced below
+    monkeypatch.setattr("asdgaze.run.check_deepgaze", lambda weights, centerbias: tmp_path / "deepgaze2e.pth")
+    monkeypatch.setattr("asdgaze.predict.run_predict", interrupted)
+    rc = main(["run", "--dataset", str(demo_dataset_path()), "--out", str(tmp_path / "out"), "--device", "cpu",
+               "--no-progress"])
+    err = capsys.readouterr().err
+    assert rc == 130
+    assert err.strip() == (f"interrupted during [1/4] predict: 3 of 8 images finished (saved in "
+                           f"{tmp_path / 'out' / 'predict' / 'deepgaze2e'}); rerun the same command to resume")

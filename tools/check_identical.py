@@ -11,13 +11,19 @@ a fixation table of the demo's fixations. Each configuration runs ``python -m as
 line, whose commands and options both revisions share) once with ``PYTHONPATH`` at the base's ``src/``
 and once at the working tree's, and every score table written (``per_image.csv``, ``per_fixation.csv``,
 ``summary.csv``; the comparison's and the report's tables may gain columns) is compared byte for byte.
-Exit 0 when all are identical; otherwise the first differing lines are shown.
+Exit 0 when all are identical; otherwise the first differing lines are shown. ``--new-rows
+model=gold-standard,convention=mit`` (repeatable): rows an issue adds on purpose; they are dropped from the
+working tree's tables (and must be absent from the base's) before the comparison, and counted.
+``--changed-rows model=uniform,metric=nss`` (repeatable): rows whose values an issue names as wrong; they are
+dropped from both sides, which must have as many of them, and counted.
 """
 
 from __future__ import annotations
 
 import argparse
+import csv
 import difflib
+import io
 import os
 import shutil
 import subprocess
@@ -106,6 +112,32 @@ def run_all(src: Path, confs: dict[str, list[str]], out: Path) -> None:
             print(f"{name} ({src}): exit {r.returncode}\n{r.stderr[-3000:]}")
 
 
+def _matches(row: dict[str, str], filters: list[dict[str, str]]) -> bool:
+    return any(all(row.get(k) == v for k, v in f.items()) for f in filters)
+
+
+def drop_new_rows(text: str, filters: list[dict[str, str]]) -> tuple[str, int]:
+    """``text`` (a CSV) without the rows matching any filter, and how many were dropped."""
+    lines = text.splitlines(keepends=True)
+    if not filters or not lines:
+        return text, 0
+    header = next(csv.reader([lines[0]]))
+    kept, dropped = [lines[0]], 0
+    for line in lines[1:]:
+        row = dict(zip(header, next(csv.reader(io.StringIO(line)))))
+        if _matches(row, filters):
+            dropped += 1
+        else:
+            kept.append(line)
+    return "".join(kept), dropped
+
+
+NEW_ROWS: list[dict[str, str]] = []
+CHANGED_ROWS: list[dict[str, str]] = []
+DROPPED: dict[str, int] = {}
+CHANGED: dict[str, int] = {}
+
+
 def compare(a: Path, b: Path) -> list[str]:
     problems = []
     names = sorted({p.relative_to(root) for root in (a, b) for p in root.rglob("*.csv") if p.name in SCORES})
@@ -116,8 +148,19 @@ def compare(a: Path, b: Path) -> list[str]:
         if not pa.is_file() or not pb.is_file():
             problems.append(f"{rel}: only in {'base' if pa.is_file() else 'working tree'}")
             continue
-        if pa.read_bytes() != pb.read_bytes():
-            diff = list(difflib.unified_diff(pa.read_text().splitlines(), pb.read_text().splitlines(),
+        ta, tb = pa.read_text(), pb.read_text()
+        if NEW_ROWS:
+            ta_kept, in_base = drop_new_rows(ta, NEW_ROWS)
+            tb, DROPPED[str(rel)] = drop_new_rows(tb, NEW_ROWS)
+            if in_base:
+                problems.append(f"{rel}: the base already has {in_base} of the rows --new-rows names")
+        if CHANGED_ROWS:
+            ta, in_base = drop_new_rows(ta, CHANGED_ROWS)
+            tb, CHANGED[str(rel)] = drop_new_rows(tb, CHANGED_ROWS)
+            if in_base != CHANGED[str(rel)]:
+                problems.append(f"{rel}: --changed-rows: {in_base} rows in the base, {CHANGED[str(rel)]} here")
+        if ta != tb:
+            diff = list(difflib.unified_diff(ta.splitlines(), tb.splitlines(),
                                              "base", "working tree", n=0, lineterm=""))
             problems.append(f"{rel}: differs ({sum(1 for d in diff if d.startswith('+') and not d.startswith('+++'))} "
                             "lines)\n  " + "\n  ".join(diff[:8]))
@@ -129,7 +172,13 @@ def main() -> int:
     ap.add_argument("--base", required=True, help="git revision whose outputs are the reference")
     ap.add_argument("--n-images", type=int, default=8, help="images of the synthetic set")
     ap.add_argument("--keep", help="keep inputs and outputs in this folder")
+    ap.add_argument("--new-rows", action="append", default=[],
+                    help="rows added on purpose, e.g. model=gold-standard,convention=mit (repeatable)")
+    ap.add_argument("--changed-rows", action="append", default=[],
+                    help="rows whose values change on purpose, e.g. model=uniform,metric=nss (repeatable)")
     args = ap.parse_args()
+    CHANGED_ROWS.extend(dict(kv.split("=", 1) for kv in spec.split(",")) for spec in args.changed_rows)
+    NEW_ROWS.extend(dict(kv.split("=", 1) for kv in spec.split(",")) for spec in args.new_rows)
     work = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="identical-"))
     work.mkdir(parents=True, exist_ok=True)
     base_tree = work / "base-tree"
@@ -153,6 +202,12 @@ def main() -> int:
             print("\n".join(problems))
             return 1
         print(f"identical: {n} CSV files of {len(confs)} configurations ({', '.join(confs)}), base {args.base}")
+        if NEW_ROWS:
+            print(f"  after dropping {sum(DROPPED.values())} new rows ({', '.join(args.new_rows)}) in "
+                  f"{sum(1 for v in DROPPED.values() if v)} files")
+        if CHANGED_ROWS:
+            print(f"  after dropping {sum(CHANGED.values())} changed rows ({', '.join(args.changed_rows)}) from "
+                  f"both sides in {sum(1 for v in CHANGED.values() if v)} files")
         return 0
     finally:
         if not args.keep:

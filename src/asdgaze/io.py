@@ -144,6 +144,11 @@ def package_versions(*packages: str) -> dict[str, str | None]:
     return out
 
 
+#: PNG text chunk of a picture that is not a map to score (``asdgaze predict``'s density picture: levels of the
+#: cumulative probability); its text says what the grey levels are.
+PNG_RENDERING_KEY = "asdgaze-rendering"
+
+
 def read_gray_png(path: str | os.PathLike) -> np.ndarray:
     """A grayscale map image as float64 in [0, 1]: 8-bit / 255, 16-bit / 65535, 1-bit as 0/1.
 

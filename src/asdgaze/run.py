@@ -25,11 +25,12 @@ from typing import Callable, Sequence
 
 import pandas as pd
 
+from asdgaze import interrupts
 from asdgaze import runfolder as rf
 from asdgaze.analysis.compare import CompareOptions, CompareResult
 from asdgaze.data.types import Dataset
 from asdgaze.errors import AsdgazeError, OptionsError
-from asdgaze.evaluate import EvaluateOptions
+from asdgaze.evaluate import EvaluateInterrupted, EvaluateOptions
 from asdgaze.folderlock import FolderClaim, claims_folder
 from asdgaze.models import registry
 from asdgaze.models.maps import parse_model_specs
@@ -40,6 +41,22 @@ DEEPGAZE = "deepgaze2e"
 
 class RunError(OptionsError):
     """A run that cannot start or go on (bad --models, unknown baseline, failed images in predict)."""
+
+
+class RunInterrupted(KeyboardInterrupt):
+    """Ctrl-C during a stage; the message says which stage, how far it got, and that a rerun resumes."""
+
+    def __init__(self, label: str, cause: KeyboardInterrupt, finished: Sequence[str], root: Path) -> None:
+        from asdgaze.predict.pipeline import PredictInterrupted
+
+        if isinstance(cause, PredictInterrupted):
+            r = cause.result
+            how_far = f": {len(r.written) + len(r.skipped)} of {r.total} images finished (saved in {r.out_dir})"
+        elif isinstance(cause, EvaluateInterrupted):
+            how_far = f": {cause.done} of {cause.total} images finished (saved in {cause.parts_dir})"
+        else:
+            how_far = f"; {', '.join(finished)} finished (kept in {root})" if finished else ""
+        super().__init__(f"interrupted during {label}{how_far}; rerun the same command to resume")
 
 
 @dataclass(frozen=True)
@@ -265,20 +282,24 @@ def run(dataset: str | Path | Dataset, out: str | Path, *, models: str | Sequenc
         settings = {"after": prev, **settings}
         fp = rf.fingerprint(settings)
         label = f"[{stages.index(name) + 1}/{len(stages)}] {name}"
-        if manifest.is_done(name, fp):
-            echo(f"{label}: done earlier with the same settings, skipped")
-            result.stages[name] = "skipped (done earlier)"
-        elif shard_kn is not None:  # a shard's work is never a finished stage: run.json is left alone
-            echo(f"{label} (shard {shard_kn[0]}/{shard_kn[1]}) ...")
-            work()
-            result.stages[name] = f"ran (shard {shard_kn[0]}/{shard_kn[1]})"
-        else:
-            echo(f"{label} ...")
-            manifest.forget(name)
-            t0 = time.perf_counter()
-            extra = work() or {}
-            manifest.mark_done(name, fp, settings, time.perf_counter() - t0, **extra)
-            result.stages[name] = "ran"
+        try:
+            interrupts.check()  # a Ctrl-C that a finaliser swallowed in the stage before
+            if manifest.is_done(name, fp):
+                echo(f"{label}: done earlier with the same settings, skipped")
+                result.stages[name] = "skipped (done earlier)"
+            elif shard_kn is not None:  # a shard's work is never a finished stage: run.json is left alone
+                echo(f"{label} (shard {shard_kn[0]}/{shard_kn[1]}) ...")
+                work()
+                result.stages[name] = f"ran (shard {shard_kn[0]}/{shard_kn[1]})"
+            else:
+                echo(f"{label} ...")
+                manifest.forget(name)
+                t0 = time.perf_counter()
+                extra = work() or {}
+                manifest.mark_done(name, fp, settings, time.perf_counter() - t0, **extra)
+                result.stages[name] = "ran"
+        except KeyboardInterrupt as e:
+            raise RunInterrupted(label, e, list(result.stages), root) from None
         prev = fp
 
     model_maps = {m.name: (rf.predict_dir(root, m.name) / "maps" if m.maps is None else m.maps) for m in specs}
@@ -384,5 +405,5 @@ def _finish_shard(result: RunResult, shard: tuple[int, int], ds: Dataset, model_
     return result
 
 
-__all__ = ["run", "RunResult", "RunError", "ModelSpec", "parse_models", "check_baselines", "check_deepgaze",
-           "DEEPGAZE", "AsdgazeError"]
+__all__ = ["run", "RunResult", "RunError", "RunInterrupted", "ModelSpec", "parse_models", "check_baselines",
+           "check_deepgaze", "DEEPGAZE", "AsdgazeError"]

@@ -118,6 +118,8 @@ class Subject:
     # per lead metric ("convention/metric"): % of the way from the reference (0) to the ceiling (100), per group
     position: dict[str, dict[str, float]] = field(default_factory=dict)
     gap: dict[str, Gap] = field(default_factory=dict)
+    # the ceiling's: viewers per image and group on average (fewer viewers, a lower ceiling)
+    mean_viewers: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass
@@ -205,6 +207,10 @@ def headline(res: Any, group_a: str, group_b: str, *, n_resamples: int = 10_000,
             f = _fact(stats, paired, m, spec.convention, spec.name)
             if f is not None:
                 s.facts.append(f)
+        if role == "ceiling":
+            rows = per_image[(per_image["model"] == m) & (per_image["n_viewers"] > 0)]
+            s.mean_viewers = {g: float(rows[rows["group"] == g].groupby("image")["n_viewers"].max().mean())
+                              for g in (group_a, group_b) if (rows["group"] == g).any()}
         if s.facts:
             subjects.append(s)
     by_name = {s.model: s for s in subjects}
@@ -257,12 +263,17 @@ def _p(p: float) -> str:
     return "p < 0.001" if p < 0.001 else f"p = {p:.3f}" if p < 0.1 else f"p = {p:.2f}"
 
 
+def _what(f: Fact) -> str:
+    """The metric and its convention, e.g. "AUC-Judd in the MIT convention"."""
+    return f"{f.label} in the {'MIT' if f.convention == 'mit' else f.convention} convention"
+
+
 def _fact_text(f: Fact, a: str, b: str) -> str:
     """The verdict and the numbers of one fact, in one sentence."""
     better = f.a_better
     verdict = ("no difference between the groups can be shown" if better is None
                else f"the {a if better else b} group's fixations are predicted better")
-    text = (f"{f.label} ({f.convention}): {verdict}: {_num(f.mean_a)} for {a}, {_num(f.mean_b)} for {b}, "
+    text = (f"{_what(f)}: {verdict}: {_num(f.mean_a)} for {a}, {_num(f.mean_b)} for {b}, "
             f"difference {_num(f.diff)}")
     if f.supported:
         text += f" (95 % CI {_num(f.ci_low)} to {_num(f.ci_high)}; Wilcoxon {_p(f.p_holm)}, Holm-corrected)"
@@ -282,11 +293,11 @@ def sentences(h: Headline) -> list[str]:
         for key, pos in s.position.items():
             f = next(x for x in s.facts if f"{x.convention}/{x.metric}" == key)
             out.append(f"Between the centre bias (0 %) and the ceiling (100 %), {s.label} reaches "
-                       f"{_percent(pos[a])} for {a} and {_percent(pos[b])} for {b} ({f.label}, {f.convention}; "
+                       f"{_percent(pos[a])} for {a} and {_percent(pos[b])} for {b} ({_what(f)}; "
                        "of the image means).")
         for key, g in s.gap.items():
             f = next(x for x in s.facts if f"{x.convention}/{x.metric}" == key)
-            text = (f"Its {a} − {b} gap in {f.label} ({f.convention}) is {_num(g.model_gap)}, the ceiling's "
+            text = (f"Its {a} − {b} gap in {_what(f)} is {_num(g.model_gap)}, the ceiling's "
                     f"{_num(g.ceiling_gap)}")
             if g.n_images < MIN_IMAGES or not (math.isfinite(g.ci_low) and math.isfinite(g.ci_high)):
                 text += f" (too few images, {g.n_images}, to compare them)."
@@ -304,10 +315,15 @@ def sentences(h: Headline) -> list[str]:
     for s in h.subjects:
         # a baseline's information gain over itself is 0 by definition: not a fact worth a sentence
         facts = [f for f in s.facts if f.baseline != s.model]
-        if s.role in ("ceiling", "reference") and facts:
-            what = ("The ceiling (each child predicted from the other children of the same group and image)"
-                    if s.role == "ceiling" else f"The {s.label}")
-            out += [f"{what}, {_fact_text(f, a, b)}." for f in facts]
+        if s.role not in ("ceiling", "reference"):
+            continue
+        for i, f in enumerate(facts):
+            what = f"The {s.label}" if s.role == "reference" else "The ceiling"
+            if s.role == "ceiling" and i == 0:
+                viewers = " and ".join(f"{v:.1f} {g}" for g, v in s.mean_viewers.items())
+                what += (" (each child predicted from the other children of the same group and image"
+                         + (f"; {viewers} children per image on average" if viewers else "") + ")")
+            out.append(f"{what}, {_fact_text(f, a, b)}.")
     if any(v > 100 for s in h.subjects for pos in s.position.values() for v in pos.values() if math.isfinite(v)):
         out.append("Above 100 %: the ceiling is estimated from the other children who saw the image (each child "
                    "left out in turn, so from one child fewer than the group has), and it is lower the fewer they "

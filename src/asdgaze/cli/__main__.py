@@ -1,5 +1,3 @@
-import sys
+from asdgaze.cli import entry
 
-from asdgaze.cli import main
-
-sys.exit(main())
+entry()

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import errno
-import os
 import warnings
 from typing import Iterator
 
@@ -12,7 +10,7 @@ import click
 
 from asdgaze import __version__
 
-__all__ = ["cli", "main", "warnings_once", "user_errors", "load_dataset_for", "check_shard", "compare_options_from",
+__all__ = ["cli", "warnings_once", "user_errors", "load_dataset_for", "check_shard", "compare_options_from",
            "print_failures"]
 
 
@@ -104,27 +102,3 @@ def print_failures(result) -> int:
             click.echo(f"  {f.image} ({f.group}): {f.error}", err=True)
         return 1
     return 0
-
-
-#: OSErrors that are the machine's state, not a bug: shown as one line wherever they come from
-_ENVIRONMENT_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS, errno.EACCES, errno.EPERM})
-
-
-def main(argv: list[str] | None = None) -> int:
-    try:
-        rc = cli.main(args=argv, prog_name="asdgaze", standalone_mode=False)
-    except click.exceptions.Abort:
-        click.echo("aborted", err=True)
-        return 130
-    except click.ClickException as e:
-        e.show()
-        return e.exit_code
-    except OSError as e:  # a full disk or a read-only folder met where no stage names it: still one line
-        if e.errno not in _ENVIRONMENT_ERRNOS:
-            raise
-        where = f"{os.fsdecode(e.filename)}: " if isinstance(e.filename, (str, bytes)) else ""
-        click.echo(f"Error: {where}{os.strerror(e.errno)}", err=True)
-        return 1
-    except SystemExit as e:  # --help, --version
-        return int(e.code or 0)
-    return rc if isinstance(rc, int) else 0

@@ -11,6 +11,8 @@ PRECISIONS = ["fp32", "tf32", "fp16", "bf16", "fast"]
 PRECISION_HELP = ("fp32 is exact (TF32 off); fast (= fp16 autocast on the backbones), tf32, fp16, bf16 are faster "
                   "on GPU and not exact (README, Precision).")
 
+NOT_STARTED = "interrupted before this run predicted any image; run the same command again to go on"
+
 
 def _model_errors():
     """Errors of the DeepGaze IIE stages that become a clean message and exit code 1."""
@@ -50,6 +52,7 @@ def _model_errors():
 def predict(images_dir, dataset, out_dir, weights, centerbias, device, batch_size, precision, outputs, npy_dtype,
             png_level, shard, workers, overwrite, no_progress) -> int:
     """DeepGaze IIE log-density maps (.npy), density PNGs and overlays for every image."""
+    from asdgaze import interrupts
     from asdgaze.errors import AsdgazeError
     from asdgaze.models.deepgaze.weights import require_torch
 
@@ -60,16 +63,26 @@ def predict(images_dir, dataset, out_dir, weights, centerbias, device, batch_siz
         from asdgaze.predict import PredictInterrupted, run_predict
     except AsdgazeError as e:
         raise click.ClickException(str(e))
+    except KeyboardInterrupt:  # while torch was imported
+        click.echo(f"\n{NOT_STARTED}", err=True)
+        return 130
     try:
         with warnings_once():  # e.g. an image reader's note: one plain line each
             result = run_predict(out_dir, images=images_dir, dataset=dataset, weights=weights, centerbias=centerbias,
                                  device=device, batch_size=batch_size, precision=precision, overwrite=overwrite,
                                  progress=not no_progress, outputs=outputs, npy_dtype=npy_dtype,
                                  png_level=png_level, shard=shard, processes=workers)
+        try:
+            interrupts.check()  # swallowed as the run's thread pools were freed: every image is finished
+        except KeyboardInterrupt:
+            raise PredictInterrupted(result) from None
     except PredictInterrupted as e:
         r = e.result
         click.echo(f"\ninterrupted: {len(r.written) + len(r.skipped)} of {r.total} images finished "
                    f"({len(r.written)} in this run); run the same command again to resume", err=True)
+        return 130
+    except KeyboardInterrupt:  # while the inputs were checked, before the images were counted
+        click.echo(f"\n{NOT_STARTED}", err=True)
         return 130
     except AsdgazeError as e:
         raise click.ClickException(str(e))

@@ -27,6 +27,16 @@ def print_run(result) -> int:
     return 0 if result.ok else 1
 
 
+def print_interrupted(e: KeyboardInterrupt) -> int:
+    """Ctrl-C during `run` or `demo`: which stage, how far it got (RunInterrupted says it), exit status 130."""
+    from asdgaze.run import RunInterrupted
+
+    if not isinstance(e, RunInterrupted):  # e.g. while the dataset was read, or the demo's weights downloaded
+        e = "interrupted outside the stages (those finished are kept); run the same command again to go on"
+    click.echo(f"\n{e}", err=True)
+    return 130
+
+
 @cli.command()
 @click.option("--out", "out_dir", default="demo-output", show_default=True, type=click.Path(file_okay=False),
               help="Output folder.")
@@ -46,6 +56,8 @@ def demo(out_dir, weights, centerbias, no_download, workers, overwrite, no_progr
                               download=not no_download, progress=not no_progress, echo=click.echo)
         except user_errors() as e:
             raise click.ClickException(str(e))
+        except KeyboardInterrupt as e:
+            return print_interrupted(e)
     return print_run(result)
 
 
@@ -91,4 +103,6 @@ def run_command(dataset, table, coords, out_dir, models, weights, centerbias, de
                          shard=shard)
         except user_errors() as e:
             raise click.ClickException(str(e))
+        except KeyboardInterrupt as e:
+            return print_interrupted(e)
     return print_run(result)

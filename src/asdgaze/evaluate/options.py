@@ -99,6 +99,9 @@ class EvaluateOptions:
     fixmap_sigma: Gaussian (pixels) of the continuous fixation map recipe, for a dataset read from
         a fixation table (None: the dataset's own, 43 px for Saliency4ASD; a Saliency4ASD folder
         refuses another value). The metric-specific CC/KL/SIM map is blurred with the same Gaussian.
+    ceiling_grid: the MIT convention's gold standard scores each viewer against the map of the others
+        on a grid whose longer side has at most this many cells (0: full resolution);
+        :mod:`asdgaze.data.loo_maps`.
     mit1003: folder of MIT1003 stimuli: count the dataset images that are MIT1003 images (a note).
     """
 
@@ -135,6 +138,9 @@ class EvaluateOptions:
                                       "fixation map (Saliency4ASD's recipe with a 6-sigma kernel; default 43, as "
                                       "Saliency4ASD). Saliency4ASD folders use their own recipe.", min=0,
                                       min_open=True)
+    ceiling_grid: int = _opt(256, "--ceiling-grid", "MIT ceiling (gold standard): the longer image side in cells "
+                             "of the grid its per-viewer maps are made on (the smallest integer cell size that "
+                             "fits; 0: full resolution, slower).", min=0)
     mit1003: str | None = _opt(None, "--mit1003", "Folder of MIT1003 stimuli: count the dataset's images that are "
                                "MIT1003 images (perceptual hash).", exists=True, file_okay=False)
 
@@ -206,6 +212,8 @@ class EvaluateOptions:
             problem = dataset.format.fixmap_sigma_problem(self.fixmap_sigma, dataset)
             if problem:
                 raise EvaluateError(f"--fixmap-sigma {self.fixmap_sigma:g}: {problem}")
+        if isinstance(self.ceiling_grid, bool) or not isinstance(self.ceiling_grid, int) or self.ceiling_grid < 0:
+            raise EvaluateError(f"--ceiling-grid: expected a non-negative integer, got {self.ceiling_grid!r}")
         n_other = self.shuffled_n_other
         if n_other is not None and (isinstance(n_other, bool) or not isinstance(n_other, int) or n_other < 1):
             raise EvaluateError(f"--shuffled-others: expected a positive integer or None (all), got {n_other!r}")

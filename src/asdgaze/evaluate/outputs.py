@@ -143,6 +143,10 @@ def summarise_notes(detail: list[list[str]]) -> list[str]:
         items = by_kind["constant"]
         notes.append(f"{len(items)} constant map(s): most metrics are undefined (NaN) for them, so n differs "
                      f"between metrics in the summary: {_some(items)}")
+    if "one viewer" in by_kind:
+        items = by_kind["one viewer"]
+        notes.append(f"{len(items)} (image, group) pair(s) with one viewer have no MIT ceiling (nobody else to "
+                     f"predict them from): {_some(items)}")
     return notes
 
 
@@ -177,12 +181,28 @@ def score_description(options: Any, dataset: Dataset, mit1003: dict[str, Any] | 
         }
     ceilings = [m.name for m in models if m.traits.leaves_viewers_out]
     if ceilings:
-        out["gold_standard"] = (f"{', '.join(ceilings)} (noise ceiling): probabilistic LL and IG only, each fixation "
-                                "scored by the density of the other viewers of the same group on the same image "
-                                "(leave-one-viewer-out KDE mixed with the fitted centre bias; bandwidth and weight "
-                                "fitted by held-out log-likelihood). Its other metrics would need one map per "
-                                "left-out viewer and are not scored; no viewer is ever scored against a density "
-                                "holding its own fixations.")
+        from asdgaze.data.loo_maps import grid_factor
+        from asdgaze.metrics.registry import metrics_for
+
+        probabilistic = [m.name for m in metrics_for("probabilistic") if not m.no_ceiling]
+        mit = [m for m in metrics_for("mit") if m.name in options.metrics]
+        skipped = "; ".join(f"{m.name}: {m.no_ceiling}" for m in mit if m.no_ceiling)
+        sizes = sorted({grid_factor(s.shape, options.ceiling_grid) for s in dataset.stimuli.values()})
+        out["gold_standard"] = {
+            "models": ceilings,
+            "probabilistic": f"{', '.join(probabilistic)}: each fixation scored by the density of the other viewers of "
+                             "the same group on the same image (leave-one-viewer-out KDE mixed with the fitted centre "
+                             "bias; bandwidth and weight fitted by held-out log-likelihood)",
+            "mit": (f"{', '.join(m.name for m in mit if not m.no_ceiling)}: each viewer's fixations (their binary map; "
+                    "for CC, KL and SIM their own continuous map by the dataset's recipe) against the continuous map "
+                    "of the other viewers of the same group on the same image; the image's value is the mean over "
+                    f"its viewers; maps on cells of {' or '.join(str(f) for f in sizes)} px a side "
+                    f"(--ceiling-grid {options.ceiling_grid})" + (f". Not scored: {skipped}" if skipped else "")),
+            "bias": "no viewer is ever scored against a map holding their own fixations; with fewer viewers the "
+                    "others' map is noisier, so the ceiling is lower where a group has fewer viewers (n_viewers "
+                    "column); CC, KL and SIM compare with one child's map, sparser than the group map a model is "
+                    "compared with, so those ceilings are not on a model's footing",
+        }
     return out
 
 

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from asdgaze.data.fixmaps import continuous_map, other_fixation_map
+from asdgaze.data.loo_maps import grid_factor
 from asdgaze.data.types import Dataset
 from asdgaze.errors import AsdgazeError
 from asdgaze.evaluate.options import EvaluateOptions
@@ -24,13 +25,14 @@ from asdgaze.evaluate.scored import ImageCache, Scored, WorkerCache
 from asdgaze.evaluate.shuffled import Shuffled
 from asdgaze.maps.io import check_aspect
 from asdgaze.metrics import registry
+from asdgaze.metrics._checks import is_constant
 from asdgaze.metrics.prob_scoring import Blur, score_probabilistic, shuffled_negatives
 from asdgaze.metrics.probabilistic import log_likelihoods
 from asdgaze.metrics.streams import metric_rng
 from asdgaze.metrics.suite import Target, score_mit
 from asdgaze.models.priors import Prior
 
-__all__ = ["Plan", "score_image", "LOO_MAP"]
+__all__ = ["Plan", "score_image", "LOO_MAP", "loo_mit_map"]
 
 LN2 = math.log(2.0)
 #: The map a leave-one-viewer-out model (the gold standard) scores.
@@ -117,9 +119,10 @@ def _image_rows(plan: Plan, stem: str, groups: tuple[str, ...], cache: ImageCach
         if not model.predictor.covers(stem):
             continue
         try:
-            if "mit" in conventions and not model.traits.leaves_viewers_out:
+            if "mit" in conventions:
                 t = time.perf_counter()
-                r, n = _mit_rows(plan, model, stem, groups, targets, cache)
+                rows_of = _mit_loo_rows if model.traits.leaves_viewers_out else _mit_rows
+                r, n = rows_of(plan, model, stem, groups, targets, cache)
                 rows += r
                 notes += n
                 notes.append(["timing", f"{model.name}/mit", time.perf_counter() - t])
@@ -171,7 +174,7 @@ def _mit_rows(plan: Plan, model: Scored, stem: str, groups: tuple[str, ...], tar
             mh, mw = sal.shape
             # score_mit resizes it per metric exactly as the MIT code does (EMD from the original size).
             notes.append(["resized", f"{where}: map is {mw}x{mh}, image {stem} is {w}x{h} (width x height)"])
-        if not sal.max() > sal.min() and not model.traits.shape_only:
+        if is_constant(sal) and not model.traits.shape_only:
             notes.append(["constant", f"{where}: constant map (every pixel {sal.flat[0]:.6g})"])
         prepared = (cache.worker.get(("mit_prepared", id(model.predictor), (h, w)), dict)
                     if model.traits.shape_only else None)
@@ -188,6 +191,61 @@ def _mit_rows(plan: Plan, model: Scored, stem: str, groups: tuple[str, ...], tar
                              baseline=options.ig_baseline if metric == "ig" else "", n_fixations=len(fix),
                              n_viewers=fix.n_viewers, saliency_map=described))
     return rows, notes
+
+
+def loo_mit_map(f: int) -> str:
+    """The map the MIT convention's leave-one-viewer-out model (the gold standard) scores, on cells of f px."""
+    grid = "full resolution" if f == 1 else f"a grid of {f}x{f}-pixel cells (recipe's Gaussian / {f})"
+    return ("leave-one-viewer-out: each viewer's fixations against the continuous fixation map of the other "
+            f"viewers of the same group and image (the dataset's recipe), on {grid}; mean over the viewers")
+
+
+def _mit_loo_rows(plan: Plan, model: Scored, stem: str, groups: tuple[str, ...], targets: dict[str, Target],
+                  cache: ImageCache) -> tuple[list[dict[str, Any]], list[list[str]]]:
+    """The MIT rows of a leave-one-viewer-out model: every metric the registry lets the ceiling score (EMD
+    excepted), per viewer against the map of the others, averaged over the viewers with a value."""
+    dataset, options = plan.dataset, plan.options
+    specs = {m.name: m for m in registry.metrics_for("mit")}
+    metrics = tuple(m for m in options.metrics if not specs[m].no_ceiling)
+    stim = dataset.stimuli[stem]
+    kw = dict(metrics=metrics, seed=options.seed, image_id=stem, n_splits=options.n_splits,
+              step_size=options.step_size)
+    rows: list[dict[str, Any]] = []
+    notes: list[list[str]] = []
+    f = grid_factor(stim.shape, options.ceiling_grid)
+    prepared: dict[int, dict] = {}  # the baseline on the grid, prepared once for every viewer (and group)
+    for group in groups:
+        fix = dataset.fixations_for(group, stem)
+        base, _ = _mit_baseline(plan, stem, group, cache)
+        other = targets[group].other_map
+        other = None if other is None else _cells_any(other, f)
+        bases = prepared.setdefault(id(base), {})
+        values: dict[str, list[float]] = {m: [] for m in metrics}
+        for vm in model.predictor.mit_loo_maps(stim, group, options.ceiling_grid):
+            key = f"{group}/viewer {vm.viewer}"
+            t = Target(vm.own.binary_map(*vm.shape), None, other, make_density=vm.own_map)
+            for m, v in score_mit(vm.others, {key: t}, base, baseline_prepared=bases, **kw)[key].items():
+                values[m].append(v)
+        n_scored = len(values[metrics[0]]) if metrics else 0
+        if metrics and n_scored == 0:
+            notes.append(["one viewer", f"image {stem}, group {group}: one viewer, so no MIT ceiling"])
+        for metric in metrics:
+            v = np.asarray(values[metric], dtype=np.float64)
+            value = float(np.mean(v[np.isfinite(v)])) if np.isfinite(v).any() else math.nan
+            rows.append(dict(model=model.name, convention="mit", image=stem, group=group, metric=metric, value=value,
+                             baseline=options.ig_baseline if metric == "ig" else "", n_fixations=len(fix),
+                             n_viewers=int(np.isfinite(v).sum()), saliency_map=loo_mit_map(f)))
+    return rows, notes
+
+
+def _cells_any(a: np.ndarray, f: int) -> np.ndarray:
+    """A bool map on cells of f x f pixels: True where any pixel of the cell is."""
+    if f == 1:
+        return a
+    h, w = a.shape
+    padded = np.zeros((-(-h // f) * f, -(-w // f) * f), dtype=bool)
+    padded[:h, :w] = a
+    return padded.reshape(padded.shape[0] // f, f, padded.shape[1] // f, f).any(axis=(1, 3))
 
 
 def other_fixations(dataset: Dataset, group: str, stem: str) -> tuple[np.ndarray, np.ndarray]:

@@ -24,7 +24,7 @@ from scipy.special import logsumexp
 
 from asdgaze.errors import MapError
 from asdgaze.predictions import LOGSUMEXP_TOL
-from asdgaze.io import read_gray_png, write_npy_atomic
+from asdgaze.io import PNG_RENDERING_KEY, read_gray_png, write_npy_atomic
 from asdgaze.maps.hdf5 import H5Map, map_digest
 
 MapKind = Literal["saliency", "log-density"]
@@ -354,9 +354,43 @@ def load_prediction(path: str | Path | H5Map, kind: MapKind | None, *, warn: boo
     return LogDensity.normalized(_check_log_density(_load_array(path, kind), path, warn))
 
 
+def png_rendering(path: str | Path) -> str | None:
+    """What a PNG's :data:`~asdgaze.io.PNG_RENDERING_KEY` text chunk says: the file is a picture (e.g.
+    ``asdgaze predict``'s density picture, not linear in probability), not a map to score; None for a map.
+    Only the chunks before the pixels are read (no decoder: a hostile file is reported when read)."""
+    key = PNG_RENDERING_KEY.encode("latin-1") + b"\0"
+    try:
+        with open(path, "rb") as f:
+            if f.read(8) != PNG_SIGNATURE:
+                return None
+            while len(head := f.read(8)) == 8:
+                length, kind = struct.unpack(">I4s", head)
+                if kind in (b"IDAT", b"IEND"):
+                    return None
+                if kind == b"tEXt" and length <= 4096:
+                    data = f.read(length)
+                    if data.startswith(key):
+                        return data[len(key):].decode("latin-1")
+                    f.seek(4, os.SEEK_CUR)  # the CRC
+                else:
+                    f.seek(length + 4, os.SEEK_CUR)
+    except OSError:
+        return None
+    return None
+
+
+def rendering_error(subject: str, what: str) -> str:
+    """Why a picture is not scored, and what to score instead; ``subject`` names the file(s)."""
+    return (f"{subject}: picture(s) made by asdgaze predict, not maps to score (grey level = {what}); score the "
+            "log densities beside them (<stem>.npy, predict's npy output) with --maps-kind log-density")
+
+
 def _load_png(path: Path, warn: bool = True) -> np.ndarray:
     shape, fmt = _image_header(path)
     _check_pixels(path, shape)
+    what = png_rendering(path)
+    if what is not None:
+        raise MapError(rendering_error(str(path), what))
     if fmt != "PNG" and warn:
         lossy = ", but JPEG compression has altered its values; save maps as PNG or .npy" if fmt == "JPEG" else ""
         warnings.warn(f"{path}: a {fmt} file, not a PNG: read as a grayscale map{lossy}", stacklevel=3)

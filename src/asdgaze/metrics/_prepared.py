@@ -12,18 +12,20 @@ from functools import cached_property
 import numpy as np
 
 from asdgaze.maps.imresize import imresize
+from asdgaze.metrics._checks import CONSTANT_RTOL, is_constant
 
 EPS = float(np.finfo(np.float64).eps)  # MATLAB eps = 2.220446049250313e-16
 
 
 def minmax(a: np.ndarray, inplace: bool = False) -> np.ndarray | None:
-    """(a - min a)/(max a - min a); ``None`` for a constant map (MATLAB would give all NaN).
+    """(a - min a)/(max a - min a); ``None`` for a constant map (MATLAB would give all NaN; a map constant
+    up to rounding would give rounding noise stretched to 0..1: :func:`~asdgaze.metrics._checks.is_constant`).
 
     ``inplace=True`` overwrites ``a`` (for temporaries the caller owns).
     """
     lo = a.min()
     hi = a.max()
-    if not hi > lo:
+    if not hi > lo or hi - lo <= CONSTANT_RTOL * max(abs(lo), abs(hi)):
         return None
     if inplace:
         a -= lo
@@ -59,7 +61,7 @@ class PreparedSaliency:
 
     @cached_property
     def constant(self) -> bool:
-        return not bool(self.flat.max() > self.flat.min())
+        return is_constant(self.flat)
 
     @cached_property
     def normalized(self) -> np.ndarray | None:
@@ -144,7 +146,7 @@ class PreparedDensity:
     def centered(self) -> tuple[np.ndarray, float] | None:
         """(C - mean C, sum of squares) for CC; None if C is constant."""
         d = self.flat
-        if not d.max() > d.min():
+        if is_constant(d):
             return None
         dc = d - d.mean()
         return dc, float(np.dot(dc, dc))

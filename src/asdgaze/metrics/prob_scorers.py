@@ -99,7 +99,7 @@ def auc(i: ProbInputs, m: str):
         r, _ = P.fixation_indices(p.shape, i.xs, i.ys)
         return _mean(np.full(r.size, 0.5))
     binned = i.get(i.derived, "binned", lambda: BinnedValues.of(p))  # the map's part, for every group
-    return _mean(P.auc_per_fixation(p, i.xs, i.ys, checked=True, binned=binned))
+    return _mean(P.auc_per_fixation(p, i.xs, i.ys, checked=True, binned=binned, constant=False))
 
 
 def nss(i: ProbInputs, m: str):

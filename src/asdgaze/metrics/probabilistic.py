@@ -22,6 +22,7 @@ from functools import lru_cache
 import numpy as np
 from scipy.ndimage import gaussian_filter1d
 
+from asdgaze.metrics._checks import is_constant as _is_constant
 from asdgaze.metrics._checks import real_map, same_shape
 from asdgaze.metrics.ranks import BinnedValues, below_and_equal
 
@@ -201,12 +202,13 @@ def _rank_fractions(positives: np.ndarray, negatives: np.ndarray, binned: Binned
 
 
 def auc_per_fixation(saliency: np.ndarray, xs: object, ys: object, *, checked: bool = False,
-                     binned: BinnedValues | None = None) -> np.ndarray:
+                     binned: BinnedValues | None = None, constant: bool | None = None) -> np.ndarray:
     """Per-fixation AUC with all pixels as negatives (pysaliency ``AUCs``, ``nonfixations='uniform'``).
 
     ``AUC_i = (#{pixels with s < s_i} + 0.5 #{pixels with s = s_i}) / (H W)``, where s_i is the
     map at fixation i; fixated pixels are negatives too. Their mean is the exact area under the
-    ROC curve over all thresholds. A constant map gives 0.5.
+    ROC curve over all thresholds. A constant map (:func:`is_constant`) gives 0.5: its rounding noise is no
+    ranking.
 
     Args:
         saliency: (H, W) any real map (only the order matters).
@@ -214,6 +216,7 @@ def auc_per_fixation(saliency: np.ndarray, xs: object, ys: object, *, checked: b
         checked: ``saliency`` is known to be a finite 2-D float64 array (a LogDensity's density): its
             check is not repeated.
         binned: ``BinnedValues.of(saliency)`` if the caller keeps it (one map scored for several groups).
+        constant: :func:`is_constant` of the map if the caller knows it (None: tested here).
 
     Returns:
         (N,) float64 in [0, 1].
@@ -225,17 +228,19 @@ def auc_per_fixation(saliency: np.ndarray, xs: object, ys: object, *, checked: b
     """
     s = saliency if checked else real_map(saliency, "saliency")
     r, c = fixation_indices(s.shape, xs, ys)
+    if is_constant(s) if constant is None else constant:
+        return np.full(r.size, 0.5)
     return _rank_fractions(s[r, c], s.ravel(), binned)
 
 
 def is_constant(a: np.ndarray) -> bool:
-    """Whether every value of a map is the same number (then each fixation's AUC is 0.5); False with NaN.
+    """Whether a map is constant (:func:`asdgaze.metrics._checks.is_constant`: up to a relative tolerance);
+    then each fixation's AUC is 0.5 and its NSS 0.
 
     >>> is_constant(np.full((2, 3), 0.25)), is_constant(np.eye(2)), is_constant(np.array([[1.0, np.nan, 1.0]]))
     (True, False, False)
     """
-    flat = np.asarray(a).ravel()
-    return bool(flat[0] == flat[-1] and flat.min() == flat.max())
+    return _is_constant(a)
 
 
 def auc(saliency: np.ndarray, xs: object, ys: object) -> float:
@@ -273,6 +278,8 @@ def sauc_per_fixation(saliency: np.ndarray, xs: object, ys: object, other_xs: ob
     s = real_map(saliency, "saliency")
     r, c = fixation_indices(s.shape, xs, ys)
     nr, nc = fixation_indices(s.shape, other_xs, other_ys, name="other images' fixations")
+    if nr.size and is_constant(s):  # rounding noise is no ranking: every pair ties
+        return np.full(r.size, 0.5)
     return _rank_fractions(s[r, c], s[nr, nc])
 
 
@@ -370,8 +377,9 @@ def nss_per_fixation(saliency: np.ndarray, xs: object, ys: object,
                      moments: tuple[float, float] | None = None, *, checked: bool = False) -> np.ndarray:
     """Per-fixation NSS: ``(s_i - mean s) / std s`` with the population std (ddof 0).
 
-    As pysaliency's ``metrics.NSS``: a constant map is only centred (all zeros), not NaN. ``checked``: as
-    for :func:`auc_per_fixation`.
+    As pysaliency's ``metrics.NSS``: a constant map is only centred (all zeros), not NaN; a map constant up
+    to rounding (:func:`is_constant`) too, where pysaliency would divide rounding by rounding (the uniform
+    density of an 800x600 image gave 1.0). ``checked``: as for :func:`auc_per_fixation`.
 
     Example:
         >>> s = np.array([[0.0, 1.0], [2.0, 3.0]])
@@ -381,13 +389,15 @@ def nss_per_fixation(saliency: np.ndarray, xs: object, ys: object,
     s = saliency if checked else real_map(saliency, "saliency")
     r, c = fixation_indices(s.shape, xs, ys)
     mean, std = map_moments(s) if moments is None else moments
-    v = s[r, c] - mean
-    return v / std if std else v
+    if not std:
+        return np.zeros(r.size)
+    return (s[r, c] - mean) / std
 
 
 def map_moments(s: np.ndarray) -> tuple[float, float]:
-    """(mean, population std) of a map: NSS's per-map part (``moments=`` of :func:`nss_per_fixation`)."""
-    return s.mean(), s.std()
+    """(mean, population std) of a map, the std 0 for a constant map (:func:`is_constant`): NSS's per-map
+    part (``moments=`` of :func:`nss_per_fixation`)."""
+    return s.mean(), 0.0 if is_constant(s) else s.std()
 
 
 def nss(saliency: np.ndarray, xs: object, ys: object) -> float:
@@ -429,9 +439,10 @@ def cc(saliency: np.ndarray, empirical: np.ndarray) -> float:
 def centered(a: np.ndarray) -> tuple[np.ndarray, float]:
     """``(ravel(a - mean a), sum of its squares)``: CC's per-map part, reusable across CC calls.
 
-    ``ravel`` is taken once (a blurred map is Fortran-ordered, so each ravel copies)."""
+    ``ravel`` is taken once (a blurred map is Fortran-ordered, so each ravel copies). A constant map
+    (:func:`is_constant`) has sum of squares 0: its rounding is no spread."""
     flat = (a - a.mean()).ravel()
-    return flat, float(np.dot(flat, flat))
+    return flat, 0.0 if is_constant(a) else float(np.dot(flat, flat))
 
 
 def cc_centered(a: tuple[np.ndarray, float], b: tuple[np.ndarray, float]) -> float:

@@ -43,6 +43,9 @@ NEEDS: frozenset[str] = frozenset(
 #: Why a metric of each kind is not permuted (compare's notes and the report read these).
 MAP_METRIC = "a map metric: rebuilding both groups' maps per permutation is not done"
 MIT_NO_VALUES = "the MIT convention writes no per-fixation values"
+#: Why the ceiling skips a probabilistic metric other than LL and IG.
+PROB_CEILING = ("the gold standard's density is rebuilt without each viewer; its per-viewer densities are scored "
+                "on the log-likelihood and information gain only")
 
 
 @dataclass(frozen=True)
@@ -64,6 +67,8 @@ class MetricSpec:
     default: bool = True  # scored when no --metrics is given
     maps: Callable[[str, str], str] | None = field(default=None, compare=False)
     lead: bool = False  # a metric the report leads with (one per convention)
+    #: why the leave-one-viewer-out ceiling (the gold standard) does not score it ("" where it does)
+    no_ceiling: str = ""
 
     @property
     def direction(self) -> str:
@@ -78,11 +83,11 @@ class MetricSpec:
 
 def _m(name: str, conv: str, label: str, unit: str, hib: bool, needs: str, per_fix: bool = False,
        scorer: Callable | None = None, permutable: bool = False, not_permuted: str = "",
-       maps: Callable[[str, str], str] | None = None, lead: bool = False) -> MetricSpec:
+       maps: Callable[[str, str], str] | None = None, lead: bool = False, no_ceiling: str = "") -> MetricSpec:
     if not permutable and not not_permuted:
         not_permuted = MIT_NO_VALUES if conv == "mit" else MAP_METRIC
     return MetricSpec(name, conv, label, unit, hib, frozenset(needs.split()), per_fix, scorer, permutable,
-                      not_permuted, True, maps, lead)
+                      not_permuted, True, maps, lead, no_ceiling)
 
 
 def _specific(metric_specific: str) -> Callable[[str, str], str]:
@@ -101,23 +106,26 @@ _BUILTIN: tuple[MetricSpec, ...] = (
     _m("sim", "mit", "SIM", "histogram intersection", True, "continuous_map saliency", scorer=_mit.sim),
     _m("ig", "mit", "information gain (bits)", "bits per fixated pixel", True, "binary_map baseline saliency", scorer=_mit.ig,
        permutable=True),
-    _m("emd", "mit", "EMD (1/32 cells)", "1/32 cells", False, "continuous_map saliency", scorer=_mit.emd),
+    _m("emd", "mit", "EMD (1/32 cells)", "1/32 cells", False, "continuous_map saliency", scorer=_mit.emd,
+       no_ceiling="one transport problem per viewer (about 25 per image on Saliency4ASD) would cost more than "
+                  "scoring a model"),
     _m("ll", "probabilistic", "log-likelihood (nats/fixation)", "nats per fixation", True,
        "fixations log_density", True, _prob.ll, permutable=True),
     _m("ig", "probabilistic", "information gain (bits/fixation)", "bits per fixation", True,
        "fixations baseline log_density", True, _prob.ig, permutable=True, lead=True),
-    _m("auc", "probabilistic", "AUC (all pixels)", "AUC", True, "fixations saliency", True, _prob.auc, permutable=True),
+    _m("auc", "probabilistic", "AUC (all pixels)", "AUC", True, "fixations saliency", True, _prob.auc, permutable=True,
+       no_ceiling=PROB_CEILING),
     _m("sauc", "probabilistic", "shuffled AUC", "AUC", True, "fixations other_fixations saliency", True, _prob.sauc,
        not_permuted="its negatives are the group's own fixations on the other images, which change when "
-                    "scanpaths change group", maps=_specific("log p - log p_shuffled")),
+                    "scanpaths change group", maps=_specific("log p - log p_shuffled"), no_ceiling=PROB_CEILING),
     _m("nss", "probabilistic", "NSS", "standard deviations", True, "fixations saliency", True, _prob.nss,
-       permutable=True),
+       permutable=True, no_ceiling=PROB_CEILING),
     _m("cc", "probabilistic", "CC", "correlation", True, "continuous_map saliency", scorer=_prob.cc,
-       maps=_specific("{blur}")),
+       maps=_specific("{blur}"), no_ceiling=PROB_CEILING),
     _m("kl", "probabilistic", "KL divergence (nats)", "nats", False, "continuous_map saliency", scorer=_prob.kl,
-       maps=_specific("{blur}")),
+       maps=_specific("{blur}"), no_ceiling=PROB_CEILING),
     _m("sim", "probabilistic", "SIM", "histogram intersection", True, "continuous_map saliency", scorer=_prob.sim,
-       maps=_specific("{blur} (approximation of the SIM-optimal map)")),
+       maps=_specific("{blur} (approximation of the SIM-optimal map)"), no_ceiling=PROB_CEILING),
 )
 
 _BY_KEY: dict[tuple[str, str], MetricSpec] = {(m.convention, m.name): m for m in _BUILTIN}

@@ -436,6 +436,13 @@ class GoldStandard(PredictorBase):
             raise OptionsError(f"the gold standard was not fitted for group {g!r}")
         return g
 
+    def mit_loo_maps(self, stimulus: Stimulus, group: str, max_side: int) -> Iterator:
+        """Its MIT-convention maps: for every viewer with others beside them, the continuous fixation map of
+        the others by the dataset's recipe (:func:`asdgaze.data.loo_maps.leave_one_viewer_out`)."""
+        from asdgaze.data.loo_maps import leave_one_viewer_out
+
+        return leave_one_viewer_out(self.dataset, self._group(group), stimulus.id, max_side)
+
     def loo_log_densities(self, stimulus: Stimulus, group: str) -> Iterator[tuple[int, np.ndarray]]:
         """(viewer, log-density built without that viewer) for every viewer of ``group`` on
         ``stimulus``: the same maps as ``log_density(stimulus, group, [viewer])``, faster, since the

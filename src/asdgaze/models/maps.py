@@ -206,6 +206,7 @@ def open_maps(name: str, source: str | os.PathLike, dataset: Dataset, maps_kind:
                            f"{', '.join(missing)} (expected <stem>.npy or <stem>.png; --allow-missing scores the rest)")
     if not found:
         raise OptionsError(f"no maps found in {path}")
+    _refuse_pictures(path, found)
     if maps_kind is None and any(m.is_npy for m in found.values()):
         raise OptionsError(f"{path} holds .npy maps: say what they contain with --maps-kind saliency|log-density")
     _check_kind(found, maps_kind)
@@ -216,6 +217,18 @@ def open_maps(name: str, source: str | os.PathLike, dataset: Dataset, maps_kind:
                            "mit or both")
     return MapsModel(name, path, {s: m.path for s, m in found.items()}, maps_kind, log_dens, allow_aspect_change,
                      missing=missing)
+
+
+def _refuse_pictures(folder: Path, found: dict[str, Any]) -> None:
+    """Stop before any scoring at PNGs that say they are pictures (predict's density pictures, whose
+    grey levels are not proportional to probability), naming them."""
+    from asdgaze.maps.io import png_rendering, rendering_error
+
+    pictures = [(m.path, what) for m in found.values() if not m.is_npy and (what := png_rendering(m.path))]
+    if pictures:
+        names = ", ".join(p.name for p, _ in pictures[:5]) + (f" and {len(pictures) - 5} more" if len(pictures) > 5
+                                                                 else "")
+        raise OptionsError(rendering_error(f"{folder}: {len(pictures)} PNG map(s) ({names})", pictures[0][1]))
 
 
 def _check_kind(found: dict[str, Any], maps_kind: str | None) -> None:

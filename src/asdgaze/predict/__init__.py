@@ -2,7 +2,8 @@
 
 The pipeline is in :mod:`asdgaze.predict.pipeline` (its streaming stages in
 :mod:`asdgaze.predict.stages`; in a child process, for callers that must stay free of CUDA, in
-:mod:`asdgaze.predict.isolated`), the files it writes in :mod:`asdgaze.predict.outputs`, the
+:mod:`asdgaze.predict.isolated`), the files it writes in :mod:`asdgaze.predict.outputs` (the pictures of a
+density in :mod:`asdgaze.predict.render`), the
 settings record that makes resuming safe in :mod:`asdgaze.stagefolder` (shared with evaluate and run).
 """
 
@@ -10,6 +11,7 @@ from asdgaze.predict.outputs import (
     PNG_NORMALISATION,
     OutputError,
     density_png,
+    mass_levels,
     output_paths,
     overlay_image,
     write_outputs,
@@ -25,5 +27,5 @@ from asdgaze.predict.pipeline import (
 )
 
 __all__ = ["PNG_NORMALISATION", "OutputError", "PredictInterrupted", "PredictResult", "WorkerDied", "collect_images",
-           "density_png", "output_paths", "overlay_image", "resolve_device", "run_predict", "select_shard",
+           "density_png", "mass_levels", "output_paths", "overlay_image", "resolve_device", "run_predict", "select_shard",
            "write_outputs"]

@@ -4,8 +4,10 @@
   (``logsumexp == 0`` within 1e-5) or, with ``npy_dtype="float16"``, float16 (half the size; the
   log density is rounded to 11 significant bits: at most 2**-11 relative, i.e. <= 0.008 nats for
   values down to -16, <= 0.016 nats down to -32).
-* ``png``: ``maps/<stem>.png``, 8-bit grayscale ``round(255 * p / max(p))``, ``p = exp(log density)``.
-* ``overlay``: ``overlays/<stem>.jpg``, the image with the 8-bit density blended over it (for looking at).
+* ``png``: ``maps/<stem>.png``, 8-bit grayscale picture of the density by the levels of its cumulative
+  probability (:mod:`asdgaze.predict.render`): not linear in probability, and marked so in a text chunk.
+* ``overlay``: ``overlays/<stem>.jpg``, the image with the regions holding 10 %, ..., 90 % of the
+  probability tinted, and a colour bar beside it (for looking at).
 * ``hdf5``: one file ``maps.hdf5`` for the whole run (see :mod:`asdgaze.predict.hdf5`).
 
 An image counts as finished when all its selected per-image files exist. Because every file
@@ -21,9 +23,14 @@ from typing import Sequence
 import numpy as np
 
 from asdgaze.errors import OptionsError, OutputError  # noqa: F401 (OutputError: re-exported, predict's name for it)
-from asdgaze.io import atomic_path, cannot_write, npy_bytes
+from asdgaze.io import PNG_RENDERING_KEY, atomic_path, cannot_write, npy_bytes
+from asdgaze.predict.render import density_png, mass_levels, overlay_image  # noqa: F401 (density_png: re-exported)
 
-PNG_NORMALISATION = "round(255 * p / max(p)), p = exp(log density)"
+PNG_NORMALISATION = ("round(255 * (1 - m)), m = the share of the probability in the pixels at least as likely "
+                     "(levels of the cumulative probability; not linear in probability)")
+#: The pictures' rendering, recorded in the settings: a folder whose pictures an earlier version made
+#: (linear in probability) is refused, not completed with pictures of another kind.
+RENDERING = "levels of the cumulative probability"
 OUTPUTS = ("npy", "png", "overlay", "hdf5")
 DEFAULT_OUTPUTS = ("npy", "png", "overlay")
 PER_IMAGE = ("npy", "png", "overlay")
@@ -31,7 +38,6 @@ NPY_DTYPES = ("float32", "float16")
 # zlib level 1: at 768x1024 about 4x faster than PIL's default (6) for a few % larger files; the
 # pixels are the same at every level.
 DEFAULT_PNG_LEVEL = 1
-_STRIP = 64  # rows per strip in the writers' image arithmetic
 
 
 def parse_outputs(value: str | Sequence[str] | None) -> tuple[str, ...]:
@@ -49,53 +55,6 @@ def parse_outputs(value: str | Sequence[str] | None) -> tuple[str, ...]:
     return tuple(o for o in OUTPUTS if o in names)
 
 
-def density_png(log_density: np.ndarray) -> np.ndarray:
-    """8-bit grayscale of a log density: ``round(255 * p / max(p))`` with ``p = exp(log density)``.
-
-    >>> density_png(np.log(np.array([[0.1, 0.2], [0.3, 0.4]]))).tolist()
-    [[64, 128], [191, 255]]
-    """
-    ld = np.asarray(log_density)
-    top = float(ld.max())
-    out = np.empty(ld.shape, np.uint8)
-    # in strips of rows: the same float64 arithmetic per pixel, but small temporaries, so a writer
-    # thread adds little to memory while the model runs beside it
-    for r in range(0, ld.shape[0], _STRIP):
-        p = np.exp(ld[r:r + _STRIP].astype(np.float64) - top)
-        out[r:r + _STRIP] = np.rint(255.0 * p)
-    return out
-
-
-def overlay_image(image: np.ndarray, log_density: np.ndarray, strength: float = 0.7,
-                  grey: np.ndarray | None = None) -> np.ndarray:
-    """RGB uint8 image with the density blended over it in black-red-yellow-white.
-
-    Works from the 8-bit density ``q = density_png(log_density)`` (pass it as ``grey`` if already
-    computed): colour and opacity ``strength * q`` come from 256-entry tables, and the blend
-    ``(image * (255 - a) + heat * a) / 255`` is done in integers, so it costs a few passes over uint16.
-
-    >>> overlay_image(np.zeros((1, 2, 3), np.uint8), np.log(np.array([[0.5, 0.5]]))).tolist()
-    [[[178, 178, 178], [178, 178, 178]]]
-    """
-    q = density_png(log_density) if grey is None else grey
-    alpha, heat = _overlay_tables(float(strength))
-    out = np.empty(image.shape[:2] + (3,), np.uint8)
-    for r in range(0, q.shape[0], _STRIP):  # strips of rows: small temporaries
-        qs = q[r:r + _STRIP]
-        a = np.take(alpha, qs)[:, :, None]  # np.take: several times faster than fancy indexing here
-        blend = image[r:r + _STRIP].astype(np.uint16) * (255 - a) + np.take(heat, qs, axis=0) * a + 127
-        out[r:r + _STRIP] = blend // 255
-    return out
-
-
-def _overlay_tables(strength: float) -> tuple[np.ndarray, np.ndarray]:
-    """Opacity (uint16, 0..255*strength) and hot colour map (uint16 RGB) for each grey level 0..255."""
-    v = np.arange(256) / 255.0
-    alpha = np.rint(strength * 255.0 * v).astype(np.uint16)
-    heat = np.rint(np.clip(np.stack([3 * v, 3 * v - 1, 3 * v - 2], axis=1), 0, 1) * 255).astype(np.uint16)
-    return alpha, heat
-
-
 def output_paths(out_dir: Path, stem: str, outputs: Sequence[str] = DEFAULT_OUTPUTS) -> dict[str, Path]:
     """The per-image files of ``stem`` for the selected outputs (``hdf5`` has none per image)."""
     out_dir = Path(out_dir)
@@ -105,15 +64,18 @@ def output_paths(out_dir: Path, stem: str, outputs: Sequence[str] = DEFAULT_OUTP
 
 
 def png_bytes(grey: np.ndarray, level: int = DEFAULT_PNG_LEVEL) -> bytes:
-    """The PNG file of an 8-bit grayscale map, as bytes (PIL writes the same bytes to a file).
+    """The PNG file of :func:`density_png`'s picture, as bytes, with a text chunk saying what its grey
+    levels are (``asdgaze evaluate`` refuses to score such a file as a map; the .npy is the data).
 
     PIL's PNG encoder holds the GIL for the whole encode: on a GPU host writing runs in worker
     processes (:mod:`asdgaze.predict.stages`), so PNG encodes there run in parallel.
     """
-    from PIL import Image
+    from PIL import Image, PngImagePlugin
 
+    info = PngImagePlugin.PngInfo()
+    info.add_text(PNG_RENDERING_KEY, PNG_NORMALISATION)
     buf = io.BytesIO()
-    Image.fromarray(grey, mode="L").save(buf, format="PNG", compress_level=level)
+    Image.fromarray(grey, mode="L").save(buf, format="PNG", compress_level=level, pnginfo=info)
     return buf.getvalue()
 
 
@@ -128,15 +90,15 @@ def write_outputs(out_dir: Path, stem: str, image: np.ndarray | None, log_densit
 
     paths = output_paths(out_dir, stem, outputs)
     current = None
-    grey = density_png(log_density) if ("png" in paths or "overlay" in paths) else None
+    levels = mass_levels(log_density) if ("png" in paths or "overlay" in paths) else None
     try:
         if "overlay" in paths:
             current = paths["overlay"]
             with atomic_path(current) as tmp:  # to a real file: PIL encodes JPEG without the GIL then
-                Image.fromarray(overlay_image(image, log_density, grey=grey)).save(tmp, format="JPEG", quality=90)
+                Image.fromarray(overlay_image(image, log_density, levels)).save(tmp, format="JPEG", quality=90)
         if "png" in paths:
             current = paths["png"]
-            data = png_bytes(grey, png_level)
+            data = png_bytes(density_png(log_density, levels), png_level)
             with atomic_path(current) as tmp:
                 tmp.write_bytes(data)
         if "npy" in paths:

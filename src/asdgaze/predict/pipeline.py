@@ -26,6 +26,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Sequence
 
+from asdgaze import interrupts
 from asdgaze.errors import AsdgazeError, DataError, MapError, OptionsError, OutputError
 from asdgaze.folderlock import FolderClaim, claims_folder
 from asdgaze.io import package_versions, write_json_atomic
@@ -34,6 +35,7 @@ from asdgaze.predict.outputs import (
     NPY_DTYPES,
     PER_IMAGE,
     PNG_NORMALISATION,
+    RENDERING,
     finished,
     output_paths,
     parse_outputs,
@@ -157,7 +159,8 @@ def _versions() -> dict:
 
 #: What each recorded setting is called on the command line, for messages.
 SETTING_NAMES = {"weights_sha256": "--weights (sha256)", "centerbias": "--centerbias", "precision": "--precision",
-                 "outputs": "--outputs", "npy_dtype": "--npy-dtype"}
+                 "outputs": "--outputs", "npy_dtype": "--npy-dtype",
+                 "rendering": "the PNG and overlay pictures (this version's)"}
 
 
 @claims_folder
@@ -244,6 +247,8 @@ def run_predict(out: str | os.PathLike, images=None, dataset=None, weights: str 
         wdesc = {"path": None, "sha256": None, "note": "model object passed in"}
     settings = {"weights_sha256": wdesc["sha256"], "centerbias": cb.describe(), "precision": model_precision,
                 "outputs": list(chosen), "npy_dtype": npy_dtype}
+    if {"png", "overlay"} & set(chosen):  # pictures of an earlier rendering are not taken for finished ones
+        settings["rendering"] = RENDERING
     folder = StageFolder(out_dir, "predict")
     folder.check_kind()  # not a run folder, nor an evaluate one
     # Runs with other settings are refused while this one holds the folder; shards share it.
@@ -303,77 +308,82 @@ def run_predict(out: str | os.PathLike, images=None, dataset=None, weights: str 
     writers = Writers(n_write, max_in_flight=step + n_write, busy=busy, processes=procs)
     feeder = None
     bar = None
-    try:
-        if pending:
-            decoded = start_decoding(decoder, pending, window, busy=busy)  # decoding starts now, while the model loads
-            feeder = BatchFeeder(equal_size_batches(decoded, step, max_buffered=window), dev, depth=2 if gpu else 1,
-                                  busy=busy)
-            if model is None:
-                t0 = time.perf_counter()
-                model = _load_model(wpath, dev)
-                load_seconds = time.perf_counter() - t0
-            else:
-                model = model.to(dev)
-            timeline["model_loaded"] = time.perf_counter() - t_start
-            from tqdm import tqdm
 
-            bar = tqdm(total=len(pending), unit="img", desc="DeepGaze IIE", disable=not progress)
-            priors: dict[tuple[int, int], torch.Tensor] = {}
-            t_wait = time.perf_counter()
-            for batch, failed, x in feeder:
-                busy.add("main: wait for a batch", time.perf_counter() - t_wait)
-                writers.check()  # a failed write (disk full): no more model work
-                for stem, path, err in failed:
-                    result.failures.append((str(path), str(err)))
-                bar.update(len(failed))
-                if batch:
-                    _run_batch(model, batch, x, priors, cb, dev, model_precision, writers, timings, result,
-                               out_dir, chosen, npy_dtype, int(png_level))
-                    bar.update(len(batch))
-                    timeline.setdefault("first_batch", time.perf_counter() - t_start)
-                writers.collect()
-                t_wait = time.perf_counter()
-            timeline["last_batch"] = time.perf_counter() - t_start
-            writers.collect(wait=True)
-            timeline["writes_done"] = time.perf_counter() - t_start
-    except KeyboardInterrupt:
-        writers.drain()
-        _stop_reading(feeder, decoder)
-        writers.close()
-        if bar is not None:
-            bar.close()
-        result.written = _in_order(writers.done, items)
-        record_manifest("interrupted")
-        raise PredictInterrupted(result) from None
-    except OutputError as e:  # disk full, read-only: stop now; finished images stay and a rerun resumes
-        writers.drain()
-        result.written = _in_order(writers.done, items)
-        raise e.resumable(len(result.written) + len(result.skipped), result.total, out_dir) from None
-    except BrokenProcessPool as e:
-        writers.drain()
-        raise WorkerDied(f"a worker process (decoding or writing) died: {e}. Finished images are kept and a rerun "
-                         "resumes. If predict was called from a script, put the call under `if __name__ == "
-                         "\"__main__\":`; if memory ran out, use fewer --workers (0: threads)") from None
-    except BaseException:
-        writers.drain()
-        raise
-    finally:
+    def close_pools() -> None:  # safe to call twice
         _stop_reading(feeder, decoder)
         writers.close()
         if procs is not None:
             procs.shutdown(wait=True, cancel_futures=True)
         if bar is not None:
             bar.close()
-    result.written = _in_order(writers.done, items)
-    try:
-        if "hdf5" in chosen and shard_kn is None:
-            from asdgaze.predict.hdf5 import write_hdf5
 
-            write_hdf5(out_dir, [(s, p.name) for s, p in items if finished(out_dir, s, ["npy"])])
-        timeline["pools_closed"] = time.perf_counter() - t_start
-        record_manifest("complete")
-    except OutputError as e:
-        raise e.resumable(len(result.written) + len(result.skipped), result.total, out_dir) from None
+    # Ctrl-C anywhere below, the pools' shutdown included, ends as PredictInterrupted with what was finished.
+    try:
+        try:
+            if pending:
+                decoded = start_decoding(decoder, pending, window, busy=busy)  # decoding starts now, while the model loads
+                feeder = BatchFeeder(equal_size_batches(decoded, step, max_buffered=window), dev,
+                                     depth=2 if gpu else 1, busy=busy)
+                if model is None:
+                    t0 = time.perf_counter()
+                    model = _load_model(wpath, dev)
+                    load_seconds = time.perf_counter() - t0
+                else:
+                    model = model.to(dev)
+                timeline["model_loaded"] = time.perf_counter() - t_start
+                from tqdm import tqdm
+
+                bar = tqdm(total=len(pending), unit="img", desc="DeepGaze IIE", disable=not progress)
+                priors: dict[tuple[int, int], torch.Tensor] = {}
+                t_wait = time.perf_counter()
+                for batch, failed, x in feeder:
+                    busy.add("main: wait for a batch", time.perf_counter() - t_wait)
+                    interrupts.check()
+                    writers.check()  # a failed write (disk full): no more model work
+                    for stem, path, err in failed:
+                        result.failures.append((str(path), str(err)))
+                    bar.update(len(failed))
+                    if batch:
+                        _run_batch(model, batch, x, priors, cb, dev, model_precision, writers, timings, result,
+                                   out_dir, chosen, npy_dtype, int(png_level))
+                        bar.update(len(batch))
+                        timeline.setdefault("first_batch", time.perf_counter() - t_start)
+                    writers.collect()
+                    t_wait = time.perf_counter()
+                timeline["last_batch"] = time.perf_counter() - t_start
+                writers.collect(wait=True)
+                timeline["writes_done"] = time.perf_counter() - t_start
+        except OutputError as e:  # disk full, read-only: stop now; finished images stay and a rerun resumes
+            writers.drain()
+            result.written = _in_order(writers.done, items)
+            raise e.resumable(len(result.written) + len(result.skipped), result.total, out_dir) from None
+        except BrokenProcessPool as e:
+            writers.drain()
+            raise WorkerDied(f"a worker process (decoding or writing) died: {e}. Finished images are kept and a "
+                             "rerun resumes. If predict was called from a script, put the call under `if __name__ "
+                             "== \"__main__\":`; if memory ran out, use fewer --workers (0: threads)") from None
+        except BaseException:  # Ctrl-C too: the images being written are finished before the pools close
+            writers.drain()
+            raise
+        finally:
+            close_pools()
+        result.written = _in_order(writers.done, items)
+        try:
+            if "hdf5" in chosen and shard_kn is None:
+                from asdgaze.predict.hdf5 import write_hdf5
+
+                write_hdf5(out_dir, [(s, p.name) for s, p in items if finished(out_dir, s, ["npy"])])
+            timeline["pools_closed"] = time.perf_counter() - t_start
+            record_manifest("complete")
+        except OutputError as e:
+            raise e.resumable(len(result.written) + len(result.skipped), result.total, out_dir) from None
+        interrupts.check()  # a Ctrl-C that a finaliser swallowed while the pools closed
+    except KeyboardInterrupt:  # further presses are ignored meanwhile (asdgaze.interrupts)
+        writers.drain()
+        close_pools()
+        result.written = _in_order(writers.done, items)
+        record_manifest("interrupted")
+        raise PredictInterrupted(result) from None
     return result
 
 
@@ -410,7 +420,7 @@ def _load_model(wpath: Path, dev: str):
 
 def _in_order(stems: list[str], items: Sequence[tuple[str, Path]]) -> list[str]:
     rank = {s: i for i, (s, _) in enumerate(items)}
-    return sorted(stems, key=lambda s: rank.get(s, len(rank)))
+    return sorted(set(stems), key=lambda s: rank.get(s, len(rank)))  # set: a drain cut short by Ctrl-C is redone
 
 
 def _run_batch(model, batch, x, priors, cb, dev: str, precision: str, writers: Writers, timings: dict,

@@ -33,3 +33,30 @@ def tiny_dataset(root: Path, n: int = 4, *, h: int = 30, w: int = 40, groups=("A
         fix[g][s] = Fixations.from_arrays(x, y, np.full(n_fix, 200.0) if durations else None, viewer)
     fix = {g: {s: fix[g][s] for s in stimuli} for g in groups}
     return Dataset("tiny", root, stimuli, fix)
+
+
+def tiny_s4a(root: Path, sizes: dict[str, tuple[int, int]], fixations: dict[str, dict[str, list[tuple]]],
+             annotations: str | None = None) -> Path:
+    """A Saliency4ASD-layout folder ``root/TrainingDataset``: black PNGs of ``sizes`` (stem -> (w, h)),
+    scanpath files from ``fixations`` (group -> stem -> [(x, y, viewer)], 0-based pixel coordinates, written
+    1-based as the release does, Idx restarting at 0 for each viewer) and, when given, the text of
+    ``AdditionalData/ImageAnnotations.csv``."""
+    top = root / "TrainingDataset"
+    images = top / "TrainingData" / "Images"
+    images.mkdir(parents=True)
+    for stem, (w, h) in sizes.items():
+        Image.new("RGB", (w, h)).save(images / f"{stem}.png")
+    for group, by_stem in fixations.items():
+        folder = top / "TrainingData" / group
+        folder.mkdir()
+        for stem, points in by_stem.items():
+            lines, last, idx = ["Idx, x, y, duration"], None, 0
+            for x, y, v in points:
+                idx = 0 if v != last else idx + 1
+                last = v
+                lines.append(f"{idx}, {int(x) + 1}, {int(y) + 1}, 200")
+            (folder / f"{group}_scanpath_{stem}.txt").write_text("\r\n".join(lines) + "\r\n")
+    if annotations is not None:
+        (top / "AdditionalData").mkdir()
+        (top / "AdditionalData" / "ImageAnnotations.csv").write_text(annotations)
+    return top

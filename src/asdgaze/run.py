@@ -149,7 +149,7 @@ def _folder_id(folder: Path) -> list:
 
 
 def _dataset_id(ds: Dataset, source: dict) -> dict:
-    files = {str(f): _file_id(Path(f)) for f in (source.get("table"),) if f}
+    files = {str(f): _file_id(Path(f)) for f in (source.get("table"), source.get("regions")) if f}
     root = Path(source.get("path") or ds.root)
     return {"source": {k: source.get(k) for k in ("path", "table", "coords")}, "name": ds.name,
             "groups": list(ds.groups), "images": sorted(ds.stimuli), "table": files,
@@ -171,19 +171,20 @@ def _maps_kind(specs: Sequence[ModelSpec], kind: str | None) -> str | None:
     return "log-density"  # PNG folders are saliency maps whatever the kind
 
 
-def load_run_dataset(dataset: str | Path, table: str | None = None, coords: str | None = None
-                     ) -> tuple[Dataset, dict]:
+def load_run_dataset(dataset: str | Path, table: str | None = None, coords: str | None = None,
+                     regions: str | None = None) -> tuple[Dataset, dict]:
     """Load the dataset; its warnings are re-issued once each and recorded in the source description."""
     from asdgaze.data import load_dataset
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        ds = load_dataset(dataset, table=table, coords=coords)
+        ds = load_dataset(dataset, table=table, coords=coords, regions=regions)
     messages = list(dict.fromkeys(str(w.message) for w in caught))
     for w in caught:
         warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
     source = {"path": str(dataset), "table": table,
-              "coords": coords if table else "1-based (Saliency4ASD scanpaths)", "loader_warnings": messages}
+              "coords": coords if table else "1-based (Saliency4ASD scanpaths)", "loader_warnings": messages,
+              **({"regions": str(regions)} if regions else {})}
     return ds, source
 
 
@@ -194,7 +195,8 @@ def run(dataset: str | Path | Dataset, out: str | Path, *, models: str | Sequenc
         weights: str | Path | None = None, centerbias: str = "mit1003", device: str = "auto",
         batch_size: int = 8, precision: str = "fp32", workers: int | None = None, overwrite: bool = False,
         progress: bool = True, echo: Callable[[str], None] = print, source: dict | None = None,
-        notes: Sequence[str] = (), shard: str | tuple[int, int] | None = None, claim: FolderClaim) -> RunResult:
+        notes: Sequence[str] = (), shard: str | tuple[int, int] | None = None, regions: str | None = None,
+        claim: FolderClaim) -> RunResult:
     """Run predict (when DeepGaze IIE is among ``models``), evaluate, compare and report into ``out``.
 
     Args:
@@ -205,6 +207,8 @@ def run(dataset: str | Path | Dataset, out: str | Path, *, models: str | Sequenc
         baselines: names of :mod:`asdgaze.models.registry` (a comma-separated string or a list; "default",
             "none"); None: the registry's defaults (other-group only with two groups). They replace
             ``evaluate_options.baselines``.
+        regions: a table ``image,x1,y1,x2,y2,label`` of labelled boxes for the region analysis (default: the
+            dataset's own, Saliency4ASD's ``AdditionalData/ImageAnnotations.csv``; :mod:`asdgaze.data.regions`).
         evaluate_options / compare_options: as ``asdgaze evaluate`` / ``asdgaze compare``.
         weights, centerbias, device, batch_size, precision: DeepGaze IIE's, as ``asdgaze predict``.
         overwrite: replace outputs made with other settings (otherwise predict/evaluate refuse them).
@@ -236,8 +240,13 @@ def run(dataset: str | Path | Dataset, out: str | Path, *, models: str | Sequenc
     checkpoint = check_deepgaze(weights, centerbias) if any(m.maps is None for m in specs) else None
     if isinstance(dataset, Dataset):
         ds, source = dataset, dict(source or {"path": str(dataset.root)})
+        if regions is not None:  # a --regions table for a dataset loaded in Python
+            from asdgaze.data.regions import attach_regions, read_regions
+
+            ds = attach_regions(replace(ds, notes=list(ds.notes)), read_regions(regions, ds.stimuli))
+            source["regions"] = str(regions)
     else:
-        ds, source = load_run_dataset(dataset, table, coords)
+        ds, source = load_run_dataset(dataset, table, coords, regions)
     missing = [g for g in (compare_options.group_a, compare_options.group_b) if g not in ds.groups]
     if missing:
         raise RunError(f"--groups: {', '.join(missing)} not in the dataset (its groups: {', '.join(ds.groups)})")

@@ -2,6 +2,7 @@
 
 Outputs (in ``out``): group_stats.csv, group_means.csv, paired_differences.csv,
 image_rankings.csv, participant_stats.csv (only when the results carry per_participant.csv),
+region_stats.csv (only with regions.csv, :mod:`asdgaze.analysis.regions`),
 compare.json (groups, seeds, resamples, permutations and what was permuted).
 """
 
@@ -17,6 +18,7 @@ from asdgaze.analysis.headline import Headline, headline
 from asdgaze.analysis.participants import participant_stats
 from asdgaze.analysis.permutation import DEFAULT_PERMUTATIONS, PerFixation, per_fixation_from_table, permutation_test
 from asdgaze.analysis.rankings import image_rankings
+from asdgaze.analysis.regions import results_region_stats
 from asdgaze.analysis.results import Results, load_results
 from asdgaze.analysis.stats import DEFAULT_RESAMPLES, group_means, group_stats, paired_differences
 from asdgaze.io import make_dir, write_json_atomic, write_text_atomic
@@ -50,6 +52,7 @@ class CompareResult:
     files: dict[str, Path] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     headline: Headline | None = None  # the answer first (asdgaze.analysis.headline)
+    regions: pd.DataFrame | None = None  # region_stats.csv (asdgaze.analysis.regions), with regions.csv only
 
 
 def compare(results: Results | str | Path, out: str | Path | None = None, options: CompareOptions = CompareOptions(),
@@ -81,13 +84,17 @@ def compare(results: Results | str | Path, out: str | Path | None = None, option
         participants = participant_stats(res.per_participant, a, b, n_resamples=options.n_resamples,
                                          seed=options.seed)
     result = CompareResult(stats_df, means, paired, rankings, participants, notes=notes,
-                           headline=headline(res, a, b, n_resamples=options.n_resamples, seed=options.seed))
+                           headline=headline(res, a, b, n_resamples=options.n_resamples, seed=options.seed),
+                           regions=results_region_stats(res, a, b, n_resamples=options.n_resamples,
+                                                        n_permutations=options.n_permutations, seed=options.seed))
     if out is not None:
         out = make_dir(out)
         tables = {"group_stats": stats_df, "group_means": means, "paired_differences": paired,
                   "image_rankings": rankings}
         if participants is not None:
             tables["participant_stats"] = participants
+        if result.regions is not None:
+            tables["region_stats"] = result.regions
         for name, df in tables.items():
             path = out / f"{name}.csv"
             write_text_atomic(path, df.to_csv(index=False))

@@ -35,6 +35,8 @@ class Results:
     manifests: dict[str, dict] = field(default_factory=dict)  # folder (relative) -> manifest.json
     per_fixation: pd.DataFrame | None = None
     per_participant: pd.DataFrame | None = None
+    regions: pd.DataFrame | None = None  # regions.csv (asdgaze.evaluate.regions), a dataset with regions only
+    region_viewers: pd.DataFrame | None = None  # region_viewers.csv
 
     def traits(self, model: str) -> Traits:
         """What evaluate recorded about ``model`` (its manifest's ``models`` entry), else what the baseline
@@ -103,6 +105,7 @@ def load_results(path: str | Path) -> Results:
     if not files:
         raise DataError(f"{root}: no per_image.csv here or in its sub-folders")
     tables, summaries, manifests, fixations, participants = [], [], {}, [], []
+    regions: dict[str, list[pd.DataFrame]] = {"regions.csv": [], "region_viewers.csv": []}
     for f in files:
         folder = f.parent
         rel = folder.relative_to(root)
@@ -137,6 +140,9 @@ def load_results(path: str | Path) -> Results:
                 elif renamed:
                     t["model"] = t["model"].astype(str).replace("maps", model)
                 bucket.append(t)
+        for name, bucket in regions.items():
+            if (folder / name).is_file():
+                bucket.append(_region_table(folder / name, model if renamed else None))
     return Results(
         root=root,
         per_image=pd.concat(tables, ignore_index=True),
@@ -144,4 +150,25 @@ def load_results(path: str | Path) -> Results:
         manifests=manifests,
         per_fixation=pd.concat(fixations, ignore_index=True) if fixations else None,
         per_participant=pd.concat(participants, ignore_index=True) if participants else None,
+        regions=_concat_regions(regions["regions.csv"], ["image", "group", "label", "measure", "model"]),
+        region_viewers=_concat_regions(regions["region_viewers.csv"], ["image", "group", "viewer", "label"]),
     )
+
+
+def _region_table(path: Path, model: str | None) -> pd.DataFrame:
+    """A ``regions.csv`` or ``region_viewers.csv``, ids and labels as text (``model`` renames "maps")."""
+    try:
+        t = pd.read_csv(path, dtype={"image": str, "group": str, "label": str, "model": str, "viewer": str},
+                        keep_default_na=False, na_values={"value": [""], "n_inside": [""], "n_fixations": [""]})
+    except (OSError, ValueError) as e:
+        raise DataError(f"{path}: cannot be read as CSV ({e})") from None
+    if model is not None and "model" in t.columns:
+        t["model"] = t["model"].replace("maps", model)
+    return t
+
+
+def _concat_regions(tables: list[pd.DataFrame], keys: list[str]) -> pd.DataFrame | None:
+    """One table; the fixation shares that several folders of one dataset repeat are kept once."""
+    if not tables:
+        return None
+    return pd.concat(tables, ignore_index=True).drop_duplicates(keys).reset_index(drop=True)

@@ -44,8 +44,9 @@ def user_errors() -> tuple[type[Exception], ...]:
     return (AsdgazeError, ValueError, FileNotFoundError)
 
 
-def load_dataset_for(dataset: str, table: str | None, coords: str | None, groups=None):
-    """Load the dataset; its warnings (e.g. dropped fixations) are shown and returned for the manifest."""
+def load_dataset_for(dataset: str, table: str | None, coords: str | None, groups=None, regions: str | None = None):
+    """Load the dataset (``regions``: a --regions table); its warnings (e.g. dropped fixations) are shown and
+    returned for the manifest."""
     from pathlib import Path
 
     from asdgaze.data import load_dataset
@@ -55,17 +56,18 @@ def load_dataset_for(dataset: str, table: str | None, coords: str | None, groups
     # absolute paths: every loader message and the manifest then name files that can be found later
     dataset = str(Path(dataset).expanduser().resolve())
     table = str(Path(table).expanduser().resolve()) if table else None
+    regions = str(Path(regions).expanduser().resolve()) if regions else None
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            ds = load_dataset(dataset, table=table, coords=coords, groups=groups)
+            ds = load_dataset(dataset, table=table, coords=coords, groups=groups, regions=regions)
     except (ValueError, FileNotFoundError) as e:
         raise click.ClickException(str(e))
     messages = [str(w.message) for w in caught]
     for m in messages:
         click.echo(f"warning: {m}", err=True)
     source = {"path": str(dataset), "table": table, "coords": coords if table else "1-based (Saliency4ASD scanpaths)",
-              "loader_warnings": messages}
+              "loader_warnings": messages, **({"regions": regions} if regions else {})}
     return ds, source
 
 

@@ -7,7 +7,7 @@ import warnings
 import click
 
 from asdgaze.cli.common import check_shard, cli, load_dataset_for, print_failures
-from asdgaze.cli.options import dataset_options, evaluate_options, shared_options
+from asdgaze.cli.options import dataset_options, evaluate_options, regions_option, shared_options
 
 
 def _evaluate_header(name: str, result) -> str:
@@ -34,6 +34,7 @@ def print_result(result, title: str) -> None:
 
 @cli.command()
 @dataset_options
+@regions_option
 @click.option("--maps", "maps", multiple=True,
               help="Folder of maps named by image stem (<stem>.npy or 8/16-bit <stem>.png), or an HDF5 file of "
                    "log-densities (one dataset per image, named by its file name: predict --outputs hdf5, "
@@ -41,8 +42,8 @@ def print_result(result, title: str) -> None:
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), help="Output folder.")
 @evaluate_options()
 @shared_options("workers", "overwrite", "shard", "no_progress")
-def evaluate(dataset, table, coords, maps, out_dir, convention, metrics, baselines, workers, overwrite, shard,
-             no_progress, **settings) -> int:
+def evaluate(dataset, table, coords, regions, maps, out_dir, convention, metrics, baselines, workers, overwrite,
+             shard, no_progress, **settings) -> int:
     """Score saliency maps and baselines against each group's fixations (MIT and pysaliency conventions).
 
     Finished images are saved as they complete: after Ctrl-C or a crash, the same command resumes.
@@ -59,7 +60,7 @@ def evaluate(dataset, table, coords, maps, out_dir, convention, metrics, baselin
         raise click.BadParameter(str(e), param_hint="--maps")
     groups = settings.get("groups")
     ds, source = load_dataset_for(dataset, table, coords, [g.strip() for g in groups.split(",") if g.strip()]
-                                  if groups else None)
+                                  if groups else None, regions)
     try:
         options = EvaluateOptions.from_cli(settings, convention=convention, metrics=metrics, baselines=baselines,
                                            dataset_groups=ds.groups)

@@ -13,7 +13,7 @@ from typing import Callable
 
 import click
 
-__all__ = ["evaluate_options", "dataset_options", "compare_options", "shared_options"]
+__all__ = ["evaluate_options", "dataset_options", "regions_option", "compare_options", "shared_options"]
 
 
 def _click_option(f) -> Callable:
@@ -86,6 +86,14 @@ def dataset_options(fn: Callable) -> Callable:
     ]):
         fn = o(fn)
     return fn
+
+
+def regions_option(fn: Callable) -> Callable:
+    """``--regions FILE``: labelled boxes for the region analysis (evaluate and run)."""
+    return click.option("--regions", type=click.Path(exists=True, dir_okay=False),
+                        help="CSV image,x1,y1,x2,y2,label of labelled boxes in image pixels (0-based, end exclusive) "
+                             "for the region analysis (regions.csv); default: the dataset's own (Saliency4ASD: "
+                             "AdditionalData/ImageAnnotations.csv), else none.")(fn)
 
 
 def compare_options(fn: Callable) -> Callable:

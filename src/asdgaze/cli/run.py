@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from asdgaze.cli.common import check_shard, cli, compare_options_from, user_errors, warnings_once
-from asdgaze.cli.options import compare_options, dataset_options, evaluate_options, shared_options
+from asdgaze.cli.options import compare_options, dataset_options, evaluate_options, regions_option, shared_options
 from asdgaze.cli.predict import PRECISION_HELP, PRECISIONS
 
 
@@ -67,6 +67,7 @@ def demo(out_dir, weights, centerbias, no_download, workers, overwrite, no_progr
 
 @cli.command("run")
 @dataset_options
+@regions_option
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), help="Run folder.")
 @click.option("--models", default="deepgaze2e", show_default=True,
               help="Comma-separated: deepgaze2e and/or NAME=DIR (a folder of maps, or an .hdf5 file of "
@@ -82,7 +83,7 @@ def demo(out_dir, weights, centerbias, no_download, workers, overwrite, no_progr
 @compare_options
 def run_command(dataset, table, coords, out_dir, models, weights, centerbias, device, precision, convention, metrics,
                 baselines, workers, overwrite, shard, no_progress, groups, n_resamples, n_permutations, seed,
-                **settings) -> int:
+                regions, **settings) -> int:
     """predict (DeepGaze IIE) -> evaluate -> compare -> report, resumable: rerun the same command to finish."""
     from asdgaze.errors import AsdgazeError
     from asdgaze.evaluate import EvaluateOptions
@@ -99,7 +100,7 @@ def run_command(dataset, table, coords, out_dir, models, weights, centerbias, de
     with warnings_once():
         try:
             result = run(dataset, out_dir, models=models, baselines=baselines, table=table,
-                         coords=coords, evaluate_options=options,
+                         coords=coords, regions=regions, evaluate_options=options,
                          compare_options=compare_options_from(groups, n_resamples, n_permutations, seed),
                          weights=weights, centerbias=centerbias, device=device, precision=precision,
                          workers=workers, overwrite=overwrite, progress=not no_progress, echo=click.echo,

@@ -29,6 +29,7 @@ from asdgaze.data.fixmaps import (
     to_png8,
 )
 from asdgaze.data.formats import demo_path, detect
+from asdgaze.data.regions import attach_regions, read_regions
 from asdgaze.data.saliency4asd import find_saliency4asd_parts, load_saliency4asd, read_scanpath
 from asdgaze.data.table import load_table_dataset
 from asdgaze.data.types import Dataset, Fixations, Stimulus
@@ -63,6 +64,7 @@ def load_dataset(
     coords: Literal["0-based", "1-based"] | None = None,
     groups: Iterable[str] | None = None,
     max_pixels: int | None = None,
+    regions: str | os.PathLike | None = None,
 ) -> Dataset:
     """Load a dataset, choosing the loader from the arguments.
 
@@ -78,6 +80,9 @@ def load_dataset(
         coords: coordinate convention of ``table``.
         groups: groups to load (default: all).
         max_pixels: largest image accepted (default ``$ASDGAZE_MAX_PIXELS`` or 89,478,485 pixels).
+        regions: a table ``image,x1,y1,x2,y2,label`` of labelled boxes in image pixels
+            (:mod:`asdgaze.data.regions`); default: the dataset's own (Saliency4ASD's
+            ``AdditionalData/ImageAnnotations.csv``), if any. ``Dataset.regions`` holds them.
 
     Per-(image, group) failures do not raise: they are in ``Dataset.problems`` (see the loaders).
 
@@ -87,7 +92,8 @@ def load_dataset(
         (['TD'], 8)
     """
     fmt = detect(Path(path), table)
-    return fmt.load(Path(path), table=table, coords=coords, groups=groups, max_pixels=max_pixels)
+    ds = fmt.load(Path(path), table=table, coords=coords, groups=groups, max_pixels=max_pixels)
+    return attach_regions(ds, read_regions(regions, ds.stimuli) if regions is not None else fmt.find_regions(ds))
 
 
 def demo_dataset_path() -> Path:

@@ -52,6 +52,11 @@ class DatasetFormat:
              max_pixels: int | None = None) -> Any:
         raise NotImplementedError
 
+    def find_regions(self, dataset: Any) -> Any:
+        """The dataset's own region annotations (:class:`asdgaze.data.regions.Regions`), or None: a plain
+        dataset has none (``--regions FILE`` gives them)."""
+        return None
+
     def recipe(self, sigma: float = S4A_SIGMA) -> FixmapRecipe:
         return FixmapRecipe.for_sigma(sigma)
 

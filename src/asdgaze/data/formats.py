@@ -33,6 +33,8 @@ MIT1003_CAVEAT = (
     "(and its centre bias fitted): absolute DeepGaze scores are optimistic; ASD-vs-TD comparisons on "
     "the same images remain meaningful. Report a centre-bias baseline beside any model."
 )
+#: Saliency4ASD's region annotations, in ``AdditionalData/`` (:mod:`asdgaze.data.regions`).
+ANNOTATIONS = "ImageAnnotations.csv"
 DEMO_ABOUT = ("The demo data are 8 OSIE images with real fixations of adult observers, split arbitrarily into "
               "groups named 'ASD' (observers 1-7) and 'TD' (8-15): no one in them has a diagnosis, and no group "
               "difference is expected.")
@@ -63,6 +65,23 @@ class _Saliency4ASD(DatasetFormat):
         if _is_demo(root):  # the bundled demo: OSIE images in this layout
             ds.name, ds.format = "asdgaze-demo", DEMO
         return ds
+
+    def find_regions(self, dataset: Any) -> Any:
+        """``AdditionalData/ImageAnnotations.csv`` of the release (beside ``TrainingData/``, or in the folder
+        given), read in its half-size frame; None where there is no such file."""
+        from asdgaze.data.regions import SALIENCY4ASD_FRAME, read_regions
+
+        root = Path(dataset.root)
+        places = [root]
+        first = next(iter(dataset.stimuli.values()), None)
+        if first is not None:  # Images/ is in TrainingData/, which is beside AdditionalData/ in TrainingDataset/
+            places += [first.path.parent.parent, first.path.parent.parent.parent]
+        found = sorted({q.resolve() for p in places for q in (p / "AdditionalData" / ANNOTATIONS, p / ANNOTATIONS)
+                        if q.is_file()})
+        if len(found) > 1:
+            raise DataError(f"{root}: found several {ANNOTATIONS} files ({', '.join(map(str, found))}); "
+                            "keep one, or give the regions with --regions FILE")
+        return read_regions(found[0], dataset.stimuli, SALIENCY4ASD_FRAME) if found else None
 
     def caveat(self, mit1003: dict[str, Any] | None = None) -> str | None:
         if mit1003:

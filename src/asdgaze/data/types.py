@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -125,6 +126,8 @@ class Dataset:
     #: per group, the file its fixations were read from, for messages: a table, or a pattern with
     #: ``<image>`` for one file per image (Saliency4ASD's scanpath files); default the dataset root
     fixations_source: dict[str, str] = field(default_factory=dict)
+    #: labelled boxes per image (:class:`asdgaze.data.regions.Regions`), or None: no region analysis
+    regions: Any = None
 
     def no_fixations(self, group: str, stimulus_id: str) -> str:
         """The failure of a pair without a single fixation: "<file>: no fixations of group G for image S"."""

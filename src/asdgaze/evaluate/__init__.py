@@ -31,6 +31,7 @@ from asdgaze.evaluate.outputs import (PER_FIXATION_COLUMNS, PER_IMAGE_COLUMNS, p
                                       summarise_notes, write_outputs, write_shard_manifest)
 from asdgaze.evaluate.plan import default_workers, make_plan, mit_prior, open_map_models
 from asdgaze.evaluate.pool import score_all
+from asdgaze.evaluate.regions import REGION_FILES, write_regions
 from asdgaze.procs import start_method
 from asdgaze.evaluate.resume import (fixation_digest, found_shards, read_part, reusable_plan, settings_record,
                                      shard_files)
@@ -42,7 +43,7 @@ from asdgaze.stagefolder import StageFolder
 __all__ = ["evaluate", "EvaluateOptions", "EvaluateResult", "EvaluateError", "EvaluateWarning",
            "EvaluateInterrupted", "Failure", "OUTPUT_FILES"]
 
-OUTPUT_FILES = ("per_image.csv", "summary.csv", "summary.json", "manifest.json", "per_fixation.csv")
+OUTPUT_FILES = ("per_image.csv", "summary.csv", "summary.json", "manifest.json", "per_fixation.csv") + REGION_FILES
 
 
 @dataclass
@@ -169,6 +170,9 @@ def _run(dataset: Dataset, options: EvaluateOptions, models: list, missing: list
     keys = {stem: {"settings": settings_fp, "map_sha256": {n: d.get(stem, "") for n, d in map_sha.items()},
                    "fixations_sha256": fixation_digest(dataset, groups, [stem]),
                    "probabilistic_models": prob_maps} for stem in mine}
+    if dataset.regions is not None:  # a part's region rows follow its image's boxes
+        for stem in mine:
+            keys[stem]["regions_sha256"] = dataset.regions.digest(stem)
     results: dict[str, dict[str, Any]] = {}
     for stem in mine:
         part = read_part(parts_dir / f"{stem}.json", keys[stem])
@@ -238,6 +242,7 @@ def _run(dataset: Dataset, options: EvaluateOptions, models: list, missing: list
         run["shards"] = found_shards(out_dir, settings)
         run["headline"] = _headline(per_image, plan, options)
         files = write_outputs(out_dir, dataset, options, per_image, per_fixation, summary, run)
+        files.update(write_regions(out_dir, dataset, mine, results))  # only with regions (evaluate/regions.py)
     except OutputError as e:  # every part is saved: a rerun only writes the tables
         raise e.resumable(len(results), len(mine), parts_dir) from None
     return EvaluateResult(per_image, summary, out_dir, files, missing, notes, failures, resumed, per_fixation,

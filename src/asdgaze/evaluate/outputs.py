@@ -319,7 +319,8 @@ def write_outputs(out_dir: Path, dataset: Dataset, options: Any, per_image: pd.D
                     "continuous_maps": _continuous_map_sources(dataset, groups),
                     "fixation_map_recipe": {**dataset.format.recipe(dataset.fixmap_sigma).describe(),
                                             "source": "--fixmap-sigma" if options.fixmap_sigma is not None
-                                            else "dataset default"}},
+                                            else "dataset default"},
+                    **({"regions": dataset.regions.describe()} if dataset.regions is not None else {})},
         # one folder: its record; several: one record per model name
         "maps": (next(iter(records.values())) if len(records) == 1 else records),
         "missing": run["missing"],

@@ -20,6 +20,7 @@ from asdgaze.data.loo_maps import grid_factor
 from asdgaze.data.types import Dataset
 from asdgaze.errors import AsdgazeError
 from asdgaze.evaluate.options import EvaluateOptions
+from asdgaze.evaluate.regions import region_rows
 from asdgaze.evaluate.scored import ImageCache, Scored, WorkerCache
 from asdgaze.evaluate.shuffled import Shuffled
 from asdgaze.maps.io import check_aspect
@@ -77,15 +78,18 @@ def score_image(plan: Plan, stem: str, worker: WorkerCache | None = None) -> dic
     rows: list[dict[str, Any]] = []
     notes: list[list[Any]] = []
     per_fix: list[dict[str, Any]] = []
+    cache = ImageCache(worker=worker or WorkerCache())  # this image's densities, shared by every step
     if ok_groups:
         try:
-            rows, notes, per_fix, failed = _image_rows(plan, stem, tuple(ok_groups), worker or WorkerCache())
+            rows, notes, per_fix, failed = _image_rows(plan, stem, tuple(ok_groups), cache)
             failures += failed
         except AsdgazeError as e:  # anything else is a bug and must surface
             failures += [[stem, g, str(e)] for g in ok_groups]
             rows, per_fix = [], []
-    return {"image": stem, "rows": rows, "per_fixation": per_fix, "notes": notes, "failures": failures,
-            "seconds": time.perf_counter() - t0}
+    out = {"image": stem, "rows": rows, "per_fixation": per_fix, "notes": notes, "failures": failures}
+    if dataset.regions is not None:  # where the groups look (evaluate/regions.py); only with regions
+        out.update(region_rows(plan, stem, tuple(ok_groups), {r["model"] for r in rows}, cache))
+    return {**out, "seconds": time.perf_counter() - t0}
 
 
 def _targets(plan: Plan, stem: str, groups: tuple[str, ...]) -> dict[str, Target]:
@@ -101,7 +105,7 @@ def _targets(plan: Plan, stem: str, groups: tuple[str, ...]) -> dict[str, Target
     return targets
 
 
-def _image_rows(plan: Plan, stem: str, groups: tuple[str, ...], worker: WorkerCache
+def _image_rows(plan: Plan, stem: str, groups: tuple[str, ...], cache: ImageCache
                 ) -> tuple[list[dict[str, Any]], list[list[Any]], list[dict[str, Any]], list[list[str]]]:
     """Rows, notes, per-fixation blocks and failures of every model on one image."""
     conventions = plan.options.conventions
@@ -111,7 +115,6 @@ def _image_rows(plan: Plan, stem: str, groups: tuple[str, ...], worker: WorkerCa
     failures: list[list[str]] = []
     targets = _targets(plan, stem, groups)
     single = len(plan.models) == 1
-    cache = ImageCache(worker=worker)  # this image's densities, shared by the conventions and the IG baseline
     for model in plan.models:
         if not model.predictor.covers(stem):
             continue

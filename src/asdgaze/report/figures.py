@@ -19,6 +19,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
+from matplotlib.lines import Line2D  # noqa: E402
+from matplotlib.patches import Patch  # noqa: E402
 
 from asdgaze.io import write_bytes_atomic  # noqa: E402
 from asdgaze.report.tables import info  # noqa: E402
@@ -224,5 +226,68 @@ def headline_figure(means: pd.DataFrame, subjects: list[tuple[str, str, str]], g
         ax.set_xticklabels([label for _, label, _ in names], fontsize=7, rotation=15)
         ax.set_title(_label(metric, conv), fontsize=9)
         ax.legend(fontsize=7)
+    fig.tight_layout()
+    return fig
+
+
+MODEL_MARKERS = ["^", "D", "v", "P", "X", "*", "<", ">", "h"]
+
+
+def regions_figure(stats: pd.DataFrame, group_a: str, group_b: str, min_images: int,
+                   labels: dict[str, str] | None = None) -> Figure:
+    """Where the groups look: per label (row), each group's fixation share (filled marker) and each model's
+    probability mass there (hollow marker; in a group's colour where the model is fitted to each group), in %,
+    with bootstrap 95 % CIs; the region's share of the image area as a grey bar. A label on fewer than
+    ``min_images`` images is greyed, without CIs, and its image count is in its name.
+
+    ``stats``: :func:`asdgaze.analysis.regions.region_stats`; ``labels``: a display name per model.
+    """
+    labels = labels or {}
+    order = list(dict.fromkeys(stats["label"]))
+    shares = stats[stats["statistic"] == "fixation_share"]
+    masses = stats[stats["statistic"] == "mass"]
+    series = [(f"{g} fixations", shares[shares["group"] == g], dict(style, mfc=style["color"]))
+              for g, style in zip((group_a, group_b), GROUP_STYLE)]
+    colour = {group_a: GROUP_STYLE[0]["color"], group_b: GROUP_STYLE[1]["color"], "": "0.35"}
+    for k, model in enumerate(dict.fromkeys(masses["model"])):
+        for g, t in masses[masses["model"] == model].groupby("group", sort=False):
+            name = labels.get(model, model) + (f" ({g})" if g else "") + " mass"
+            series.append((name, t, dict(marker=MODEL_MARKERS[k % len(MODEL_MARKERS)], color=colour.get(g, "0.35"),
+                                         mfc="white")))
+    step = 0.8 / max(1, len(series))
+    fig, ax = plt.subplots(figsize=(8.5, 0.8 + len(order) * max(0.45, 0.09 * len(series))))
+    area = stats[stats["statistic"] == "area_share"].set_index("label")
+    for i, label in enumerate(order):
+        if label in area.index:
+            ax.barh(i, 100 * area.loc[label, "mean"], height=0.9, color="0.92", zorder=0)
+    for j, (name, t, style) in enumerate(series):
+        t = t.set_index("label")
+        for i, label in enumerate(order):
+            if label not in t.index:
+                continue
+            r = t.loc[label]
+            few = r["n_images"] < min_images
+            y = i - 0.4 + (j + 0.5) * step
+            err = None
+            if not few and np.isfinite(r["ci_low"]) and np.isfinite(r["ci_high"]):
+                err = [[100 * (r["mean"] - r["ci_low"])], [100 * (r["ci_high"] - r["mean"])]]
+            look = dict(style, color="0.7", mfc="white" if style["mfc"] == "white" else "0.7") if few else style
+            ax.errorbar([100 * r["mean"]], [y], xerr=err, linestyle="none", capsize=2, markersize=5, **look)
+    names = []
+    n = stats[stats["statistic"] == "fixation_share"].groupby("label")["n_images"].max()
+    for label in order:
+        k = int(n.get(label, 0))
+        names.append(f"{label} ({k} image{'s' if k != 1 else ''}" + (", too few)" if k < min_images else ")"))
+    ax.set_yticks(np.arange(len(order)))
+    ax.set_yticklabels(names, fontsize=8)
+    for tick, label in zip(ax.get_yticklabels(), order):
+        if int(n.get(label, 0)) < min_images:
+            tick.set_color("0.55")
+    ax.set_ylim(len(order) - 0.5, -0.5)
+    ax.set_xlim(0, 100)
+    ax.set_xlabel("% of the group's fixations (filled) or of the model's probability (hollow)", fontsize=8)
+    handles = [Patch(color="0.92", label="area of the region")]
+    handles += [Line2D([], [], linestyle="none", markersize=5, label=name, **style) for name, _, style in series]
+    ax.legend(handles=handles, fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     fig.tight_layout()
     return fig

@@ -28,6 +28,7 @@ from asdgaze.models.registry import traits_of
 from asdgaze.report import figures
 from asdgaze.report.panels import panels
 from asdgaze.report.prose import about, caveats, deepgaze_files, what_was_run
+from asdgaze.report.regions_section import regions_section
 
 
 
@@ -166,6 +167,13 @@ def build_report(results: str | Path, out: str | Path | None = None, options: Co
         tables.append(_table(res.summary, "summary", "Summary per group (from evaluate)", out / "summary_all.csv"))
     fig_entries = [{"uri": figures.save_figure(fig.make(res, cmp, a, b), out / "figures" / fig.file),
                     "caption": fig.caption(res, a, b)} for fig in FIGURES]
+    # Where the groups look (asdgaze.report.regions_section): only for results with regions.csv
+    regions = regions_section(res, cmp, out, a, b, options)
+    if regions is not None:
+        answer["sentences"] = [*answer["sentences"], regions["sentence"]]
+        tables.insert(len(tables) - (res.summary is not None), _table(  # before the summary, the longest
+            regions["stats"], "region-stats", "Where the groups look: statistics per label", out / "region_stats.csv",
+            regions["note"]))
     image_panels, panels_note = panels(res, cmp, out, a, b, n_panels)
     notes = [panels_note] if panels_note else []
     env = jinja2.Environment(loader=jinja2.PackageLoader("asdgaze.report", "templates"),
@@ -179,7 +187,7 @@ def build_report(results: str | Path, out: str | Path | None = None, options: Co
                        f"{', '.join(models) or 'none (baselines only)'}.", f"Differences are {a} − {b}.", *about(res)]),
         answer=answer, run_notes=list(run_notes), tables=tables, figures=fig_entries, panels=image_panels,
         panels_note=panels_note or "No panels.", what_was_run=what_was_run(res), deepgaze=deepgaze_files(res),
-        caveats=caveats(res, cmp))
+        caveats=caveats(res, cmp), regions=regions)
     path = out / "report.html"
     write_text_atomic(path, html)
     files = {t["id"]: out / t["csv"] for t in tables}

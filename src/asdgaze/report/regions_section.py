@@ -1,0 +1,43 @@
+"""The report's "Where the groups look" section: one figure, the headline sentence and the statistics table of
+the regions (:mod:`asdgaze.analysis.regions`); nothing for results without ``regions.csv``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from asdgaze.analysis.regions import region_sentence, results_region_stats, subjects_of
+from asdgaze.analysis.stats import MIN_IMAGES
+from asdgaze.models import registry
+from asdgaze.report import figures
+
+__all__ = ["regions_section", "TABLE_NOTE"]
+
+TABLE_NOTE = (f"Per label, over the images that have it: each group's share of fixations in the region, the region's "
+              "share of the image, each model's probability mass there (the gold standard: the density of all the "
+              "group's viewers), with bootstrap 95 % CIs over images; share_difference: A − B paired by image, "
+              "Wilcoxon (two-sided), Holm across labels, within-image permutation test (scanpaths reassigned between "
+              "the groups); mass_minus_share: a model's mass minus a group's share, Wilcoxon, Holm across the labels "
+              f"of that model and group. No CI or p with fewer than {MIN_IMAGES} images.")
+
+
+def regions_section(res: Any, cmp: Any, out: Path, group_a: str, group_b: str, options: Any) -> dict | None:
+    """The section's figure, sentence and table (``stats``), or None when the results have no regions. The
+    statistics are the comparison's (``cmp.regions``) where it made them."""
+    stats = getattr(cmp, "regions", None)
+    if stats is None:
+        stats = results_region_stats(res, group_a, group_b, n_resamples=options.n_resamples,
+                                     n_permutations=options.n_permutations, seed=options.seed)
+    if stats is None:
+        return None
+    models = list(dict.fromkeys(stats.loc[stats["statistic"] == "mass", "model"]))
+    names = {m: registry.label_of(m) for m in models}
+    fig = figures.regions_figure(stats, group_a, group_b, MIN_IMAGES, names)
+    uri = figures.save_figure(fig, out / "figures" / "regions.png")
+    n_images = res.regions["image"].nunique()
+    caption = (f"Where the groups look, per labelled region ({n_images} images with regions): each group's share of "
+               f"fixations (filled: {group_a} circle, {group_b} square) and each model's probability mass (hollow), "
+               "in %, with bootstrap 95 % CIs over the images that have the label; grey bars: the region's share of "
+               f"the image. Labels on fewer than {MIN_IMAGES} images are greyed, without CIs.")
+    sentence = region_sentence(stats, group_a, group_b, subjects_of(models, registry))
+    return {"figure": {"uri": uri, "caption": caption}, "sentence": sentence, "stats": stats, "note": TABLE_NOTE}

@@ -55,6 +55,11 @@ def test_section_figure_sentence_and_table(tmp_path):
     assert 'id="table-region-stats"' in html and (report.html.parent / "figures" / "regions.png").is_file()
     cmp = compare(res, tmp_path / "cmp", FAST)
     assert cmp.regions is not None and (tmp_path / "cmp" / "region_stats.csv").is_file()
+    # one headline everywhere: compare.json's record ends with the same sentence, once
+    import json
+
+    said = json.loads((tmp_path / "cmp" / "compare.json").read_text())["headline"]["sentences"]
+    assert said[-1] == sentence and said.count(sentence) == 1
 
 
 def test_no_section_without_regions(tmp_path):

@@ -18,7 +18,7 @@ from asdgaze.analysis.headline import Headline, headline
 from asdgaze.analysis.participants import participant_stats
 from asdgaze.analysis.permutation import DEFAULT_PERMUTATIONS, PerFixation, per_fixation_from_table, permutation_test
 from asdgaze.analysis.rankings import image_rankings
-from asdgaze.analysis.regions import results_region_stats
+from asdgaze.analysis.regions import headline_sentence, results_region_stats
 from asdgaze.analysis.results import Results, load_results
 from asdgaze.analysis.stats import DEFAULT_RESAMPLES, group_means, group_stats, paired_differences
 from asdgaze.io import make_dir, write_json_atomic, write_text_atomic
@@ -87,6 +87,8 @@ def compare(results: Results | str | Path, out: str | Path | None = None, option
                            headline=headline(res, a, b, n_resamples=options.n_resamples, seed=options.seed),
                            regions=results_region_stats(res, a, b, n_resamples=options.n_resamples,
                                                         n_permutations=options.n_permutations, seed=options.seed))
+    if result.regions is not None:  # where the groups look: one sentence of the headline
+        result.headline.sentences.append(headline_sentence(result.regions, a, b))
     if out is not None:
         out = make_dir(out)
         tables = {"group_stats": stats_df, "group_means": means, "paired_differences": paired,

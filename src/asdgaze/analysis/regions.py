@@ -34,7 +34,7 @@ from asdgaze.analysis.stats import DEFAULT_RESAMPLES, MIN_IMAGES, TOO_FEW, boots
 from asdgaze.errors import DataError
 
 __all__ = ["STATS_COLUMNS", "RegionAnalysis", "region_stats", "region_analysis", "region_sentence",
-           "results_region_stats"]
+           "headline_sentence", "results_region_stats"]
 
 STATS_COLUMNS = ["label", "statistic", "model", "group", "n_images", "mean", "ci_low", "ci_high", "ci_method",
                  "mean_a", "mean_b", "p_wilcoxon", "p_holm", "p_permutation", "n_permutations"]
@@ -182,6 +182,15 @@ def region_analysis(results, group_a: str = "TD", group_b: str = "ASD", *, n_res
     models = list(dict.fromkeys(res.regions.loc[res.regions["measure"] == "mass", "model"]))
     return RegionAnalysis(res.regions, res.region_viewers, stats,
                           region_sentence(stats, group_a, group_b, subjects_of(models, registry)))
+
+
+def headline_sentence(stats: pd.DataFrame, group_a: str, group_b: str) -> str:
+    """The headline's region sentence for the statistics ``stats`` (region_stats.csv), about the models scored
+    there (:func:`subjects_of`)."""
+    from asdgaze.models import registry
+
+    models = list(dict.fromkeys(stats.loc[stats["statistic"] == "mass", "model"]))
+    return region_sentence(stats, group_a, group_b, subjects_of(models, registry))
 
 
 def subjects_of(models: list[str], registry) -> list[tuple[str, str]]:

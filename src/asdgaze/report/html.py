@@ -170,7 +170,8 @@ def build_report(results: str | Path, out: str | Path | None = None, options: Co
     # Where the groups look (asdgaze.report.regions_section): only for results with regions.csv
     regions = regions_section(res, cmp, out, a, b, options)
     if regions is not None:
-        answer["sentences"] = [*answer["sentences"], regions["sentence"]]
+        if regions["sentence"] not in answer["sentences"]:  # compare's headline has it already
+            answer["sentences"] = [*answer["sentences"], regions["sentence"]]
         tables.insert(len(tables) - (res.summary is not None), _table(  # before the summary, the longest
             regions["stats"], "region-stats", "Where the groups look: statistics per label", out / "region_stats.csv",
             regions["note"]))

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from asdgaze.analysis.regions import region_sentence, results_region_stats, subjects_of
+from asdgaze.analysis.regions import headline_sentence, results_region_stats
 from asdgaze.analysis.stats import MIN_IMAGES
 from asdgaze.models import registry
 from asdgaze.report import figures
@@ -39,5 +39,5 @@ def regions_section(res: Any, cmp: Any, out: Path, group_a: str, group_b: str, o
                f"fixations (filled: {group_a} circle, {group_b} square) and each model's probability mass (hollow), "
                "in %, with bootstrap 95 % CIs over the images that have the label; grey bars: the region's share of "
                f"the image. Labels on fewer than {MIN_IMAGES} images are greyed, without CIs.")
-    sentence = region_sentence(stats, group_a, group_b, subjects_of(models, registry))
+    sentence = headline_sentence(stats, group_a, group_b)
     return {"figure": {"uri": uri, "caption": caption}, "sentence": sentence, "stats": stats, "note": TABLE_NOTE}

@@ -43,6 +43,8 @@ __all__ = ["evaluate", "EvaluateOptions", "EvaluateResult", "EvaluateError", "Ev
            "EvaluateInterrupted", "Failure", "OUTPUT_FILES"]
 
 OUTPUT_FILES = ("per_image.csv", "summary.csv", "summary.json", "manifest.json", "per_fixation.csv")
+#: With --adapt: what of the groups' gap the group-adapted models explain (asdgaze.analysis.adaptation).
+ADAPTATION_FILE = "adaptation.json"
 
 
 @dataclass
@@ -129,7 +131,7 @@ def evaluate(dataset: Dataset, maps: str | Path | Mapping[str, str | Path] | Non
     settings = settings_record(dataset, options, prior.info, {n: str(f) for n, f in sources.items()} or None)
     folder = StageFolder(out_dir, "evaluate")
     parts: list[Path] = []
-    outputs = OUTPUT_FILES + tuple(p.name for p in shard_files(out_dir))
+    outputs = OUTPUT_FILES + (ADAPTATION_FILE,) + tuple(p.name for p in shard_files(out_dir))
     try:
         # Runs with other settings are refused while this one holds the folder; shards share it.
         claim = folder.claim(settings, overwrite, lambda _: parts.append(folder.prepare(settings, overwrite, outputs)))
@@ -238,6 +240,7 @@ def _run(dataset: Dataset, options: EvaluateOptions, models: list, missing: list
         run["shards"] = found_shards(out_dir, settings)
         run["headline"] = _headline(per_image, plan, options)
         files = write_outputs(out_dir, dataset, options, per_image, per_fixation, summary, run)
+        files.update(_write_adaptation(out_dir, per_image, plan, options))
     except OutputError as e:  # every part is saved: a rerun only writes the tables
         raise e.resumable(len(results), len(mine), parts_dir) from None
     return EvaluateResult(per_image, summary, out_dir, files, missing, notes, failures, resumed, per_fixation,
@@ -254,6 +257,24 @@ def _headline(per_image: pd.DataFrame, plan: Any, options: EvaluateOptions) -> d
         return None  # fewer than two groups scored: nothing to compare
     table = ScoredTable(per_image, {m.name: m.traits for m in plan.models})
     return headline(table, *groups, seed=options.seed).to_dict()
+
+
+def _write_adaptation(out_dir: Path, per_image: pd.DataFrame, plan: Any, options: EvaluateOptions) -> dict[str, Path]:
+    """``adaptation.json`` where adapted models were scored for two groups (the default comparison, TD - ASD
+    where both exist)."""
+    from asdgaze.analysis.adaptation import adaptation_record
+    from asdgaze.analysis.headline import default_groups
+    from asdgaze.evaluate.outputs import finite_json
+
+    groups = default_groups([g for g in options.groups if g in set(per_image["group"])])
+    if groups is None:
+        return {}
+    record = adaptation_record(per_image, [m.describe() for m in plan.models], *groups, seed=options.seed)
+    if record is None:
+        return {}
+    path = out_dir / ADAPTATION_FILE
+    write_json_atomic(path, finite_json(record))
+    return {ADAPTATION_FILE: path}
 
 
 def _match_mit1003(dataset: Dataset, folder: str) -> dict[str, Any]:

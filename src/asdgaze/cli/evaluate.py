@@ -99,6 +99,10 @@ def evaluate(dataset, table, coords, maps, out_dir, convention, metrics, baselin
     caveat = ds.format.caveat(result.mit1003)
     if caveat:
         click.echo(f"\nNote: {caveat}")
+    from asdgaze.report.adaptation import adaptation_lines
+
+    for line in adaptation_lines(result.out_dir):  # with --adapt: what of the groups' gap generic factors explain
+        click.echo(f"\n{line}")
     return print_failures(result)
 
 

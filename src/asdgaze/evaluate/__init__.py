@@ -29,7 +29,7 @@ from asdgaze.errors import AsdgazeError, OptionsError, OutputError
 from asdgaze.evaluate.options import EvaluateError, EvaluateInterrupted, EvaluateOptions, EvaluateWarning, Failure
 from asdgaze.evaluate.outputs import (PER_FIXATION_COLUMNS, PER_IMAGE_COLUMNS, per_fixation_frame, summarise,
                                       summarise_notes, write_outputs, write_shard_manifest)
-from asdgaze.evaluate.plan import default_workers, make_plan, mit_prior, open_map_models
+from asdgaze.evaluate.plan import default_workers, derived_models, make_plan, mit_prior, open_map_models
 from asdgaze.evaluate.pool import score_all
 from asdgaze.procs import start_method
 from asdgaze.evaluate.resume import (fixation_digest, found_shards, read_part, reusable_plan, settings_record,
@@ -166,11 +166,18 @@ def _run(dataset: Dataset, options: EvaluateOptions, models: list, missing: list
     # still a PNG (another shard's predict unfinished) lacks those rows. A part also carries the fingerprint
     # of the settings it was made with: one made with others (or by a version that recorded none) is
     # scored again, never reused.
-    prob_maps = sorted(m.name for m in models if m.traits.density)
+    # Models fitted to the maps and fixations of every image (converted maps, group-adapted models): a part
+    # scored with other fitted parameters (an edited map elsewhere) is scored again.
+    t_fit: dict[str, float] = {}
+    given = models
+    models = derived_models(dataset, options, models, workers, run_notes, t_fit)
+    derived = [m.describe() for m in models if not any(m is g for g in given)]  # a map model as given: its hashes
+    fitted = {"fitted_models": fingerprint(derived)} if derived else {}
+    prob_maps = sorted(m.name for m in models if m.traits.density and hasattr(m.predictor, "maps"))
     settings_fp = fingerprint(settings)
     keys = {stem: {"settings": settings_fp, "map_sha256": {n: d.get(stem, "") for n, d in map_sha.items()},
                    "fixations_sha256": fixation_digest(dataset, groups, [stem]),
-                   "probabilistic_models": prob_maps} for stem in mine}
+                   "probabilistic_models": prob_maps, **fitted} for stem in mine}
     results: dict[str, dict[str, Any]] = {}
     for stem in mine:
         part = read_part(parts_dir / f"{stem}.json", keys[stem])
@@ -183,6 +190,7 @@ def _run(dataset: Dataset, options: EvaluateOptions, models: list, missing: list
     fixations_sha = fixation_digest(dataset, groups)
     reused = None if todo else reusable_plan(out_dir, settings, fixations_sha, prob_maps)
     plan, prob_info, t_plan = make_plan(dataset, options, models, prior, scored, workers, reused, run_notes)
+    t_plan.update(t_fit)
 
     n_workers = max(1, min(default_workers(workers), len(todo)))
     if n_workers > 1 and start_method() is None:

@@ -66,7 +66,6 @@ def make_plan(dataset: Dataset, options: EvaluateOptions, models: list[Scored], 
     groups = tuple(options.groups)
     t_plan: dict[str, float] = {}
     fitted: dict[str, Any] = {}
-    models = derived_models(dataset, options, models, workers, notes, t_plan)
     t0 = time.perf_counter()
     if reused is None:
         try:

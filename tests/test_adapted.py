@@ -128,3 +128,28 @@ def test_the_adapted_model_is_scored_as_a_group_dependent_density(planted):
     got = rows[(rows["image"] == s) & (rows["group"] == "ASD") & (rows["metric"] == "ll")]["value"].iloc[0]
     assert got == pytest.approx(lq[r, c].mean(), rel=1e-9)
     assert math.isfinite(got)
+
+
+def test_a_parameter_at_an_end_of_its_search_range_is_said_to_be_there(planted):
+    """A fit stopped at a bound (e.g. the sharpness at its floor, the model's own map flattened away) is not a
+    measured value: the record marks it and the sentence says so."""
+    import pandas as pd
+
+    from asdgaze.analysis.adaptation import adaptation_record
+
+    ds, logp, logq, res, out = planted
+    desc = next(m for m in json.loads((out / "manifest.json").read_text())["models"] if m["name"] == "model+adapted")
+    # the spread is searched from 0 to 1/4 of the longest side (32 px here), the others within fixed bounds
+    assert desc["bounds"]["ASD"] == {"sigma": [0.0, 8.0], "gamma": [0.05, 5.0], "w": [-5.0, 20.0], "u": [0.0, 0.95]}
+    bounds = {"sigma": [0.0, 8.0], "gamma": [0.05, 5.0], "w": [-5.0, 20.0], "u": [0.0, 0.95]}
+    hand = {"kind": "adapted", "base": "m", "name": "m+adapted", "bounds": {"TD": bounds, "ASD": bounds},
+            "whole": {"TD": {"sigma": 3.0, "gamma": 1.2, "w": 0.5, "u": 0.1},
+                      "ASD": {"sigma": 8.0, "gamma": 0.05, "w": 0.5, "u": 0.0}}}
+    rec = adaptation_record(pd.DataFrame(columns=list(res.per_image.columns)), [hand], "TD", "ASD")
+    groups = rec["models"][0]["parameters"]["groups"]
+    assert {k: v["at_bound"] for k, v in groups["ASD"].items()} == {"sigma": "upper", "gamma": "lower", "w": None,
+                                                                     "u": "lower"}
+    assert all(v["at_bound"] is None for v in groups["TD"].values())
+    said = rec["sentences"][0]
+    assert "a sharpness (1/temperature) of 0.05, at the lower end of the range searched for ASD against 1.20 for TD" in said
+    assert "a spread (blur) of 8 px, at the upper end of the range searched for ASD against 3 px for TD" in said

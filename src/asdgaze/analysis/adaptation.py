@@ -40,13 +40,26 @@ def _ci(values: np.ndarray) -> list[float] | None:
     return [float(np.percentile(v, 2.5)), float(np.percentile(v, 97.5))]
 
 
+def _at_bound(value: float, bounds: list[float] | None) -> str | None:
+    """"lower" or "upper" where the fit stopped at an end of its search range (the best value may lie beyond)."""
+    if not bounds or value is None or not math.isfinite(value):
+        return None
+    for end, b in zip(("lower", "upper"), bounds):
+        if abs(value - b) <= 1e-4 * max(1.0, abs(b)):
+            return end
+    return None
+
+
 def _parameters(desc: dict[str, Any], a: str, b: str, enough: bool) -> dict[str, Any]:
     whole = desc.get("whole") or {}
     boot = ((desc.get("bootstrap") or {}).get("values") or {})
     out: dict[str, Any] = {"groups": {}, "difference_b_minus_a": {}, "ratio_b_over_a": {}}
+    bounds = desc.get("bounds") or {}
     for g in (a, b):
         if g in whole:
-            out["groups"][g] = {k: {"value": whole[g][k], "ci": None} for k in WORDS}
+            out["groups"][g] = {k: {"value": whole[g][k], "ci": None, "at_bound": _at_bound(whole[g][k],
+                                                                                             bounds.get(g, {}).get(k))}
+                                for k in WORDS}
     if a not in whole or b not in whole:
         return out
     for k in WORDS:
@@ -145,6 +158,11 @@ def _with_ci(x: dict[str, Any], unit: str = "") -> str:
     return f"{text} (95 % CI {_num(ci[0], unit)} to {_num(ci[1], unit)})" if ci else text
 
 
+def _edge(x: dict[str, Any]) -> str:
+    end = x.get("at_bound")
+    return f", at the {end} end of the range searched" if end else ""
+
+
 def _sentences(entry: dict[str, Any], a: str, b: str) -> list[str]:
     model, par = entry["model"], entry["parameters"]
     out = []
@@ -153,7 +171,8 @@ def _sentences(entry: dict[str, Any], a: str, b: str) -> list[str]:
         clear, unclear = [], []
         for k, (label, unit, more, less) in WORDS.items():
             pa, pb = par["groups"][a][k], par["groups"][b][k]
-            text = f"a {label} of {_with_ci(pb, unit)} for {b} against {_with_ci(pa, unit)} for {a}"
+            text = (f"a {label} of {_with_ci(pb, unit)}{_edge(pb)} for {b} against {_with_ci(pa, unit)}{_edge(pa)} "
+                    f"for {a}")
             diff = par["difference_b_minus_a"][k]
             ratio = par["ratio_b_over_a"][k]["value"]
             if diff["ci"] and (diff["ci"][0] > 0 or diff["ci"][1] < 0):

@@ -201,6 +201,7 @@ class AdaptedModel:
     whole: dict[str, AdaptParams] = field(default_factory=dict)  # fitted on every image (reported)
     boot: dict[str, list[AdaptParams]] = field(default_factory=dict)  # bootstrap resamples (CIs)
     seed: int = 0
+    sigma_max: dict[str, float] = field(default_factory=dict)  # each group's largest searched spread
     _rho: dict = field(default_factory=dict, repr=False)
 
     traits = Traits(group_dependent=True)
@@ -242,6 +243,8 @@ class AdaptedModel:
                 "method": "per-group refit of the base model's density, cross-validated over images "
                           "(asdgaze.models.adapted)",
                 "seed": self.seed, "whole": {g: asdict(p) for g, p in self.whole.items()},
+                "bounds": {g: {"sigma": [0.0, m], **{k: list(b) for k, b in _BOUNDS.items()}}
+                           for g, m in self.sigma_max.items()},
                 "ci": {g: _ci(b) for g, b in self.boot.items()},
                 "bootstrap": {"n_resamples": len(next(iter(self.boot.values()), [])),
                               "values": {g: [p.values() for p in b] for g, b in self.boot.items()}},
@@ -334,7 +337,8 @@ def adapt_model(base: Any, name: str, dataset: Dataset, groups: tuple[str, ...],
     whole_fit = {g: fits[len(tasks) + i] for i, g in enumerate(groups)}
     boot = _bootstrap(whole, whole_fit, by_group, n_resamples, seed, workers)
     return AdaptedModel(base, name, fold_of, params, [sorted(p) for p in parts],
-                        {g: p for g, (p, _) in whole_fit.items()}, boot, seed)
+                        {g: p for g, (p, _) in whole_fit.items()}, boot, seed,
+                        {g: float(d.sigmas[-1]) for g, d in whole.items()})
 
 
 def _fit_task(data: _GroupData | None):

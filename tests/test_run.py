@@ -142,7 +142,8 @@ def test_a_changed_maps_folder_is_scored_again(tmp_path, monkeypatch):
     for stem, st in ds.stimuli.items():
         save_npy(tmp_path / "maps" / f"{stem}.npy", rng.random(st.shape))
     kw = dict(models=[f"mine={tmp_path / 'maps'}"], baselines=(), compare_options=SMALL, workers=1, progress=False,
-              echo=lambda s: None, evaluate_options=EvaluateOptions(maps_kind="saliency", metrics=("nss",)))
+              echo=lambda s: None, evaluate_options=EvaluateOptions(maps_kind="saliency", metrics=("nss",),
+                                                                     convert=False, adapt=False))
     run(demo_dataset_path(), tmp_path / "out", **kw)
     before = pd.read_csv(tmp_path / "out" / "results" / "per_image.csv", dtype={"image": str})
     before = before[before.convention == "mit"].reset_index(drop=True)
@@ -167,13 +168,13 @@ def test_run_command_scores_a_maps_folder(tmp_path, capsys, monkeypatch):
     rc = main(["run", "--dataset", str(demo_dataset_path()), "--out", str(tmp_path / "out"),
                "--models", f"mine={tmp_path / 'maps'}", "--baselines", "", "--maps-kind", "saliency",
                "--metrics", "nss,cc", "--n-resamples", "200", "--n-permutations", "10", "--workers", "1",
-               "--no-progress"])
+               "--no-progress", "--no-convert", "--no-adapt"])
     out = capsys.readouterr().out
     assert rc == 0
     assert "[1/3] evaluate ..." in out and "mine (mit convention)" in out
     assert f"report: {tmp_path / 'out' / 'report' / 'report.html'}" in out
     stats = pd.read_csv(tmp_path / "out" / "compare" / "group_stats.csv")
-    # saliency maps (not log-densities) are scored under the MIT convention only
+    # saliency maps (not log-densities) not converted are scored under the MIT convention only
     assert sorted(stats.metric) == ["cc", "nss"] and set(stats.model) == {"mine"} and set(stats.convention) == {"mit"}
 
 
@@ -206,7 +207,8 @@ def test_run_scores_an_hdf5_file_as_its_npy_folder(tmp_path, monkeypatch):
             save_npy(tmp_path / "maps" / f"{stem}.npy", ld)
             f.create_dataset(Path(st.path).name, data=ld)
     kw = dict(baselines=(), compare_options=SMALL, workers=1, progress=False, echo=lambda s: None,
-              evaluate_options=EvaluateOptions(maps_kind="log-density", metrics=("nss",), prob_metrics=("ll",)))
+              evaluate_options=EvaluateOptions(maps_kind="log-density", metrics=("nss",), prob_metrics=("ll",),
+                                               adapt=False))
     run(demo_dataset_path(), tmp_path / "a", models=[f"mine={tmp_path / 'maps'}"], **kw)
     r = run(demo_dataset_path(), tmp_path / "b", models=[f"mine={tmp_path / 'm.hdf5'}"], **kw)
     a = (tmp_path / "a" / "results" / "per_image.csv").read_bytes()

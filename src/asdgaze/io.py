@@ -169,7 +169,8 @@ def read_gray_png(path: str | os.PathLike) -> np.ndarray:
     if arr.ndim == 3:
         grey = arr[..., 0]
         if arr.shape[2] >= 3 and not (np.array_equal(grey, arr[..., 1]) and np.array_equal(grey, arr[..., 2])):
-            raise ValueError(f"{path}: colour image; expected a grayscale map")
+            raise ValueError(f"{path}: colour image; expected a grayscale map (a colour image is a rendering of a "
+                             "map, a colour scale or an overlay, whose colours do not order the pixels)")
         arr = grey
     if mode == "1":
         return arr.astype(np.float64)

@@ -251,7 +251,7 @@ def run(dataset: str | Path | Dataset, out: str | Path, *, models: str | Sequenc
     if missing:
         raise RunError(f"--groups: {', '.join(missing)} not in the dataset (its groups: {', '.join(ds.groups)})")
     baselines = check_baselines(baselines, ds.groups)
-    options = replace(evaluate_options, baselines=baselines, maps_kind=maps_kind)
+    options = replace(evaluate_options, baselines=baselines, maps_kind=maps_kind).for_run()  # convert, adapt: on
 
     try:
         options = options.validate(ds, workers)

@@ -100,6 +100,10 @@ def evaluate(dataset, table, coords, regions, maps, out_dir, convention, metrics
     caveat = ds.format.caveat(result.mit1003)
     if caveat:
         click.echo(f"\nNote: {caveat}")
+    from asdgaze.report.adaptation import adaptation_lines
+
+    for line in adaptation_lines(result.out_dir):  # with --adapt: what of the groups' gap generic factors explain
+        click.echo(f"\n{line}")
     return print_failures(result)
 
 

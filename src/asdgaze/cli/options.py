@@ -19,6 +19,8 @@ __all__ = ["evaluate_options", "dataset_options", "regions_option", "compare_opt
 def _click_option(f) -> Callable:
     meta = f.metadata
     kw = dict(meta["click"])
+    if kw.pop("negatable", False):  # --x/--no-x; None when neither is given (the command's default)
+        return click.option(meta["flag"], f.name, default=None, help=meta["help"])
     if kw.pop("is_flag", False):
         return click.option(meta["flag"], f.name, is_flag=True, help=meta["help"])
     choices = kw.pop("choices", None)

@@ -19,6 +19,10 @@ def print_run(result) -> int:
         return 0 if result.ok else 1
     if result.summary is not None:  # one block per model and convention
         click.echo("\n" + summary_table(result.summary))
+    from asdgaze.report.adaptation import adaptation_lines
+
+    for line in adaptation_lines(result.results_dir):  # the converted and group-adapted models (issue 18)
+        click.echo(line)
     for note in result.notes:
         click.echo(f"note: {note}")
     for f in result.failures:

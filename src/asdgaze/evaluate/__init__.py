@@ -29,7 +29,7 @@ from asdgaze.errors import AsdgazeError, OptionsError, OutputError
 from asdgaze.evaluate.options import EvaluateError, EvaluateInterrupted, EvaluateOptions, EvaluateWarning, Failure
 from asdgaze.evaluate.outputs import (PER_FIXATION_COLUMNS, PER_IMAGE_COLUMNS, per_fixation_frame, summarise,
                                       summarise_notes, write_outputs, write_shard_manifest)
-from asdgaze.evaluate.plan import default_workers, make_plan, mit_prior, open_map_models
+from asdgaze.evaluate.plan import default_workers, derived_models, make_plan, mit_prior, open_map_models
 from asdgaze.evaluate.pool import score_all
 from asdgaze.evaluate.regions import REGION_FILES, write_regions
 from asdgaze.procs import start_method
@@ -44,6 +44,8 @@ __all__ = ["evaluate", "EvaluateOptions", "EvaluateResult", "EvaluateError", "Ev
            "EvaluateInterrupted", "Failure", "OUTPUT_FILES"]
 
 OUTPUT_FILES = ("per_image.csv", "summary.csv", "summary.json", "manifest.json", "per_fixation.csv") + REGION_FILES
+#: With --adapt: what of the groups' gap the group-adapted models explain (asdgaze.analysis.adaptation).
+ADAPTATION_FILE = "adaptation.json"
 
 
 @dataclass
@@ -130,7 +132,7 @@ def evaluate(dataset: Dataset, maps: str | Path | Mapping[str, str | Path] | Non
     settings = settings_record(dataset, options, prior.info, {n: str(f) for n, f in sources.items()} or None)
     folder = StageFolder(out_dir, "evaluate")
     parts: list[Path] = []
-    outputs = OUTPUT_FILES + tuple(p.name for p in shard_files(out_dir))
+    outputs = OUTPUT_FILES + (ADAPTATION_FILE,) + tuple(p.name for p in shard_files(out_dir))
     try:
         # Runs with other settings are refused while this one holds the folder; shards share it.
         claim = folder.claim(settings, overwrite, lambda _: parts.append(folder.prepare(settings, overwrite, outputs)))
@@ -165,11 +167,18 @@ def _run(dataset: Dataset, options: EvaluateOptions, models: list, missing: list
     # still a PNG (another shard's predict unfinished) lacks those rows. A part also carries the fingerprint
     # of the settings it was made with: one made with others (or by a version that recorded none) is
     # scored again, never reused.
-    prob_maps = sorted(m.name for m in models if m.traits.density)
+    # Models fitted to the maps and fixations of every image (converted maps, group-adapted models): a part
+    # scored with other fitted parameters (an edited map elsewhere) is scored again.
+    t_fit: dict[str, float] = {}
+    given = models
+    models = derived_models(dataset, options, models, workers, run_notes, t_fit)
+    derived = [m.describe() for m in models if not any(m is g for g in given)]  # a map model as given: its hashes
+    fitted = {"fitted_models": fingerprint(derived)} if derived else {}
+    prob_maps = sorted(m.name for m in models if m.traits.density and hasattr(m.predictor, "maps"))
     settings_fp = fingerprint(settings)
     keys = {stem: {"settings": settings_fp, "map_sha256": {n: d.get(stem, "") for n, d in map_sha.items()},
                    "fixations_sha256": fixation_digest(dataset, groups, [stem]),
-                   "probabilistic_models": prob_maps} for stem in mine}
+                   "probabilistic_models": prob_maps, **fitted} for stem in mine}
     if dataset.regions is not None:  # a part's region rows follow its image's boxes
         for stem in mine:
             keys[stem]["regions_sha256"] = dataset.regions.digest(stem)
@@ -185,6 +194,7 @@ def _run(dataset: Dataset, options: EvaluateOptions, models: list, missing: list
     fixations_sha = fixation_digest(dataset, groups)
     reused = None if todo else reusable_plan(out_dir, settings, fixations_sha, prob_maps)
     plan, prob_info, t_plan = make_plan(dataset, options, models, prior, scored, workers, reused, run_notes)
+    t_plan.update(t_fit)
 
     n_workers = max(1, min(default_workers(workers), len(todo)))
     if n_workers > 1 and start_method() is None:
@@ -243,6 +253,7 @@ def _run(dataset: Dataset, options: EvaluateOptions, models: list, missing: list
         run["headline"] = _headline(per_image, plan, options)
         files = write_outputs(out_dir, dataset, options, per_image, per_fixation, summary, run)
         files.update(write_regions(out_dir, dataset, mine, results))  # only with regions (evaluate/regions.py)
+        files.update(_write_adaptation(out_dir, per_image, plan, options))
     except OutputError as e:  # every part is saved: a rerun only writes the tables
         raise e.resumable(len(results), len(mine), parts_dir) from None
     return EvaluateResult(per_image, summary, out_dir, files, missing, notes, failures, resumed, per_fixation,
@@ -259,6 +270,24 @@ def _headline(per_image: pd.DataFrame, plan: Any, options: EvaluateOptions) -> d
         return None  # fewer than two groups scored: nothing to compare
     table = ScoredTable(per_image, {m.name: m.traits for m in plan.models})
     return headline(table, *groups, seed=options.seed).to_dict()
+
+
+def _write_adaptation(out_dir: Path, per_image: pd.DataFrame, plan: Any, options: EvaluateOptions) -> dict[str, Path]:
+    """``adaptation.json`` where adapted models were scored for two groups (the default comparison, TD - ASD
+    where both exist)."""
+    from asdgaze.analysis.adaptation import adaptation_record
+    from asdgaze.analysis.headline import default_groups
+    from asdgaze.evaluate.outputs import finite_json
+
+    groups = default_groups([g for g in options.groups if g in set(per_image["group"])])
+    if groups is None:
+        return {}
+    record = adaptation_record(per_image, [m.describe() for m in plan.models], *groups, seed=options.seed)
+    if record is None:
+        return {}
+    path = out_dir / ADAPTATION_FILE
+    write_json_atomic(path, finite_json(record))
+    return {ADAPTATION_FILE: path}
 
 
 def _match_mit1003(dataset: Dataset, folder: str) -> dict[str, Any]:

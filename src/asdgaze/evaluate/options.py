@@ -103,6 +103,14 @@ class EvaluateOptions:
         on a grid whose longer side has at most this many cells (0: full resolution);
         :mod:`asdgaze.data.loo_maps`.
     mit1003: folder of MIT1003 stimuli: count the dataset images that are MIT1003 images (a note).
+    convert: make each saliency-map model a density (:mod:`asdgaze.models.converted`: pysaliency's
+        conversion, fitted by maximum likelihood, cross-validated over images) and score it in the
+        probabilistic convention too. None: the command's default (``evaluate`` no, ``run`` yes).
+    adapt: for each density model (log-density maps, a converted map) also score ``<model>+adapted``,
+        refitted per group (:mod:`asdgaze.models.adapted`), and write ``adaptation.json`` (what of the
+        groups' gap these generic factors explain). None: the command's default (``evaluate`` no, ``run`` yes).
+    cv_folds: folds over images of the conversion's and the adaptation's cross-validation.
+    adapt_resamples: bootstrap resamples over images of the adapted parameters' confidence intervals.
     """
 
     groups: tuple[str, ...] | None = _opt(None, "--groups", "Comma-separated groups to score (default: all, e.g. "
@@ -143,6 +151,16 @@ class EvaluateOptions:
                              "fits; 0: full resolution, slower).", min=0)
     mit1003: str | None = _opt(None, "--mit1003", "Folder of MIT1003 stimuli: count the dataset's images that are "
                                "MIT1003 images (perceptual hash).", exists=True, file_okay=False)
+    convert: bool | None = _opt(None, "--convert/--no-convert", "Make each saliency-map model a density (pysaliency's "
+                                "conversion: blur, nonlinearity, centre bias, fitted by maximum likelihood, "
+                                "cross-validated over images) and score it probabilistically too. Default: "
+                                "evaluate no, run yes.", negatable=True)
+    adapt: bool | None = _opt(None, "--adapt/--no-adapt", "Also score each density model refitted per group "
+                              "(<model>+adapted: centre-bias weight, spread, temperature, uniform share; "
+                              "cross-validated) and write adaptation.json: how much of the groups' gap these "
+                              "generic factors explain. Default: evaluate no, run yes.", negatable=True)
+    cv_folds: int = 5
+    adapt_resamples: int = 200
 
     @classmethod
     def from_cli(cls, values: dict[str, Any], *, convention: str = "both", metrics: str | None = None,
@@ -217,8 +235,19 @@ class EvaluateOptions:
         n_other = self.shuffled_n_other
         if n_other is not None and (isinstance(n_other, bool) or not isinstance(n_other, int) or n_other < 1):
             raise EvaluateError(f"--shuffled-others: expected a positive integer or None (all), got {n_other!r}")
+        if isinstance(self.cv_folds, bool) or not isinstance(self.cv_folds, int) or self.cv_folds < 2:
+            raise EvaluateError(f"cv_folds must be an integer >= 2, got {self.cv_folds!r}")
+        if isinstance(self.adapt_resamples, bool) or not isinstance(self.adapt_resamples, int) \
+                or self.adapt_resamples < 0:
+            raise EvaluateError(f"adapt_resamples must be a non-negative integer, got {self.adapt_resamples!r}")
         return replace(self, groups=groups, metrics=chosen["mit"], prob_metrics=chosen["probabilistic"],
-                       conventions=conventions, baselines=baselines)
+                       conventions=conventions, baselines=baselines, convert=bool(self.convert),
+                       adapt=bool(self.adapt))
+
+    def for_run(self) -> "EvaluateOptions":
+        """The options of ``asdgaze run``: conversion and adaptation on unless set."""
+        return replace(self, convert=True if self.convert is None else self.convert,
+                       adapt=True if self.adapt is None else self.adapt)
 
 
 def _defaults(convention: str) -> tuple[str, ...]:

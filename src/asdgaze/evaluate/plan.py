@@ -38,7 +38,7 @@ def open_map_models(dataset: Dataset, sources: dict[str, Path], options: Evaluat
         try:
             m = open_maps(name, source, dataset, options.maps_kind, allow_missing=options.allow_missing,
                           allow_aspect_change=options.allow_aspect_change,
-                          probabilistic_only=options.conventions == ("probabilistic",))
+                          probabilistic_only=options.conventions == ("probabilistic",) and not options.convert)
         except AsdgazeError as e:
             raise EvaluateError(str(e)) from e
         models.append(Scored(name, m))
@@ -81,7 +81,8 @@ def make_plan(dataset: Dataset, options: EvaluateOptions, models: list[Scored], 
         for m in models:
             if m not in prob_models:
                 notes.append(f"model {m.name}: the probabilistic convention needs .npy log-densities "
-                             "(--maps-kind log-density); only the MIT convention was scored")
+                             "(--maps-kind log-density) or --convert (a saliency map made a density); only the MIT "
+                             "convention was scored")
     plan = Plan(dataset, options, models, prior, None, Shuffled(), Blur(dataset.fixmap_sigma))
     prob_info: dict[str, Any] = {}
     if reused is not None:
@@ -100,6 +101,44 @@ def make_plan(dataset: Dataset, options: EvaluateOptions, models: list[Scored], 
         t_plan["shuffled_densities"] = time.perf_counter() - t0
     _fit_notes(plan, notes)
     return plan, prob_info, t_plan
+
+
+def derived_models(dataset: Dataset, options: EvaluateOptions, models: list[Scored], workers: int | None,
+                   notes: list[str], t_plan: dict[str, float]) -> list[Scored]:
+    """The models with each saliency-map model converted to a density (``options.convert``) and, after them,
+    each density model refitted per group (``options.adapt``), fitted on every image."""
+    if not (options.convert or options.adapt):
+        return models
+    if "probabilistic" not in options.conventions:
+        notes.append("--convert/--adapt: not applied: they make densities, and the probabilistic convention is "
+                     "not scored")
+        return models
+    from asdgaze.models.adapted import SUFFIX, adapt_model
+    from asdgaze.models.converted import convert_model
+
+    groups = tuple(g for g in options.groups if g in dataset.fixations)
+    n = default_workers(workers)
+    out = list(models)
+    t0 = time.perf_counter()
+    if options.convert:
+        out = [m if m.traits.density else
+               Scored(m.name, convert_model(m.predictor, dataset, groups, options.seed, notes, options.cv_folds, n))
+               for m in out]
+        t_plan["convert"] = time.perf_counter() - t0
+    if options.adapt:
+        t0 = time.perf_counter()
+        taken = {m.name for m in out}
+        for m in [m for m in out if m.traits.density]:
+            name = m.name + SUFFIX
+            if name in taken:
+                raise EvaluateError(f"--adapt: the adapted model of {m.name} would be called {name}, the name of "
+                                    "another model; rename that model")
+            adapted = adapt_model(m.predictor, name, dataset, groups, options.seed, notes, k=options.cv_folds,
+                                  n_resamples=options.adapt_resamples, workers=n)
+            if adapted is not None:
+                out.append(Scored(name, adapted))
+        t_plan["adapt"] = time.perf_counter() - t0
+    return out
 
 
 def _fit_notes(plan: Plan, notes: list[str]) -> None:

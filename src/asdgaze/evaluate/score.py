@@ -305,7 +305,7 @@ def _prob_rows(plan: Plan, model: Scored, stem: str, groups: tuple[str, ...], em
         for m in metrics:
             rows.append({**common, "metric": m, "value": float(score.values[m]),
                          "baseline": prior.option if "baseline" in specs[m].needs else "",
-                         "saliency_map": score.maps[m]})
+                         "saliency_map": model.prob_map(score.maps[m])})
             if m in score.per_fixation:
                 per_fix.append(_fix_rows(model.name, m, group, fix.viewer, score.per_fixation[m]))
     return rows, per_fix

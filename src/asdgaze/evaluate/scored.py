@@ -58,6 +58,12 @@ class Scored:
         kind = d.get("kind", "baseline")
         return {"kind": kind, **d, "name": self.name, "traits": self.traits.describe()}
 
+    def prob_map(self, described: str) -> str:
+        """The rows' ``saliency_map`` of a probabilistic metric: what the metric scored, after what the
+        density itself is where the predictor says (``prob_map_note``: "converted from a saliency map")."""
+        note = getattr(self.predictor, "prob_map_note", "")
+        return f"{note}; {described}" if note else described
+
     def key(self, group: str | None) -> tuple:
         """Its key in an image's cache: the predictor, and the group where its prediction depends on it."""
         return (id(self.predictor), group if self.traits.group_dependent else None)

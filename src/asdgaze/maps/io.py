@@ -1,9 +1,11 @@
 """Reading and writing saliency-map files named by image stem.
 
 Accepted files, per stem: ``<stem>.npy`` (a float map; whether it holds a saliency map or a
-natural-log density must be stated, see :data:`MAP_KINDS`) and ``<stem>.png`` (8- or 16-bit
-grayscale, read as value / 255 or value / 65535). When both exist the ``.npy`` file is used,
-since it keeps full precision. Every problem a user can cause raises :class:`MapError` naming the file.
+natural-log density must be stated, see :data:`MAP_KINDS`) and map images ``<stem>.png``, ``.tif``,
+``.tiff``, ``.jpg``, ``.jpeg`` (8- or 16-bit grey, or an RGB whose channels are grey, read as value / 255
+or value / 65535; :mod:`asdgaze.maps.images`). When several exist the ``.npy`` file is used, since it
+keeps full precision, then the first image in :data:`MAP_SUFFIXES` order (lossless first). Every problem
+a user can cause raises :class:`MapError` naming the file.
 
 A map's size is read from its header first (:func:`map_size`, :func:`check_map`), so a file that
 declares a huge array (more pixels than ``ASDGAZE_MAX_PIXELS``), or one of another aspect ratio
@@ -24,13 +26,14 @@ from scipy.special import logsumexp
 
 from asdgaze.errors import MapError
 from asdgaze.predictions import LOGSUMEXP_TOL
-from asdgaze.io import PNG_RENDERING_KEY, read_gray_png, write_npy_atomic
+from asdgaze.io import PNG_RENDERING_KEY, write_npy_atomic
 from asdgaze.maps.hdf5 import H5Map, map_digest
+from asdgaze.maps.images import (IMAGE_SUFFIXES, PNG_SIGNATURE, SUFFIX_FORMAT, image_header, is_image,
+                                 read_map_image)
 
 MapKind = Literal["saliency", "log-density"]
 MAP_KINDS: tuple[str, ...] = ("saliency", "log-density")
-MAP_SUFFIXES = (".npy", ".png")
-PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+MAP_SUFFIXES = (".npy",) + IMAGE_SUFFIXES
 ZIP_MAGIC = b"PK\x03\x04"  # an .npz archive (np.load opens one whatever its name)
 
 
@@ -103,7 +106,8 @@ def load_map(path: str | Path | H5Map, kind: MapKind | None, *, warn: bool = Tru
       which would reorder the pixels of a raw density (values near 1e-6). A log-density whose
       logsumexp is off 0 by more than 1e-3 gives a warning (``warn=False``: none, for a second
       reading of a file whose first reading reported it; cheaper and thread-safe than silencing it).
-    - ``.png``: 8-bit / 255 or 16-bit / 65535 (kind is ignored; a PNG is always a saliency map).
+    - a map image (``.png``, ``.tif``, ``.tiff``, ``.jpg``, ``.jpeg``): 8-bit / 255 or 16-bit / 65535
+      (kind is ignored; an image is always a saliency map); a colour image is refused.
     - an :class:`~asdgaze.maps.hdf5.H5Map` (a dataset of an HDF5 file): a log-density, read and
       checked as a ``.npy`` log-density (any other kind is refused).
 
@@ -111,8 +115,8 @@ def load_map(path: str | Path | H5Map, kind: MapKind | None, *, warn: bool = Tru
         MapError: unreadable file, wrong dimensionality, non-finite values, or an ``.npy`` map
         with ``kind=None``.
     """
-    if not isinstance(path, H5Map) and Path(path).suffix.lower() == ".png":
-        return _load_png(Path(path), warn)
+    if not isinstance(path, H5Map) and is_image(path):
+        return _load_image(Path(path), warn)
     arr = _load_array(path, kind)
     if kind == "log-density":
         arr = _check_log_density(arr, path, warn)
@@ -167,7 +171,7 @@ def map_key(path: str | Path | H5Map, image: str, image_shape: tuple[int, int],
 
 
 def map_size(path: str | Path | H5Map) -> tuple[int, int]:
-    """A map's (height, width) from its header alone (``.npy`` header, PNG header, HDF5 dataset shape).
+    """A map's (height, width) from its header alone (``.npy`` header, image header, HDF5 dataset shape).
 
     Raises:
         MapError: the header shows an unusable map (unreadable, damaged, pickled, an ``.npz`` archive,
@@ -175,8 +179,8 @@ def map_size(path: str | Path | H5Map) -> tuple[int, int]:
     """
     if isinstance(path, H5Map):
         shape = _plain_2d(path, path.shape())
-    elif Path(path).suffix.lower() == ".png":
-        shape = _image_header(Path(path))[0]
+    elif is_image(path):
+        shape = image_header(Path(path))[0]
     else:
         return _npy_size(Path(path))  # the pixels checked before the file's length
     _check_pixels(path, shape)
@@ -270,25 +274,6 @@ def _npy_size(path: Path) -> tuple[int, int]:
     return size
 
 
-def _image_header(path: Path) -> tuple[tuple[int, int], str]:
-    """(height, width) and format (``"PNG"``, ``"JPEG"``, ...) of an image map, from its header."""
-    try:
-        with open(path, "rb") as f:
-            head = f.read(24)
-    except OSError as e:
-        raise MapError(f"PNG map {path}: cannot read ({e.strerror or e})") from None
-    if head[:8] == PNG_SIGNATURE and head[12:16] == b"IHDR":  # the PNG standard's first chunk
-        w, h = struct.unpack(">II", head[16:24])
-        return (h, w), "PNG"
-    from PIL import Image
-
-    try:  # another format (a JPEG named .png): Pillow reads its header only
-        with Image.open(path) as im:
-            return (im.size[1], im.size[0]), str(im.format)
-    except Exception as e:  # noqa: BLE001 - Pillow raises many types for files it cannot identify
-        raise MapError(f"PNG map {path}: cannot read image ({e})") from None
-
-
 def _load_array(path: str | Path | H5Map, kind: MapKind | None) -> np.ndarray:
     """The map's values as a 2-D float64 array (an ``.npy`` file or an HDF5 dataset); MapError if not."""
     if isinstance(path, H5Map):
@@ -340,7 +325,7 @@ def _check_log_density(arr: np.ndarray, path: object, warn: bool) -> np.ndarray:
 def load_prediction(path: str | Path | H5Map, kind: MapKind | None, *, warn: bool = True):
     """Load one map as a typed prediction: a :class:`~asdgaze.predictions.LogDensity` (``.npy`` or
     HDF5 dataset, kind ``"log-density"``, renormalised to logsumexp 0) or a
-    :class:`~asdgaze.predictions.SaliencyMap` (``.npy`` saliency, or any ``.png``).
+    :class:`~asdgaze.predictions.SaliencyMap` (``.npy`` saliency, or any map image).
 
     The type decides what a metric may do with it: the probabilistic LL and IG need log p itself;
     the MIT convention scores ``LogDensity.as_saliency()``, which equals :func:`load_map`'s array
@@ -348,7 +333,7 @@ def load_prediction(path: str | Path | H5Map, kind: MapKind | None, *, warn: boo
     """
     from asdgaze.predictions import LogDensity, SaliencyMap
 
-    if (not isinstance(path, H5Map) and Path(path).suffix.lower() == ".png") or kind != "log-density":
+    if (not isinstance(path, H5Map) and is_image(path)) or kind != "log-density":
         return SaliencyMap(load_map(path, kind, warn=warn))
     # read once, with the same checks and warnings as load_map
     return LogDensity.normalized(_check_log_density(_load_array(path, kind), path, warn))
@@ -385,19 +370,17 @@ def rendering_error(subject: str, what: str) -> str:
             "log densities beside them (<stem>.npy, predict's npy output) with --maps-kind log-density")
 
 
-def _load_png(path: Path, warn: bool = True) -> np.ndarray:
-    shape, fmt = _image_header(path)
+def _load_image(path: Path, warn: bool = True) -> np.ndarray:
+    shape, fmt = image_header(path)
     _check_pixels(path, shape)
-    what = png_rendering(path)
+    what = png_rendering(path) if fmt == "PNG" else None
     if what is not None:
         raise MapError(rendering_error(str(path), what))
-    if fmt != "PNG" and warn:
+    named = SUFFIX_FORMAT[path.suffix.lower()]
+    if fmt != named and warn:  # e.g. a JPEG named .png
         lossy = ", but JPEG compression has altered its values; save maps as PNG or .npy" if fmt == "JPEG" else ""
-        warnings.warn(f"{path}: a {fmt} file, not a PNG: read as a grayscale map{lossy}", stacklevel=3)
-    try:
-        return read_gray_png(path)
-    except ValueError as e:
-        raise MapError(f"PNG map {e}") from e
+        warnings.warn(f"{path}: a {fmt} file, not a {named}: read as a grayscale map{lossy}", stacklevel=3)
+    return read_map_image(path, fmt)
 
 
 def save_npy(path: str | Path, arr: np.ndarray) -> None:

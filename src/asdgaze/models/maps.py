@@ -1,7 +1,8 @@
 """A folder or an HDF5 file of precomputed maps, as a predictor.
 
 A folder holds one map per image, named by the image's stem (``<stem>.npy``, whose content
-``--maps-kind`` states, or an 8/16-bit grayscale ``<stem>.png``; the ``.npy`` wins when both exist). An
+``--maps-kind`` states, or an 8/16-bit grey image ``<stem>.png``, ``.tif``, ``.tiff``, ``.jpg`` or ``.jpeg``;
+the ``.npy`` wins when several exist, then the image in :data:`~asdgaze.maps.io.MAP_SUFFIXES` order). An
 HDF5 file (:mod:`asdgaze.maps.hdf5`) holds log-densities, one dataset per image. The MIT convention
 scores the map as the MIT code reads it (:func:`asdgaze.maps.io.load_map`); the probabilistic one, only
 when every map is an ``.npy`` (or HDF5) log-density, scores log p, resampled to the image's size when
@@ -24,8 +25,8 @@ import numpy as np
 from asdgaze.data.types import Dataset, Stimulus
 from asdgaze.errors import AsdgazeError, MapError, OptionsError
 from asdgaze.maps.hdf5 import HDF5_SUFFIXES, H5Map, describe_extra, find_h5_maps, is_hdf5_source, stimulus_paths
-from asdgaze.maps.io import (MapKindError, check_aspect, check_map, find_maps, load_map, load_prediction, map_key,
-                             map_size)
+from asdgaze.maps.io import (MAP_SUFFIXES, MapKindError, check_aspect, check_map, find_maps, load_map,
+                             load_prediction, map_key, map_size)
 from asdgaze.models.base import Traits
 
 __all__ = ["MapsModel", "open_maps", "parse_model_specs", "check_model_name"]
@@ -34,7 +35,8 @@ __all__ = ["MapsModel", "open_maps", "parse_model_specs", "check_model_name"]
 MIT_MAP_SCORED = {True: "exp(log p) scaled to max 1 (float64)", False: "map as given (float64)"}
 HDF5_RULE = ("one dataset per image named by its file name (e.g. 12.png), else by its stem; log-densities; "
              "sha256 per image: of the dataset's shape, dtype and bytes")
-FOLDER_RULE = "<stem>.npy is used when both <stem>.npy and <stem>.png exist"
+FOLDER_RULE = ("<stem>.npy is used when both <stem>.npy and <stem>.png exist (in general the first of "
+               + ", ".join(MAP_SUFFIXES) + ")")
 
 
 def check_model_name(name: str, flag: str = "--maps") -> str:
@@ -203,9 +205,11 @@ def open_maps(name: str, source: str | os.PathLike, dataset: Dataset, maps_kind:
         raise OptionsError(str(e)) from e
     if missing and not allow_missing:
         raise OptionsError(f"no map in {path} for {len(missing)} of {len(dataset.stimuli)} images: "
-                           f"{', '.join(missing)} (expected <stem>.npy or <stem>.png; --allow-missing scores the rest)")
+                           f"{', '.join(missing)} (expected <stem> with one of the suffixes "
+                           f"{', '.join(MAP_SUFFIXES)}; --allow-missing scores the rest)")
     if not found:
-        raise OptionsError(f"no maps found in {path}")
+        raise OptionsError(f"no maps found in {path} (expected <stem> with one of the suffixes "
+                           f"{', '.join(MAP_SUFFIXES)})")
     _refuse_pictures(path, found)
     if maps_kind is None and any(m.is_npy for m in found.values()):
         raise OptionsError(f"{path} holds .npy maps: say what they contain with --maps-kind saliency|log-density")

@@ -26,6 +26,7 @@ from asdgaze.analysis.stats import MIN_IMAGES
 from asdgaze.io import make_dir, write_text_atomic
 from asdgaze.models.registry import traits_of
 from asdgaze.report import figures
+from asdgaze.report.adaptation import adaptation_section  # issue 18: converted and group-adapted models
 from asdgaze.report.panels import panels
 from asdgaze.report.prose import about, caveats, deepgaze_files, what_was_run
 from asdgaze.report.regions_section import regions_section
@@ -135,6 +136,7 @@ def build_report(results: str | Path, out: str | Path | None = None, options: Co
         cmp.headline = headline(res, a, b, n_resamples=options.n_resamples, seed=options.seed)
     make_dir(out / "figures")
     answer = _answer(res, cmp, out, a, b)
+    answer["adaptation"] = adaptation_section(res, a, b, options.seed)  # issue 18: a section of the headline
     tables = []
     gs = cmp.group_stats
     tables.append(_table(gs, "group-stats", f"Group comparison per image ({a} − {b})", out / "group_stats.csv",

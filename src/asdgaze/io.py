@@ -149,12 +149,8 @@ def package_versions(*packages: str) -> dict[str, str | None]:
 PNG_RENDERING_KEY = "asdgaze-rendering"
 
 
-def read_gray_png(path: str | os.PathLike) -> np.ndarray:
-    """A grayscale map image as float64 in [0, 1]: 8-bit / 255, 16-bit / 65535, 1-bit as 0/1.
-
-    Palette and grey+alpha images are read through their grey values (alpha ignored); a colour
-    image whose channels differ is refused. Raises ValueError naming the file and the problem.
-    """
+def image_pixels(path: str | os.PathLike) -> tuple[np.ndarray, str]:
+    """An image file's pixels (palette images as RGBA) and its PIL mode; ValueError naming the file."""
     from PIL import Image
 
     try:
@@ -163,9 +159,18 @@ def read_gray_png(path: str | os.PathLike) -> np.ndarray:
             mode = im.mode
             if mode in ("P", "PA"):
                 im = im.convert("RGBA")
-            arr = np.asarray(im)
+            return np.asarray(im), mode
     except Exception as e:  # PIL raises many types for corrupt files
         raise ValueError(f"{path}: cannot read image ({e})") from e
+
+
+def read_gray_png(path: str | os.PathLike) -> np.ndarray:
+    """A grayscale map image as float64 in [0, 1]: 8-bit / 255, 16-bit / 65535, 1-bit as 0/1.
+
+    Palette and grey+alpha images are read through their grey values (alpha ignored); a colour
+    image whose channels differ is refused. Raises ValueError naming the file and the problem.
+    """
+    arr, mode = image_pixels(path)
     if arr.ndim == 3:
         grey = arr[..., 0]
         if arr.shape[2] >= 3 and not (np.array_equal(grey, arr[..., 1]) and np.array_equal(grey, arr[..., 2])):

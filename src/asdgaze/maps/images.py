@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from asdgaze.errors import MapError
-from asdgaze.io import read_gray_png
+from asdgaze.io import image_pixels, read_gray_png
 
 __all__ = ["IMAGE_SUFFIXES", "image_header", "read_map_image", "JPEG_GREY_LEVELS"]
 
@@ -65,17 +65,10 @@ def read_map_image(path: str | os.PathLike, fmt: str) -> np.ndarray:
             return read_gray_png(path)
         except ValueError as e:
             raise MapError(f"PNG map {e}") from e
-    from PIL import Image
-
     try:
-        with Image.open(path) as im:
-            im.load()
-            mode = im.mode
-            if mode in ("P", "PA"):
-                im = im.convert("RGBA")
-            arr = np.asarray(im)
-    except Exception as e:  # noqa: BLE001 - Pillow raises many types for damaged files
-        raise MapError(f"{_label(path)}: cannot read image ({e})") from None
+        arr, mode = image_pixels(path)
+    except ValueError as e:
+        raise MapError(str(e).replace(str(path), _label(path), 1)) from None
     if mode in ("RGB", "RGBA", "LA", "P", "PA"):
         arr = _grey(path, arr, fmt)
     if mode == "1":

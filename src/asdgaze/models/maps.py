@@ -187,6 +187,15 @@ class MapsModel:
         return out
 
 
+def _check_found(path: Path, found, missing: list[str], allow_missing: bool, n_images: int, expected: str) -> None:
+    """OptionsError where maps are missing (unless allowed) or none matched; ``expected`` says what is looked for."""
+    if missing and not allow_missing:
+        raise OptionsError(f"no map in {path} for {len(missing)} of {n_images} images: {', '.join(missing)} "
+                           f"(expected {expected}; --allow-missing scores the rest)")
+    if not found:
+        raise OptionsError(f"no maps found in {path} (expected {expected})")
+
+
 def open_maps(name: str, source: str | os.PathLike, dataset: Dataset, maps_kind: str | None, *,
               allow_missing: bool = False, allow_aspect_change: bool = False,
               probabilistic_only: bool = False) -> MapsModel:
@@ -203,13 +212,8 @@ def open_maps(name: str, source: str | os.PathLike, dataset: Dataset, maps_kind:
         found, missing = find_maps(path, dataset.stimuli)
     except MapError as e:
         raise OptionsError(str(e)) from e
-    if missing and not allow_missing:
-        raise OptionsError(f"no map in {path} for {len(missing)} of {len(dataset.stimuli)} images: "
-                           f"{', '.join(missing)} (expected <stem> with one of the suffixes "
-                           f"{', '.join(MAP_SUFFIXES)}; --allow-missing scores the rest)")
-    if not found:
-        raise OptionsError(f"no maps found in {path} (expected <stem> with one of the suffixes "
-                           f"{', '.join(MAP_SUFFIXES)})")
+    _check_found(path, found, missing, allow_missing, len(dataset.stimuli),
+                 f"<stem> with one of the suffixes {', '.join(MAP_SUFFIXES)}")
     _refuse_pictures(path, found)
     if maps_kind is None and any(m.is_npy for m in found.values()):
         raise OptionsError(f"{path} holds .npy maps: say what they contain with --maps-kind saliency|log-density")
@@ -287,13 +291,9 @@ def _open_hdf5(name: str, path: Path, dataset: Dataset, maps_kind: str | None, a
         found, missing, extra = find_h5_maps(path, paths)
     except AsdgazeError as e:
         raise OptionsError(str(e)) from e
-    if missing and not allow_missing:
-        raise OptionsError(f"no map in {path} for {len(missing)} of {len(dataset.stimuli)} images: "
-                           f"{', '.join(missing)} (expected a dataset named by the image's file name, e.g. "
-                           f"{Path(paths[missing[0]]).name}; --allow-missing scores the rest)")
-    if not found:
-        raise OptionsError(f"{path}: no dataset matches an image of the dataset (datasets are named by the "
-                           "image's file name, e.g. 12.png)")
+    _check_found(path, found, missing, allow_missing, len(dataset.stimuli),
+                 "a dataset named by the image's file name, e.g. "
+                 + (Path(paths[missing[0]]).name if missing else "12.png"))
     note = describe_extra(path, extra)
     return MapsModel(name, path, dict(found), "log-density", True, allow_aspect_change, sha256_file(path),
                      missing=missing, found_notes=[note] if note else [])

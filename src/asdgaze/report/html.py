@@ -19,8 +19,7 @@ import numpy as np
 import pandas as pd
 
 from asdgaze import __version__
-from asdgaze.analysis.compare import CompareOptions, CompareResult, compare
-from asdgaze.analysis.headline import headline
+from asdgaze.analysis.compare import CompareOptions, CompareResult, compare, group_headline
 from asdgaze.analysis.results import Results, load_results
 from asdgaze.analysis.stats import MIN_IMAGES
 from asdgaze.io import make_dir, write_text_atomic
@@ -133,7 +132,7 @@ def build_report(results: str | Path, out: str | Path | None = None, options: Co
     a, b = options.group_a, options.group_b
     cmp = compare_result or compare(res, out, options)
     if cmp.headline is None:
-        cmp.headline = headline(res, a, b, n_resamples=options.n_resamples, seed=options.seed)
+        cmp.headline = group_headline(res, a, b, options, cmp.regions)
     make_dir(out / "figures")
     answer = _answer(res, cmp, out, a, b)
     answer["adaptation"] = adaptation_section(res, a, b, options.seed)  # issue 18: a section of the headline
@@ -170,10 +169,8 @@ def build_report(results: str | Path, out: str | Path | None = None, options: Co
     fig_entries = [{"uri": figures.save_figure(fig.make(res, cmp, a, b), out / "figures" / fig.file),
                     "caption": fig.caption(res, a, b)} for fig in FIGURES]
     # Where the groups look (asdgaze.report.regions_section): only for results with regions.csv
-    regions = regions_section(res, cmp, out, a, b, options)
-    if regions is not None:
-        if regions["sentence"] not in answer["sentences"]:  # compare's headline has it already
-            answer["sentences"] = [*answer["sentences"], regions["sentence"]]
+    regions = regions_section(res, cmp, out, a, b)
+    if regions is not None:  # its sentence is in the headline (compare's group_headline)
         tables.insert(len(tables) - (res.summary is not None), _table(  # before the summary, the longest
             regions["stats"], "region-stats", "Where the groups look: statistics per label", out / "region_stats.csv",
             regions["note"]))

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from asdgaze.analysis.regions import headline_sentence, results_region_stats
+from asdgaze.analysis.regions import headline_sentence
 from asdgaze.analysis.stats import MIN_IMAGES
 from asdgaze.models import registry
 from asdgaze.report import figures
@@ -21,13 +21,10 @@ TABLE_NOTE = (f"Per label, over the images that have it: each group's share of f
               f"of that model and group. No CI or p with fewer than {MIN_IMAGES} images.")
 
 
-def regions_section(res: Any, cmp: Any, out: Path, group_a: str, group_b: str, options: Any) -> dict | None:
-    """The section's figure, sentence and table (``stats``), or None when the results have no regions. The
-    statistics are the comparison's (``cmp.regions``) where it made them."""
-    stats = getattr(cmp, "regions", None)
-    if stats is None:
-        stats = results_region_stats(res, group_a, group_b, n_resamples=options.n_resamples,
-                                     n_permutations=options.n_permutations, seed=options.seed)
+def regions_section(res: Any, cmp: Any, out: Path, group_a: str, group_b: str) -> dict | None:
+    """The section's figure, sentence and table (``stats``: the comparison's ``cmp.regions``), or None when the
+    results have no regions."""
+    stats = cmp.regions
     if stats is None:
         return None
     models = list(dict.fromkeys(stats.loc[stats["statistic"] == "mass", "model"]))

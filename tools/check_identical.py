@@ -116,7 +116,7 @@ def _matches(row: dict[str, str], filters: list[dict[str, str]]) -> bool:
     return any(all(row.get(k) == v for k, v in f.items()) for f in filters)
 
 
-def drop_new_rows(text: str, filters: list[dict[str, str]]) -> tuple[str, int]:
+def drop_rows(text: str, filters: list[dict[str, str]]) -> tuple[str, int]:
     """``text`` (a CSV) without the rows matching any filter, and how many were dropped."""
     lines = text.splitlines(keepends=True)
     if not filters or not lines:
@@ -150,13 +150,13 @@ def compare(a: Path, b: Path) -> list[str]:
             continue
         ta, tb = pa.read_text(), pb.read_text()
         if NEW_ROWS:
-            ta_kept, in_base = drop_new_rows(ta, NEW_ROWS)
-            tb, DROPPED[str(rel)] = drop_new_rows(tb, NEW_ROWS)
+            ta_kept, in_base = drop_rows(ta, NEW_ROWS)
+            tb, DROPPED[str(rel)] = drop_rows(tb, NEW_ROWS)
             if in_base:
                 problems.append(f"{rel}: the base already has {in_base} of the rows --new-rows names")
         if CHANGED_ROWS:
-            ta, in_base = drop_new_rows(ta, CHANGED_ROWS)
-            tb, CHANGED[str(rel)] = drop_new_rows(tb, CHANGED_ROWS)
+            ta, in_base = drop_rows(ta, CHANGED_ROWS)
+            tb, CHANGED[str(rel)] = drop_rows(tb, CHANGED_ROWS)
             if in_base != CHANGED[str(rel)]:
                 problems.append(f"{rel}: --changed-rows: {in_base} rows in the base, {CHANGED[str(rel)]} here")
         if ta != tb:
